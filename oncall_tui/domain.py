@@ -1,0 +1,527 @@
+"""Plain data shared by every layer.
+
+Frozen dataclasses, no behaviour beyond small derived properties. Backends parse API
+payloads into these (tolerating unknown fields and enum values); the core computes
+views from them; the UI renders them. Text fields hold already-cleaned, inert text
+(see :mod:`oncall_tui.safety`). Times are timezone-aware UTC ``datetime`` objects.
+
+Enumerations from the APIs are kept as plain strings, because incident.io and Grafana
+add values without notice. The ``KNOWN_*`` tuples list the values this version knows;
+anything else is shown as it came.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# --------------------------------------------------------------------------- people
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    name: str
+    email: str | None = None
+    slack_user_id: str | None = None
+
+    @property
+    def is_nobody(self) -> bool:
+        return self.id == NOBODY_ID
+
+
+NOBODY_ID = "NOBODY"
+NOBODY = User(id=NOBODY_ID, name="No one")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What the API key can do (``/v1/identity``)."""
+
+    name: str
+    roles: tuple[str, ...] = ()
+    dashboard_url: str | None = None
+
+
+# ------------------------------------------------------------------------ schedules
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    id: str
+    name: str
+    layers: tuple[Layer, ...] = ()
+    users: tuple[User, ...] = ()
+    effective_from: datetime | None = None
+    handover: str = ""  # e.g. "weekly", "every 2 days"
+    working_hours: str = ""  # e.g. "Mon-Fri 09:00-17:00"
+
+
+SHIFT_FINAL = "final"
+SHIFT_SCHEDULED = "scheduled"
+SHIFT_OVERRIDE = "override"
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """A user (or nobody) holding one layer of one rotation for a window."""
+
+    schedule_id: str
+    rotation_id: str
+    layer_id: str
+    start: datetime
+    end: datetime
+    user: User | None = None
+    kind: str = SHIFT_FINAL
+    entry_id: str | None = None  # set for stored records such as overrides
+    fingerprint: str | None = None
+
+    @property
+    def is_override(self) -> bool:
+        return self.kind == SHIFT_OVERRIDE or self.entry_id is not None
+
+    @property
+    def uncovered(self) -> bool:
+        return self.user is None or self.user.is_nobody
+
+    def covers(self, t: datetime) -> bool:
+        return self.start <= t < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleEntries:
+    """``/v2/schedule_entries`` for one schedule and window, the three lists kept apart."""
+
+    schedule_id: str
+    window_start: datetime
+    window_end: datetime
+    final: tuple[Shift, ...] = ()
+    scheduled: tuple[Shift, ...] = ()
+    overrides: tuple[Shift, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    id: str
+    name: str
+    timezone: str = "UTC"
+    permalink: str | None = None
+    team_ids: tuple[str, ...] = ()
+    rotations: tuple[Rotation, ...] = ()
+    current_shifts: tuple[Shift, ...] = ()
+    next_shifts: tuple[Shift, ...] = ()
+
+    def layer_name(self, rotation_id: str, layer_id: str) -> str:
+        for rotation in self.rotations:
+            if rotation.id == rotation_id:
+                for layer in rotation.layers:
+                    if layer.id == layer_id:
+                        if len(rotation.layers) == 1 or layer.name == rotation.name:
+                            return rotation.name
+                        return f"{rotation.name} / {layer.name}"
+                return rotation.name
+        return layer_id or rotation_id or "?"
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    id: str
+    schedule_id: str
+    rotation_id: str
+    layer_id: str
+    start: datetime
+    end: datetime
+    user: User | None = None
+    created_at: datetime | None = None
+
+
+# ----------------------------------------------------------------------- escalation
+
+KNOWN_PAGE_STATUSES = (
+    "pending",
+    "triggered",
+    "acked",
+    "resolved",
+    "expired",
+    "cancelled",
+    "snoozed",
+    "delayed",
+    "pending_repeat",
+)
+OPEN_PAGE_STATUSES = ("pending", "triggered", "acked", "snoozed", "delayed", "pending_repeat")
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationTarget:
+    type: str  # user | schedule | slack_channel | msteams_channel | …
+    id: str
+    name: str = ""
+    urgency: str = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationLevel:
+    targets: tuple[EscalationTarget, ...]
+    time_to_ack_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationPath:
+    id: str
+    name: str
+    levels: tuple[EscalationLevel, ...] = ()
+    current_responders: tuple[User, ...] = ()
+    team_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PageEvent:
+    id: str
+    event: str  # triggered | notified_users | acked | …
+    occurred_at: datetime
+    users: tuple[User, ...] = ()
+    channels: tuple[str, ...] = ()
+    urgency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """An incident.io escalation: someone is being paged."""
+
+    id: str
+    title: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    description: str = ""
+    priority: str = ""
+    path_id: str | None = None
+    events: tuple[PageEvent, ...] = ()
+    alert_ids: tuple[str, ...] = ()
+    incident_ids: tuple[str, ...] = ()
+    creator: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in ("resolved", "expired", "cancelled")
+
+    @property
+    def notified_user_ids(self) -> frozenset[str]:
+        return frozenset(u.id for e in self.events if e.event == "notified_users" for u in e.users)
+
+    @property
+    def level(self) -> int:
+        """1-based level reached: one per ``triggered``/``notified_users`` round."""
+        rounds = sum(1 for e in self.events if e.event == "notified_users")
+        return max(1, rounds)
+
+
+# --------------------------------------------------------------------------- alerts
+
+SOURCE_INCIDENT_IO = "incident.io"
+SOURCE_GRAFANA = "grafana"
+SOURCE_ALERTMANAGER = "alertmanager"
+
+# Alert states across sources; incident.io alerts are only firing/resolved, an
+# Alertmanager alert can be active/suppressed/unprocessed and silenced or inhibited.
+ALERT_FIRING = "firing"
+ALERT_RESOLVED = "resolved"
+ALERT_SILENCED = "silenced"
+ALERT_INHIBITED = "inhibited"
+ALERT_PENDING = "pending"
+
+# Normalised severities, most urgent first. Anything else is kept as text and sorts last.
+SEVERITY_ORDER = ("critical", "major", "high", "warning", "minor", "low", "info")
+
+
+def severity_rank(severity: str) -> int:
+    """0 for the most urgent; unknown severities after every known one."""
+    try:
+        return SEVERITY_ORDER.index(severity.lower())
+    except ValueError:
+        return len(SEVERITY_ORDER)
+
+
+LINK_RUNBOOK = "runbook"
+LINK_DASHBOARD = "dashboard"
+LINK_PANEL = "panel"
+LINK_RULE = "rule"
+LINK_SOURCE = "source"
+LINK_SILENCE = "silence"
+LINK_INCIDENT = "incident"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link an alert carries, or the reason it cannot be opened.
+
+    ``url`` is set only for absolute http(s) links. ``problem`` says "missing" when the
+    alert has none, or "refused: …" when it had one we will not open.
+    """
+
+    kind: str
+    url: str | None = None
+    problem: str | None = None
+    label: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.url is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One shape for an alert from any source.
+
+    ``key`` is unique across sources (``"{source}:{instance}:{id}"``) and is what the UI
+    keys rows by. ``id`` is the source's own id (incident.io ULID, Alertmanager
+    fingerprint).
+    """
+
+    key: str
+    id: str
+    source: str  # incident.io | grafana | alertmanager
+    instance: str  # config name of the Grafana/Alertmanager instance, "" for incident.io
+    title: str
+    state: str
+    severity: str
+    started_at: datetime
+    description: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    links: tuple[Link, ...] = ()
+    resolved_at: datetime | None = None
+    updated_at: datetime | None = None
+    silenced_by: tuple[str, ...] = ()
+    fingerprint: str = ""
+    dedup_key: str = ""
+    rule_uid: str | None = None  # Grafana-managed rule
+    expression: str | None = None  # Prometheus expression behind the alert
+
+    @property
+    def source_label(self) -> str:
+        return f"{self.source}:{self.instance}" if self.instance else self.source
+
+    def link(self, kind: str) -> Link:
+        for link in self.links:
+            if link.kind == kind:
+                return link
+        return Link(kind=kind, problem="missing")
+
+    def label(self, name: str, default: str = "") -> str:
+        for key, value in self.labels:
+            if key == name:
+                return value
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class AlertNote:
+    id: str
+    alert_id: str
+    content: str
+    author: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    id: str
+    matchers: tuple[tuple[str, str, bool, bool], ...]  # name, value, is_regex, is_equal
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
+    state: str  # active | pending | expired
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A metric over time for a sparkline. ``points`` are (UTC time, value)."""
+
+    name: str
+    points: tuple[tuple[datetime, float], ...] = ()
+    unit: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """A series summarised in words a person reads at 3 a.m."""
+
+    peak: float
+    now: float
+    low: float
+    direction: str  # rising | falling | flat | unknown
+    words: str  # "falling, 40% below peak"
+
+
+# ------------------------------------------------------------------------ incidents
+
+STATUS_CATEGORIES = (
+    "triage",
+    "live",
+    "learning",
+    "paused",
+    "closed",
+    "declined",
+    "canceled",
+    "merged",
+)
+OPEN_STATUS_CATEGORIES = ("triage", "live")
+
+
+@dataclass(frozen=True, slots=True)
+class Severity:
+    id: str
+    name: str
+    rank: int = 0
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentStatus:
+    id: str
+    name: str
+    category: str
+    rank: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRole:
+    id: str
+    name: str
+    role_type: str = ""  # lead | reporter | custom
+    shortform: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentType:
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoleAssignment:
+    role: IncidentRole
+    assignee: User | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: str
+    reference: str
+    name: str
+    status: IncidentStatus
+    created_at: datetime
+    updated_at: datetime
+    summary: str = ""
+    severity: Severity | None = None
+    type: IncidentType | None = None
+    visibility: str = "public"
+    mode: str = "standard"
+    permalink: str | None = None
+    call_url: str | None = None
+    slack_channel_id: str | None = None
+    slack_channel_name: str | None = None
+    roles: tuple[RoleAssignment, ...] = ()
+    creator: str = ""
+
+    @property
+    def lead(self) -> User | None:
+        for assignment in self.roles:
+            if assignment.role.role_type == "lead":
+                return assignment.assignee
+        return None
+
+    def roles_of(self, user_id: str) -> tuple[str, ...]:
+        return tuple(
+            a.role.name for a in self.roles if a.assignee is not None and a.assignee.id == user_id
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentUpdate:
+    id: str
+    incident_id: str
+    created_at: datetime
+    new_status: IncidentStatus | None = None
+    new_severity: Severity | None = None
+    message: str = ""
+    author: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineItem:
+    id: str
+    incident_id: str
+    timestamp: datetime
+    title: str
+    description: str = ""
+    author: str = ""
+    created_at: datetime | None = None
+
+
+TIMELINE_UPDATE = "update"
+TIMELINE_NOTE = "note"
+TIMELINE_PAGE = "page"
+TIMELINE_ALERT = "alert"
+TIMELINE_ROLE = "role"
+TIMELINE_CREATED = "created"
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of the merged incident timeline."""
+
+    at: datetime
+    kind: str
+    text: str
+    author: str = ""
+    detail: str = ""
+    pending: bool = False
+    ref: str = ""  # id of the underlying object, or the outbox key while pending
+
+
+# ------------------------------------------------------------------------ the world
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """How fresh one data source is."""
+
+    name: str
+    last_ok: datetime | None = None
+    last_attempt: datetime | None = None
+    error: str | None = None
+    failures: int = 0
+    next_poll: datetime | None = None
+    unavailable: tuple[str, ...] = ()  # capabilities this source lacks
+
+    def age_seconds(self, now: datetime) -> float | None:
+        if self.last_ok is None:
+            return None
+        return (now - self.last_ok).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the dashboard knows at one moment. Replaced whole on each change."""
+
+    at: datetime
+    me: User | None = None
+    schedules: tuple[Schedule, ...] = ()
+    shifts: tuple[Shift, ...] = ()  # final entries for a window around now, all schedules
+    pages: tuple[Page, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+    incidents: tuple[Incident, ...] = ()
+    paths: tuple[EscalationPath, ...] = ()
+    health: tuple[SourceHealth, ...] = ()
+    pending_writes: int = 0
+    capabilities: frozenset[str] = field(default_factory=frozenset)
