@@ -41,6 +41,8 @@ class Identity:
     name: str
     roles: tuple[str, ...] = ()
     dashboard_url: str | None = None
+    team_roles: tuple[str, ...] = ()  # roles that apply only to the teams below
+    teams: tuple[str, ...] = ()  # names of the teams a team-scoped key belongs to
 
 
 # ------------------------------------------------------------------------ schedules
@@ -328,6 +330,30 @@ class AlertNote:
     content: str
     author: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSource:
+    """Where incident.io alerts come from (``/v2/alert_sources``); never carries the token."""
+
+    id: str
+    name: str
+    source_type: str  # http | alertmanager | grafana | datadog | … (unknown kept)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentAlert:
+    """An alert attached to an incident (``/v2/incident_alerts``)."""
+
+    id: str
+    alert_id: str
+    alert_title: str
+    alert_status: str
+    incident_id: str
+    incident_reference: str
+    incident_name: str
+    incident_status_category: str = ""  # triage | active | post-incident | closed | …
+    alert_route_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
