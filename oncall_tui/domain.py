@@ -494,6 +494,18 @@ class TimelineItem:
     created_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RoleChange:
+    """Someone took (or left) an incident role, e.g. the lead handed over."""
+
+    at: datetime
+    role: str  # role name as shown, e.g. "Incident Lead"
+    assignee: User | None = None  # None: the role was left empty
+    previous: User | None = None
+    author: str = ""
+    id: str = ""
+
+
 TIMELINE_UPDATE = "update"
 TIMELINE_NOTE = "note"
 TIMELINE_PAGE = "page"
@@ -513,6 +525,7 @@ class TimelineEntry:
     detail: str = ""
     pending: bool = False
     ref: str = ""  # id of the underlying object, or the outbox key while pending
+    state: str = ""  # for local writes: the outbox state (pending, failed, needs_attention, …)
 
 
 # ------------------------------------------------------------------------ the world
