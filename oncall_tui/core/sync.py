@@ -1,0 +1,310 @@
+"""The polling engine: when to fetch what, what we last knew, and how fresh it is.
+
+A :class:`Feed` is one kind of data from one backend ("pages from incident.io", "alerts
+from grafana:eu"): an async ``fetch`` that returns data, an ``apply`` that folds it into
+the :class:`World`, and an interval that may adapt to the world (faster while I am
+paged). The :class:`SyncEngine` never lets two polls of one feed overlap, keeps what it
+last knew when a poll fails, backs off (honouring ``Retry-After``), records each feed's
+health for the status bar, and recovers by itself on the next good poll.
+
+The engine does not own a loop of its own when a UI is present: the UI asks
+:meth:`SyncEngine.due` on a timer and runs :meth:`SyncEngine.poll` in its workers (one
+group per feed). :meth:`SyncEngine.run` is the same thing for headless use (benchmarks,
+CLI, tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from oncall_tui.backends.http import ApiError, RateLimited
+from oncall_tui.domain import (
+    Alert,
+    EscalationPath,
+    Incident,
+    Page,
+    Schedule,
+    Shift,
+    Snapshot,
+    SourceHealth,
+    User,
+)
+from oncall_tui.safety import clean_text
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class World:
+    """What the dashboard knows, mutable, owned by the engine. Snapshots are copies."""
+
+    me: User | None = None
+    schedules: dict[str, Schedule] = field(default_factory=dict)
+    shifts: tuple[Shift, ...] = ()
+    pages: dict[str, Page] = field(default_factory=dict)
+    alerts: dict[str, tuple[Alert, ...]] = field(default_factory=dict)  # by feed
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    paths: dict[str, EscalationPath] = field(default_factory=dict)
+    capabilities: frozenset[str] = frozenset()
+    pending_writes: int = 0
+    # Optimistic overrides: page/alert key -> state shown until the next poll confirms.
+    optimistic: dict[str, str] = field(default_factory=dict)
+
+    def i_am_paged(self) -> bool:
+        if self.me is None:
+            return False
+        return any(
+            p.status == "triggered" and self.me.id in p.notified_user_ids
+            for p in self.pages.values()
+        )
+
+
+@dataclass
+class Feed:
+    name: str  # shown in the status bar, e.g. "incident.io pages", "grafana:eu"
+    fetch: Callable[[], Awaitable[Any]]
+    apply: Callable[[World, Any], None]
+    interval: Callable[[World], float]
+    backend: str = ""  # "incident.io", "grafana:eu": feeds of one backend share staleness
+    enabled: bool = True
+
+
+@dataclass
+class _FeedState:
+    health: SourceHealth
+    next_due: datetime
+    in_flight: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+MAX_BACKOFF = 300.0
+
+
+def backoff_delay(interval: float, failures: int, retry_after: float | None = None) -> float:
+    """Seconds until the next try after ``failures`` consecutive failures.
+
+    Exponential from the feed's interval, capped at five minutes, with ±20% jitter; a
+    ``Retry-After`` from the server is a floor, never shortened.
+    """
+    base = min(MAX_BACKOFF, interval * (2 ** max(0, failures - 1)))
+    delay = base * random.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return min(max(delay, 1.0), max(MAX_BACKOFF, retry_after or 0.0))
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        feeds: list[Feed] | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        world: World | None = None,
+    ) -> None:
+        self.clock = clock
+        self.world = world or World()
+        self._feeds: dict[str, Feed] = {}
+        self._state: dict[str, _FeedState] = {}
+        self._listeners: list[Callable[[Snapshot], None]] = []
+        self._snapshot: Snapshot | None = None
+        self.polls = 0
+        for feed in feeds or ():
+            self.add(feed)
+
+    # -- feeds -------------------------------------------------------------------
+
+    def add(self, feed: Feed) -> None:
+        now = self.clock()
+        self._feeds[feed.name] = feed
+        self._state[feed.name] = _FeedState(
+            health=SourceHealth(name=feed.name, next_poll=now), next_due=now
+        )
+        self._changed()
+
+    @property
+    def feeds(self) -> list[Feed]:
+        return list(self._feeds.values())
+
+    def health(self, name: str) -> SourceHealth:
+        return self._state[name].health
+
+    def due(self, now: datetime | None = None) -> list[str]:
+        """Feeds whose next poll is due and that are not already polling."""
+        now = now or self.clock()
+        return [
+            name
+            for name, state in self._state.items()
+            if self._feeds[name].enabled and not state.in_flight and state.next_due <= now
+        ]
+
+    def next_due(self) -> datetime | None:
+        times = [s.next_due for n, s in self._state.items() if self._feeds[n].enabled]
+        return min(times) if times else None
+
+    def poll_soon(self, name: str | None = None) -> None:
+        """Make a feed (or every feed) due now: "refresh now", or after an action."""
+        now = self.clock()
+        for feed_name, state in self._state.items():
+            if name is None or feed_name == name or self._feeds[feed_name].backend == name:
+                state.next_due = now
+
+    # -- polling -----------------------------------------------------------------
+
+    async def poll(self, name: str) -> bool:
+        """Poll one feed once. Never raises; returns True when the world changed.
+
+        A second call while one is running waits for the lock and then returns without
+        polling again, so polls of one feed never overlap.
+        """
+        feed = self._feeds[name]
+        state = self._state[name]
+        if state.lock.locked():
+            async with state.lock:
+                return False
+        async with state.lock:
+            state.in_flight = True
+            started = self.clock()
+            try:
+                data = await feed.fetch()
+                feed.apply(self.world, data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a failed poll never kills the app
+                self._failed(feed, state, started, exc)
+                self._changed()
+                return True
+            finally:
+                state.in_flight = False
+                self.polls += 1
+            now = self.clock()
+            interval = feed.interval(self.world)
+            state.next_due = now + timedelta(seconds=interval)
+            state.health = replace(
+                state.health,
+                last_ok=now,
+                last_attempt=started,
+                error=None,
+                failures=0,
+                next_poll=state.next_due,
+            )
+            # The pages interval depends on the world we just applied: re-plan others.
+            self._replan()
+            self._changed()
+            return True
+
+    def _failed(self, feed: Feed, state: _FeedState, started: datetime, exc: Exception) -> None:
+        failures = state.health.failures + 1
+        retry_after = exc.retry_after if isinstance(exc, RateLimited | ApiError) else None
+        delay = backoff_delay(feed.interval(self.world), failures, retry_after)
+        state.next_due = self.clock() + timedelta(seconds=delay)
+        state.health = replace(
+            state.health,
+            last_attempt=started,
+            error=describe_error(exc),
+            failures=failures,
+            next_poll=state.next_due,
+        )
+
+    def _replan(self) -> None:
+        """Bring a feed forward when its interval shrank (e.g. I just got paged)."""
+        now = self.clock()
+        for name, state in self._state.items():
+            if state.health.failures or state.in_flight or state.health.last_ok is None:
+                continue
+            wanted = state.health.last_ok + timedelta(
+                seconds=self._feeds[name].interval(self.world)
+            )
+            if wanted < state.next_due:
+                state.next_due = max(now, wanted)
+
+    async def poll_due(self) -> int:
+        names = self.due()
+        await asyncio.gather(*(self.poll(n) for n in names))
+        return len(names)
+
+    async def run(self, stop: asyncio.Event, *, tick: float = 0.25) -> None:
+        """Poll feeds as they fall due until ``stop`` is set (headless use)."""
+        running: dict[str, asyncio.Task] = {}
+        try:
+            while not stop.is_set():
+                for name in self.due():
+                    if name not in running or running[name].done():
+                        running[name] = asyncio.create_task(self.poll(name))
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=tick)
+                except TimeoutError:
+                    pass
+        finally:
+            for task in running.values():
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
+
+    # -- snapshots ---------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[Snapshot], None]) -> None:
+        self._listeners.append(listener)
+
+    def mutate(self, change: Callable[[World], None]) -> None:
+        """Apply a local change (an optimistic action, a pending-writes count)."""
+        change(self.world)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._snapshot = None
+        if self._listeners:
+            snap = self.snapshot()
+            for listener in list(self._listeners):
+                listener(snap)
+
+    def snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            w = self.world
+            alerts = tuple(a for feed_alerts in w.alerts.values() for a in feed_alerts)
+            pages = tuple(w.pages.values())
+            if w.optimistic:
+                pages = tuple(
+                    replace(p, status=w.optimistic[p.id]) if p.id in w.optimistic else p
+                    for p in pages
+                )
+                alerts = tuple(
+                    replace(a, state=w.optimistic[a.key]) if a.key in w.optimistic else a
+                    for a in alerts
+                )
+            self._snapshot = Snapshot(
+                at=self.clock(),
+                me=w.me,
+                schedules=tuple(w.schedules.values()),
+                shifts=w.shifts,
+                pages=pages,
+                alerts=alerts,
+                incidents=tuple(w.incidents.values()),
+                paths=tuple(w.paths.values()),
+                health=tuple(s.health for s in self._state.values()),
+                pending_writes=w.pending_writes,
+                capabilities=w.capabilities,
+            )
+        return self._snapshot
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line a person can act on, for the status bar."""
+    if isinstance(exc, ApiError):
+        return clean_text(str(exc), limit=300)
+    return clean_text(f"{type(exc).__name__}: {exc}", limit=300)
+
+
+def staleness(health: SourceHealth, now: datetime, interval: float) -> str:
+    """ "fresh", "stale" (missed two polls or last poll failed) or "never" (no data yet)."""
+    if health.last_ok is None:
+        return "never"
+    age = (now - health.last_ok).total_seconds()
+    if health.error or age > max(2 * interval, interval + 30):
+        return "stale"
+    return "fresh"
