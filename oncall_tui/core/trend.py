@@ -65,11 +65,7 @@ def _slope(points: Sequence[tuple[float, float]]) -> float:
         return 0.0
     sxy = math.fsum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
     slope = sxy / sxx
-    if not math.isfinite(slope):
-        # Fall back to the endpoint difference (still finite for finite inputs).
-        span = xs[-1] - xs[0]
-        return (ys[-1] - ys[0]) / span if span else 0.0
-    return slope
+    return slope if math.isfinite(slope) else 0.0
 
 
 def _fmt_pct(share: float) -> str:
@@ -91,30 +87,30 @@ def summarize(series: Series) -> Trend:
     if len(points) == 1:
         return Trend(peak, now, low, UNKNOWN, "one sample, no trend yet")
 
-    # Ranges of huge opposite-signed values can overflow; halve both sides instead.
-    span = peak - low if math.isfinite(peak - low) else math.inf
-    scale = max(1.0, abs(peak), abs(low))
-    if span <= 1e-12 * scale:
+    # Work on values scaled into [-1, 1] so sums of huge magnitudes cannot overflow.
+    scale = max(abs(peak), abs(low))
+    norm = [v / scale for v in values] if scale > 0 else [0.0] * len(values)
+    n_peak, n_low, n_now = max(norm), min(norm), norm[-1]
+    span = n_peak - n_low
+    if span <= 1e-12:
         return Trend(peak, now, low, FLAT, "flat")
 
     tail_len = min(len(points), max(3, math.ceil(len(points) * TAIL_SHARE)))
-    tail = points[-tail_len:]
+    tail = [(t, v) for (t, _), v in zip(points[-tail_len:], norm[-tail_len:], strict=True)]
     duration = tail[-1][0] - tail[0][0]
-    slope = _slope(tail)
-    change = slope * (duration if duration > 0 else (tail_len - 1))
-    if not math.isfinite(change):
-        change = tail[-1][1] - tail[0][1]
+    change = _slope(tail) * (duration if duration > 0 else (tail_len - 1))
+    # A turn inside the tail (a peak just passed, a dip just left) decides the
+    # direction when the move since the turn is itself more than noise.
+    before = [v for _, v in tail[:-1]]
+    hi = len(before) - 1 - before[::-1].index(max(before))
+    lo = len(before) - 1 - before[::-1].index(min(before))
+    since_turn = n_now - before[max(hi, lo)]
+    if abs(since_turn) >= FLAT_SHARE * span:
+        change = since_turn
 
-    if math.isfinite(span):
-        share_of_range = abs(change) / span if span else 0.0
-        from_peak = (peak - now) / span
-        from_low = (now - low) / span
-    else:  # values near the float limits: compare halves so nothing overflows
-        half = peak / 2 - low / 2
-        share_of_range = abs(change / 2) / half if half else 0.0
-        from_peak = (peak / 2 - now / 2) / half if half else 0.0
-        from_low = (now / 2 - low / 2) / half if half else 0.0
-
+    share_of_range = abs(change) / span
+    from_peak = (n_peak - n_now) / span
+    from_low = (n_now - n_low) / span
     direction = FLAT if share_of_range < FLAT_SHARE else (RISING if change > 0 else FALLING)
 
     if from_peak <= AT_EXTREME_SHARE:
