@@ -1,0 +1,1194 @@
+"""Pure views over the domain: who is on call, my shifts, coverage gaps, the alert list.
+
+Nothing here does I/O or reads the clock; ``now`` is always a parameter. Inputs are the
+frozen dataclasses of :mod:`oncall_tui.domain`; outputs are small frozen dataclasses the
+UI renders as they are.
+
+Shifts are the ``final`` schedule entries (the rota after overrides). A shift whose user
+is missing or is :data:`~oncall_tui.domain.NOBODY` covers nothing: it is shown as "no one".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta
+
+from oncall_tui.core import timefmt
+from oncall_tui.domain import (
+    ALERT_FIRING,
+    ALERT_INHIBITED,
+    ALERT_PENDING,
+    ALERT_RESOLVED,
+    ALERT_SILENCED,
+    LINK_DASHBOARD,
+    LINK_PANEL,
+    LINK_RUNBOOK,
+    SEVERITY_ORDER,
+    SOURCE_INCIDENT_IO,
+    Alert,
+    EscalationPath,
+    Link,
+    Page,
+    Schedule,
+    Shift,
+    User,
+    severity_rank,
+)
+
+LayerKey = tuple[str, str, str]  # schedule_id, rotation_id, layer_id
+
+
+# ============================================================== shifts and layers
+
+
+def layer_key(shift: Shift) -> LayerKey:
+    return (shift.schedule_id, shift.rotation_id, shift.layer_id)
+
+
+def is_person(user: User | None) -> bool:
+    """True for a real person; False for a missing user or NOBODY."""
+    return user is not None and not user.is_nobody
+
+
+def same_user(a: User | None, b: User | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return a.id == b.id
+
+
+def schedule_layers(schedule: Schedule, shifts: Iterable[Shift] = ()) -> tuple[LayerKey, ...]:
+    """Every layer of ``schedule``: configured layers in config order (rotation versions
+    deduplicated), then layers seen only in ``shifts``, sorted."""
+    seen: dict[LayerKey, None] = {}
+    for rotation in schedule.rotations:
+        for layer in rotation.layers:
+            seen.setdefault((schedule.id, rotation.id, layer.id), None)
+    extra = sorted({layer_key(s) for s in shifts if s.schedule_id == schedule.id} - seen.keys())
+    return (*seen, *extra)
+
+
+def layer_display_name(schedules: Mapping[str, Schedule], key: LayerKey) -> str:
+    schedule = schedules.get(key[0])
+    if schedule is None:
+        return key[2] or key[1] or "?"
+    return schedule.layer_name(key[1], key[2])
+
+
+def _by_id(schedules: Iterable[Schedule]) -> dict[str, Schedule]:
+    return {s.id: s for s in schedules}
+
+
+def _schedule_name(schedules: Mapping[str, Schedule], schedule_id: str) -> str:
+    schedule = schedules.get(schedule_id)
+    return schedule.name if schedule is not None else schedule_id
+
+
+def _group_by_layer(shifts: Iterable[Shift]) -> dict[LayerKey, list[Shift]]:
+    groups: dict[LayerKey, list[Shift]] = {}
+    for shift in shifts:
+        if shift.end <= shift.start:
+            continue  # zero-length or inverted: covers no instant
+        groups.setdefault(layer_key(shift), []).append(shift)
+    for items in groups.values():
+        items.sort(key=lambda s: (s.start, s.end))
+    return groups
+
+
+def chain_end(layer_shifts: Iterable[Shift], shift: Shift) -> datetime:
+    """End of the run of touching shifts held by ``shift``'s user on its layer.
+
+    Entries are often split at override or rota boundaries; a person reads "until
+    17:00", not "until 12:00" followed by another entry of their own.
+    """
+    same = [s for s in layer_shifts if same_user(s.user, shift.user) and s.end > s.start]
+    end = shift.end
+    grown = True
+    while grown:
+        grown = False
+        for other in same:
+            if other.start <= end < other.end:
+                end, grown = other.end, True
+    return end
+
+
+def chain_start(layer_shifts: Iterable[Shift], shift: Shift) -> datetime:
+    """Start of the run of touching shifts held by ``shift``'s user on its layer."""
+    same = [s for s in layer_shifts if same_user(s.user, shift.user) and s.end > s.start]
+    start = shift.start
+    grown = True
+    while grown:
+        grown = False
+        for other in same:
+            if other.start < start <= other.end:
+                start, grown = other.start, True
+    return start
+
+
+def merge_contiguous(shifts: Iterable[Shift]) -> tuple[Shift, ...]:
+    """Join touching or overlapping shifts of the same user on the same layer.
+
+    The merged shift keeps the first part's fields (kind, entry_id, fingerprint) and is
+    an override if any part was one. Zero-length shifts are dropped. Sorted by
+    (start, schedule, rotation, layer).
+    """
+    out: list[Shift] = []
+    for items in _group_by_layer(shifts).values():
+        current = items[0]
+        override = current.is_override
+        for nxt in items[1:]:
+            if nxt.start <= current.end and same_user(nxt.user, current.user):
+                override = override or nxt.is_override
+                if nxt.end > current.end:
+                    current = _replace_end(current, nxt.end, override)
+            else:
+                out.append(_mark_override(current, override))
+                current, override = nxt, nxt.is_override
+        out.append(_mark_override(current, override))
+    out.sort(key=lambda s: (s.start, s.schedule_id, s.rotation_id, s.layer_id))
+    return tuple(out)
+
+
+def _replace_end(shift: Shift, end: datetime, override: bool) -> Shift:
+    return replace(shift, end=end, kind="override" if override else shift.kind)
+
+
+def _mark_override(shift: Shift, override: bool) -> Shift:
+    if override and not shift.is_override:
+        return replace(shift, kind="override")
+    return shift
+
+
+# ================================================================ who is on call
+
+
+@dataclass(frozen=True, slots=True)
+class LayerOnCall:
+    """Who holds one layer at one moment."""
+
+    schedule_id: str
+    schedule_name: str
+    rotation_id: str
+    layer_id: str
+    layer_name: str
+    users: tuple[User, ...] = ()  # real people holding the layer (NOBODY excluded)
+    until: datetime | None = None  # end of the holder's contiguous cover
+    nobody_override: bool = False  # an explicit NOBODY/no-user entry holds the layer
+    shifts: tuple[Shift, ...] = ()
+
+    @property
+    def key(self) -> LayerKey:
+        return (self.schedule_id, self.rotation_id, self.layer_id)
+
+    @property
+    def covered(self) -> bool:
+        return bool(self.users)
+
+    @property
+    def who(self) -> str:
+        """ "Ana", "Ana, Ben", or "no one"."""
+        return ", ".join(u.name or u.id for u in self.users) if self.users else "no one"
+
+
+def on_call_at(
+    shifts: Iterable[Shift],
+    schedules: Sequence[Schedule],
+    t: datetime,
+    *,
+    schedule_ids: Iterable[str] | None = None,
+) -> tuple[LayerOnCall, ...]:
+    """Who is on call at ``t`` on every layer of every schedule (or of ``schedule_ids``).
+
+    Ordered by schedule (as given), then layer (config order). A layer nobody holds is
+    returned with no users. A schedule with no known layer at all yields one entry with
+    empty rotation and layer ids, so "no one" can still be shown for it.
+    """
+    wanted = None if schedule_ids is None else set(schedule_ids)
+    by_id = _by_id(schedules)
+    shifts = [s for s in shifts if wanted is None or s.schedule_id in wanted]
+    groups = _group_by_layer(shifts)
+    out: list[LayerOnCall] = []
+    for schedule in schedules:
+        if wanted is not None and schedule.id not in wanted:
+            continue
+        keys = schedule_layers(schedule, shifts)
+        if not keys:
+            out.append(LayerOnCall(schedule.id, schedule.name, "", "", ""))
+            continue
+        for key in keys:
+            out.append(_layer_at(groups.get(key, []), key, by_id, t))
+    return tuple(out)
+
+
+def _layer_at(
+    layer_shifts: Sequence[Shift], key: LayerKey, by_id: Mapping[str, Schedule], t: datetime
+) -> LayerOnCall:
+    covering = [s for s in layer_shifts if s.start <= t < s.end]
+    people: list[User] = []
+    until: datetime | None = None
+    for shift in covering:
+        if is_person(shift.user) and not any(p.id == shift.user.id for p in people):  # type: ignore[union-attr]
+            people.append(shift.user)  # type: ignore[arg-type]
+        end = chain_end(layer_shifts, shift)
+        until = end if until is None else min(until, end)
+    nobody = bool(covering) and not people
+    return LayerOnCall(
+        schedule_id=key[0],
+        schedule_name=_schedule_name(by_id, key[0]),
+        rotation_id=key[1],
+        layer_id=key[2],
+        layer_name=layer_display_name(by_id, key),
+        users=tuple(people),
+        until=until,
+        nobody_override=nobody,
+        shifts=tuple(covering),
+    )
+
+
+def next_on_layer(
+    shifts: Iterable[Shift],
+    key: LayerKey,
+    after: datetime,
+    *,
+    exclude_user_id: str | None = None,
+) -> Shift | None:
+    """The shift that holds layer ``key`` from ``after`` on, skipping shifts held by
+    ``exclude_user_id`` (usually me, so "next" is who takes over from me).
+
+    The answer may be a NOBODY/no-user shift ("no one takes over"). None means the data
+    does not say (nothing known after ``after``).
+    """
+    candidates = sorted(
+        (s for s in shifts if layer_key(s) == key and s.end > after and s.end > s.start),
+        key=lambda s: (s.start, s.end),
+    )
+    for shift in candidates:
+        if (
+            exclude_user_id is not None
+            and shift.user is not None
+            and (shift.user.id == exclude_user_id)
+        ):
+            continue
+        return shift
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class MyShift:
+    """One of my shifts (contiguous parts on one layer joined), with its context."""
+
+    schedule_id: str
+    schedule_name: str
+    rotation_id: str
+    layer_id: str
+    layer_name: str
+    start: datetime
+    end: datetime
+    is_override: bool
+    left: timedelta  # until the end, from the ``now`` given (zero once ended)
+    starts_in: timedelta  # until the start, from ``now`` (zero once started)
+    others: tuple[LayerOnCall, ...] = ()  # other layers of the schedule (at now, or at start)
+    next_user: User | None = None  # who takes this layer over after me (None: no one/unknown)
+    next_start: datetime | None = None  # when the hand-over happens, if known
+    next_known: bool = False  # False when the data ends before anyone takes over
+    parts: tuple[Shift, ...] = ()
+
+    @property
+    def key(self) -> LayerKey:
+        return (self.schedule_id, self.rotation_id, self.layer_id)
+
+    def active(self, now: datetime) -> bool:
+        return self.start <= now < self.end
+
+
+def _my_chains(shifts: Sequence[Shift], me: User) -> list[tuple[LayerKey, list[Shift]]]:
+    """My shifts, grouped into runs of contiguous parts per layer, sorted by start."""
+    chains: list[tuple[LayerKey, list[Shift]]] = []
+    for key, items in _group_by_layer(shifts).items():
+        current: list[Shift] = []
+        end: datetime | None = None
+        for shift in items:
+            mine = shift.user is not None and shift.user.id == me.id
+            if not mine:
+                continue
+            if current and end is not None and shift.start <= end:
+                current.append(shift)
+                end = max(end, shift.end)
+            else:
+                if current:
+                    chains.append((key, current))
+                current, end = [shift], shift.end
+        if current:
+            chains.append((key, current))
+    chains.sort(key=lambda c: (c[1][0].start, c[0]))
+    return chains
+
+
+def _build_my_shift(
+    key: LayerKey,
+    parts: list[Shift],
+    shifts: Sequence[Shift],
+    by_id: Mapping[str, Schedule],
+    schedules: Sequence[Schedule],
+    me: User,
+    now: datetime,
+) -> MyShift:
+    start = parts[0].start
+    end = max(p.end for p in parts)
+    at = now if start <= now < end else start
+    schedule = by_id.get(key[0])
+    others: tuple[LayerOnCall, ...] = ()
+    if schedule is not None:
+        others = tuple(
+            lay
+            for lay in on_call_at(shifts, [schedule], at)
+            if lay.key != key and (lay.rotation_id or lay.layer_id)
+        )
+    nxt = next_on_layer(shifts, key, end, exclude_user_id=me.id)
+    next_user = nxt.user if nxt is not None and is_person(nxt.user) else None
+    return MyShift(
+        schedule_id=key[0],
+        schedule_name=_schedule_name(by_id, key[0]),
+        rotation_id=key[1],
+        layer_id=key[2],
+        layer_name=layer_display_name(by_id, key),
+        start=start,
+        end=end,
+        is_override=any(p.is_override for p in parts),
+        left=max(end - now, timedelta(0)),
+        starts_in=max(start - now, timedelta(0)),
+        others=others,
+        next_user=next_user,
+        next_start=max(nxt.start, end) if nxt is not None else None,
+        next_known=nxt is not None,
+        parts=tuple(parts),
+    )
+
+
+def my_current_shifts(
+    shifts: Sequence[Shift], schedules: Sequence[Schedule], me: User | None, now: datetime
+) -> tuple[MyShift, ...]:
+    """The shifts I hold at ``now``, soonest-ending first, each with who else is on the
+    schedule's other layers now and who takes over after me."""
+    if me is None:
+        return ()
+    by_id = _by_id(schedules)
+    out = [
+        _build_my_shift(key, parts, shifts, by_id, schedules, me, now)
+        for key, parts in _my_chains(shifts, me)
+        if parts[0].start <= now < max(p.end for p in parts)
+    ]
+    out.sort(key=lambda m: (m.end, m.schedule_name, m.layer_name))
+    return tuple(out)
+
+
+def my_upcoming_shifts(
+    shifts: Sequence[Shift],
+    schedules: Sequence[Schedule],
+    me: User | None,
+    now: datetime,
+    *,
+    limit: int | None = None,
+) -> tuple[MyShift, ...]:
+    """My shifts starting after ``now``, soonest first (``limit`` of them at most)."""
+    if me is None:
+        return ()
+    by_id = _by_id(schedules)
+    out: list[MyShift] = []
+    for key, parts in _my_chains(shifts, me):
+        if parts[0].start > now:
+            out.append(_build_my_shift(key, parts, shifts, by_id, schedules, me, now))
+            if limit is not None and len(out) >= limit:
+                break
+    return tuple(out)
+
+
+def my_next_shift(
+    shifts: Sequence[Shift], schedules: Sequence[Schedule], me: User | None, now: datetime
+) -> MyShift | None:
+    """My next shift that starts after ``now`` (whether or not I am on now)."""
+    upcoming = my_upcoming_shifts(shifts, schedules, me, now, limit=1)
+    return upcoming[0] if upcoming else None
+
+
+def is_on_call(shifts: Iterable[Shift], me: User | None, now: datetime) -> bool:
+    return me is not None and any(
+        s.user is not None and s.user.id == me.id and s.start <= now < s.end for s in shifts
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Glance:
+    """One line about a schedule for the "at a glance" strip (escalators, global)."""
+
+    schedule_id: str
+    schedule_name: str
+    layers: tuple[LayerOnCall, ...]  # every layer at now, covered or not
+    covered: bool
+    next_change: datetime | None  # earliest moment a layer's holder changes
+    text: str
+
+
+def at_a_glance(
+    shifts: Sequence[Shift],
+    schedules: Sequence[Schedule],
+    now: datetime,
+    *,
+    schedule_ids: Sequence[str],
+    zone: timefmt.ZoneLike = None,
+) -> tuple[Glance, ...]:
+    """A compact summary of who is on call now on each of ``schedule_ids`` (in that
+    order), e.g. "Global on-call: Europe: Ben until 16:00 UTC · Americas East: Cy until
+    23:00 UTC", or "Escalators: no one on call now; Dee from Tue 09:00 CET"."""
+    by_id = _by_id(schedules)
+    out: list[Glance] = []
+    for sid in schedule_ids:
+        schedule = by_id.get(sid)
+        if schedule is None:
+            continue
+        layers = on_call_at(shifts, [schedule], now)
+        covered = [lay for lay in layers if lay.covered]
+        own = [s for s in shifts if s.schedule_id == sid and s.end > s.start]
+        changes = [s.start for s in own if s.start > now] + [
+            lay.until for lay in layers if lay.until is not None and lay.until > now
+        ]
+        next_change = min(changes) if changes else None
+        if covered:
+            single = len([lay for lay in layers if lay.rotation_id or lay.layer_id]) == 1
+            parts = []
+            for lay in covered:
+                until = f" until {timefmt.format_clock(lay.until, zone)}" if lay.until else ""
+                who = f"{lay.who}{until}"
+                parts.append(who if single else f"{lay.layer_name}: {who}")
+            text = f"{schedule.name}: " + " · ".join(parts)
+        else:
+            text = f"{schedule.name}: no one on call now"
+            upcoming = sorted(
+                (s for s in own if s.start > now and is_person(s.user)), key=lambda s: s.start
+            )
+            if upcoming:
+                first = upcoming[0]
+                name = first.user.name if first.user is not None else "?"
+                when = timefmt.format_time(first.start, zone, now=now)
+                text += f"; {name} from {when}"
+        out.append(
+            Glance(
+                schedule_id=sid,
+                schedule_name=schedule.name,
+                layers=layers,
+                covered=bool(covered),
+                next_change=next_change,
+                text=text,
+            )
+        )
+    return tuple(out)
+
+
+# ================================================================= coverage gaps
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A window in which no layer of a schedule has anyone on call."""
+
+    schedule_id: str
+    start: datetime
+    end: datetime
+    schedule_name: str = ""
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+
+def covered_intervals(
+    shifts: Iterable[Shift], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Merged, sorted windows inside [start, end) in which a real person holds a shift."""
+    spans = sorted(
+        (max(s.start, start), min(s.end, end))
+        for s in shifts
+        if is_person(s.user) and s.start < end and s.end > start and s.end > s.start
+    )
+    merged: list[tuple[datetime, datetime]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            if b > merged[-1][1]:
+                merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def coverage_gaps(
+    shifts: Iterable[Shift],
+    schedule_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    schedule_name: str = "",
+) -> tuple[Gap, ...]:
+    """The windows inside [start, end) in which no layer of ``schedule_id`` is held by a
+    person (NOBODY overrides and missing users count as uncovered). Merged and sorted.
+
+    Only as good as the shifts given: fetch entries for the whole window.
+    """
+    if end <= start:
+        return ()
+    covered = covered_intervals((s for s in shifts if s.schedule_id == schedule_id), start, end)
+    gaps: list[Gap] = []
+    cursor = start
+    for a, b in covered:
+        if a > cursor:
+            gaps.append(Gap(schedule_id, cursor, a, schedule_name))
+        cursor = max(cursor, b)
+    if cursor < end:
+        gaps.append(Gap(schedule_id, cursor, end, schedule_name))
+    return tuple(gaps)
+
+
+def all_coverage_gaps(
+    shifts: Sequence[Shift],
+    schedules: Sequence[Schedule],
+    start: datetime,
+    end: datetime,
+) -> tuple[Gap, ...]:
+    """Coverage gaps of every schedule, sorted by start then schedule order."""
+    order = {s.id: i for i, s in enumerate(schedules)}
+    out: list[Gap] = []
+    for schedule in schedules:
+        out.extend(coverage_gaps(shifts, schedule.id, start, end, schedule_name=schedule.name))
+    out.sort(key=lambda g: (g.start, order.get(g.schedule_id, 0), g.end))
+    return tuple(out)
+
+
+# ============================================================ pages and alerts
+
+
+STATE_TRIGGERED = "triggered"  # a page that is paging people
+STATE_FIRING = "firing"  # an alert that is firing and not handled
+STATE_PENDING = "pending"  # a Grafana rule pending, or a page in its grace period
+STATE_ACKED = "acked"
+STATE_SNOOZED = "snoozed"
+STATE_SILENCED = "silenced"
+STATE_RESOLVED = "resolved"
+
+HANDLED_STATES = frozenset({STATE_ACKED, STATE_SNOOZED, STATE_SILENCED})
+CLOSED_STATES = frozenset({STATE_RESOLVED, "expired", "cancelled"})
+
+LINK_OK = "ok"
+LINK_MISSING = "missing"
+LINK_REFUSED = "refused"
+LINK_UNKNOWN = "unknown"  # a page whose alerts we do not have
+
+KIND_PAGE = "page"
+KIND_ALERT = "alert"
+
+_SEVERITY_ALIASES = {
+    "crit": "critical",
+    "p1": "critical",
+    "sev1": "critical",
+    "urgent": "critical",
+    "emergency": "critical",
+    "page": "critical",
+    "p2": "major",
+    "sev2": "major",
+    "error": "major",
+    "p3": "warning",
+    "sev3": "warning",
+    "medium": "warning",
+    "warn": "warning",
+    "p4": "low",
+    "sev4": "low",
+    "p5": "info",
+    "none": "info",
+}
+
+
+def normalise_severity(value: str) -> str:
+    """Lower-case a severity and map common aliases ("P1", "crit", "warn") onto
+    :data:`~oncall_tui.domain.SEVERITY_ORDER`; unknown text is kept (lower-cased)."""
+    text = (value or "").strip().lower()
+    if not text:
+        return ""
+    if text in SEVERITY_ORDER:
+        return text
+    head = text.split()[0].rstrip(":-")
+    if head in _SEVERITY_ALIASES:
+        return _SEVERITY_ALIASES[head]
+    if head in SEVERITY_ORDER:
+        return head
+    return _SEVERITY_ALIASES.get(text, text)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    """What the user has asked the alert list to show."""
+
+    query: str = ""  # words, all of which must appear in title/source/labels/severity
+    mine_only: bool = False
+    hide_acked: bool = False  # also hides snoozed and silenced rows
+    critical_only: bool = False
+    include_resolved: bool = False
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(self.query.casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """One row of the pages-and-alerts table. Times are absolute so a row only changes
+    when its data does; format ages with :mod:`timefmt` when drawing."""
+
+    key: str  # stable id: "page:<id>" or "alert:<group token>"
+    kind: str  # page | alert
+    mine: bool
+    title: str
+    source: str
+    severity: str  # normalised ("critical", …) or as the source said
+    urgency: int  # 0 most urgent; severity rank
+    critical: bool
+    state: str  # triggered | firing | pending | acked | snoozed | silenced | resolved | …
+    started_at: datetime  # earliest start in the group
+    latest_at: datetime  # latest start in the group (newest duplicate)
+    count: int = 1
+    level: int | None = None  # escalation level reached (1-based)
+    levels: int | None = None  # levels on the path
+    next_level_at: datetime | None = None  # when it moves up unless acked
+    runbook: str = LINK_UNKNOWN  # ok | missing | refused | unknown
+    dashboard: str = LINK_UNKNOWN
+    page_ids: tuple[str, ...] = ()
+    alert_keys: tuple[str, ...] = ()
+
+    @property
+    def section(self) -> int:
+        """0: pages that reach me, 1: other pages, 2: alerts."""
+        if self.kind == KIND_PAGE:
+            return 0 if self.mine else 1
+        return 2
+
+    def age(self, now: datetime) -> str:
+        return timefmt.ago(self.started_at, now)
+
+    def next_level_in(self, now: datetime) -> str:
+        """ "in 3m" until the next level, "" when none is due."""
+        if self.next_level_at is None:
+            return ""
+        return timefmt.countdown(self.next_level_at, now)
+
+
+ROW_CELLS: tuple[str, ...] = tuple(f.name for f in fields(AlertRow) if f.name != "key")
+
+
+def page_reaches_me(page: Page, path: EscalationPath | None, me: User | None) -> bool:
+    """A page reaches me if a ``notified_users`` event names me, or its escalation path's
+    current responders include me."""
+    if me is None:
+        return False
+    if me.id in page.notified_user_ids:
+        return True
+    return path is not None and any(u.id == me.id for u in path.current_responders)
+
+
+def page_urgency(page: Page) -> str:
+    """The urgency of the latest event that carries one ("high"/"low"), else ""."""
+    for event in sorted(page.events, key=lambda e: e.occurred_at, reverse=True):
+        if event.urgency:
+            return event.urgency.lower()
+    return ""
+
+
+def page_severity(page: Page) -> str:
+    """The page's priority as a severity; without a priority, high urgency is "high"
+    and low urgency "low"."""
+    sev = normalise_severity(page.priority)
+    if sev:
+        return sev
+    urgency = page_urgency(page)
+    if urgency == "high":
+        return "high"
+    if urgency == "low":
+        return "low"
+    return ""
+
+
+def escalation_next_at(page: Page, path: EscalationPath | None) -> datetime | None:
+    """When the page moves to the next level of its path unless someone acks.
+
+    Counted from the latest ``notified_users`` event (or ``triggered``, or the page's
+    creation) plus that level's time-to-ack. None when acked/closed, on the last level,
+    or when the path or its time-to-ack is unknown.
+    """
+    if page.status not in ("triggered", "pending_repeat") or path is None or not path.levels:
+        return None
+    level = page.level
+    if level >= len(path.levels):
+        return None
+    tta = path.levels[level - 1].time_to_ack_seconds
+    if tta is None or tta < 0:
+        return None
+    base = page.created_at
+    for event in page.events:
+        if event.event in ("notified_users", "triggered") and event.occurred_at > base:
+            base = event.occurred_at
+    return base + timedelta(seconds=tta)
+
+
+def _one_link_state(link: Link | None) -> str:
+    if link is None:
+        return LINK_MISSING
+    if link.url is not None:
+        return LINK_OK
+    if link.problem and link.problem.startswith("refused"):
+        return LINK_REFUSED
+    return LINK_MISSING
+
+
+_LINK_RANK = {LINK_OK: 0, LINK_REFUSED: 1, LINK_MISSING: 2, LINK_UNKNOWN: 3}
+
+
+def alert_link_states(alert: Alert) -> tuple[str, str]:
+    """(runbook, dashboard) markers of an alert: "ok", "refused" or "missing".
+
+    A Grafana panel link counts as the dashboard when it is better than the dashboard
+    link (or there is none). One pass over the links, no allocation per missing link.
+    """
+    runbook = dashboard = panel = None
+    for link in alert.links:
+        kind = link.kind
+        if kind == LINK_RUNBOOK:
+            if runbook is None:
+                runbook = link
+        elif kind == LINK_DASHBOARD:
+            if dashboard is None:
+                dashboard = link
+        elif kind == LINK_PANEL and panel is None:
+            panel = link
+    dash = _one_link_state(dashboard)
+    if dash != LINK_OK and panel is not None:
+        other = _one_link_state(panel)
+        if _LINK_RANK[other] < _LINK_RANK[dash]:
+            dash = other
+    return _one_link_state(runbook), dash
+
+
+_severity_cache: dict[str, tuple[str, int]] = {}
+
+
+def _severity_of(value: str) -> tuple[str, int]:
+    hit = _severity_cache.get(value)
+    if hit is None:
+        severity = normalise_severity(value)
+        hit = (severity, severity_rank(severity))
+        if len(_severity_cache) < 1024:  # bounded: severities are a handful of words
+            _severity_cache[value] = hit
+    return hit
+
+
+class _Entry:
+    """Per-alert facts computed once per refresh (search key, group, ranks)."""
+
+    __slots__ = (
+        "alert",
+        "dashboard",
+        "group",
+        "rank",
+        "runbook",
+        "search",
+        "severity",
+        "state",
+    )
+
+    def __init__(self, alert: Alert, group: int, source_label: str) -> None:
+        self.alert = alert
+        self.group = group
+        self.severity, self.rank = _severity_of(alert.severity)
+        self.state = _alert_state(alert)
+        self.runbook, self.dashboard = alert_link_states(alert)
+        parts = [alert.title, source_label, self.severity]
+        for name, value in alert.labels:
+            parts.append(name + "=" + value)
+        self.search = "\n".join(parts).casefold()
+
+
+def _alert_state(alert: Alert) -> str:
+    state = (alert.state or "").lower()
+    if alert.silenced_by or state in (ALERT_SILENCED, ALERT_INHIBITED, "suppressed"):
+        return STATE_SILENCED if state != ALERT_RESOLVED else STATE_RESOLVED
+    if state in (ALERT_FIRING, "active", "alerting", "unprocessed"):
+        return STATE_FIRING
+    if state in (ALERT_RESOLVED, "inactive", "normal", "ok"):
+        return STATE_RESOLVED
+    if state == ALERT_PENDING:
+        return STATE_PENDING
+    return state or STATE_FIRING
+
+
+class AlertIndex:
+    """Alerts prepared once per refresh so that filtering is cheap on every keystroke.
+
+    Groups duplicates (same source and title, case-insensitive, or the same fingerprint
+    or deduplication key) and precomputes lower-case search keys. Build it when the
+    alerts change; pass it to :func:`alert_rows` as often as the filter changes.
+    """
+
+    __slots__ = ("by_alert_id", "entries", "group_keys")
+
+    def __init__(self, alerts: Sequence[Alert]) -> None:
+        # Alerts with the same title token share a provisional group; a fingerprint or
+        # dedup key seen in two provisional groups joins them (union-find, rare).
+        parent: list[int] = []
+        group_title: list[str] = []
+        title_group: dict[str, int] = {}
+        alias_group: dict[str, int] = {}
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        def join(x: int, y: int) -> None:
+            x, y = find(x), find(y)
+            if x != y:
+                parent[max(x, y)] = min(x, y)
+
+        labels: list[str] = []
+        provisional: list[int] = []
+        for alert in alerts:
+            label = alert.source_label
+            labels.append(label)
+            token = label + "\x1f" + alert.title.casefold()
+            g = title_group.get(token)
+            if g is None:
+                g = len(parent)
+                parent.append(g)
+                group_title.append(token)
+                title_group[token] = g
+            if alert.fingerprint:
+                other = alias_group.setdefault("f\x1f" + alert.fingerprint, g)
+                if other != g:
+                    join(other, g)
+            if alert.dedup_key:
+                other = alias_group.setdefault("d\x1f" + label + "\x1f" + alert.dedup_key, g)
+                if other != g:
+                    join(other, g)
+            provisional.append(g)
+        # A group's key is its smallest title token: it does not depend on the order the
+        # alerts came in, and it stays put while any member with that title remains.
+        root_key: dict[int, str] = {}
+        for g, token in enumerate(group_title):
+            root = find(g)
+            current = root_key.get(root)
+            if current is None or token < current:
+                root_key[root] = token
+        group_of_root: dict[int, int] = {}
+        group_keys: list[str] = []
+        entries: list[_Entry] = []
+        by_alert_id: dict[str, list[int]] = {}
+        for i, alert in enumerate(alerts):
+            root = find(provisional[i])
+            group = group_of_root.get(root)
+            if group is None:
+                group = len(group_keys)
+                group_of_root[root] = group
+                group_keys.append("alert:" + root_key[root])
+            entries.append(_Entry(alert, group, labels[i]))
+            ids = by_alert_id.get(alert.id)
+            if ids is None:
+                by_alert_id[alert.id] = [i]
+            else:
+                ids.append(i)
+        self.entries = entries
+        self.group_keys = group_keys
+        self.by_alert_id = by_alert_id
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def alerts_with_id(self, alert_id: str) -> list[Alert]:
+        return [self.entries[i].alert for i in self.by_alert_id.get(alert_id, ())]
+
+
+def _matches(search: str, terms: tuple[str, ...]) -> bool:
+    # A plain loop: this runs once per alert per keystroke, and a generator costs more.
+    for term in terms:  # noqa: SIM110
+        if term not in search:
+            return False
+    return True
+
+
+_STATE_ORDER = {
+    STATE_TRIGGERED: 0,
+    STATE_FIRING: 0,
+    STATE_PENDING: 1,
+    "delayed": 1,
+    "pending_repeat": 0,
+    STATE_SNOOZED: 2,
+    STATE_ACKED: 2,
+    STATE_SILENCED: 3,
+    STATE_RESOLVED: 4,
+    "expired": 4,
+    "cancelled": 4,
+}
+
+
+def row_sort_key(row: AlertRow) -> tuple[int, int, int, float, str]:
+    """Pages that reach me, then other pages, then alerts; within each, by urgency
+    (severity), then unhandled before handled, then newest first; the key breaks ties."""
+    return (
+        row.section,
+        row.urgency,
+        _STATE_ORDER.get(row.state, 1),
+        -row.latest_at.timestamp(),
+        row.key,
+    )
+
+
+def alert_rows(
+    pages: Sequence[Page],
+    alerts: Sequence[Alert] | AlertIndex,
+    paths: Sequence[EscalationPath],
+    me: User | None,
+    filters: AlertFilter = AlertFilter(),
+) -> tuple[AlertRow, ...]:
+    """The ordered rows of the pages-and-alerts list.
+
+    Pages come first (those that reach me, then others), then alerts grouped by
+    duplicates. Each row carries severity, state, escalation level and when it moves
+    up, link markers, and a stable key. ``alerts`` may be an :class:`AlertIndex` built
+    once per refresh, which makes repeated filtering cheap.
+    """
+    index = alerts if isinstance(alerts, AlertIndex) else AlertIndex(alerts)
+    terms = filters.terms
+    paths_by_id = {p.id: p for p in paths}
+    rows: list[AlertRow] = []
+
+    # --- pages
+    alert_page: dict[str, list[tuple[Page, bool, EscalationPath | None]]] = {}
+    for page in pages:
+        path = paths_by_id.get(page.path_id) if page.path_id else None
+        mine = page_reaches_me(page, path, me)
+        if page.is_open:
+            for aid in page.alert_ids:
+                alert_page.setdefault(aid, []).append((page, mine, path))
+        row = _page_row(page, path, mine, index)
+        if _keep(row, filters):
+            search = "\n".join((row.title, row.source, row.severity, page.priority)).casefold()
+            if _matches(search, terms):
+                rows.append(row)
+
+    # --- alerts, filtered per alert, then aggregated per group
+    # Per-alert filters run before grouping so that a row's count is the number of
+    # alerts it stands for under the current filter.
+    skip_resolved = not filters.include_resolved
+    skip_silenced = filters.hide_acked
+    critical_only = filters.critical_only
+    groups: dict[int, list[_Entry]] = {}
+    for entry in index.entries:
+        state = entry.state
+        if skip_resolved and state == STATE_RESOLVED:
+            continue
+        if skip_silenced and state == STATE_SILENCED:
+            continue
+        if critical_only and entry.rank != 0:
+            continue
+        if terms and not _matches(entry.search, terms):
+            continue
+        members = groups.get(entry.group)
+        if members is None:
+            groups[entry.group] = [entry]
+        else:
+            members.append(entry)
+    for group, members in groups.items():
+        row = _group_row(index.group_keys[group], members, alert_page)
+        if row is not None and _keep(row, filters):
+            rows.append(row)
+
+    rows.sort(key=row_sort_key)
+    return tuple(rows)
+
+
+def _keep(row: AlertRow, filters: AlertFilter) -> bool:
+    if filters.mine_only and not row.mine:
+        return False
+    if filters.hide_acked and row.state in HANDLED_STATES:
+        return False
+    if filters.critical_only and not row.critical:
+        return False
+    return not (not filters.include_resolved and row.state in CLOSED_STATES)
+
+
+def _page_row(page: Page, path: EscalationPath | None, mine: bool, index: AlertIndex) -> AlertRow:
+    severity = page_severity(page)
+    rank = severity_rank(severity) if severity else severity_rank("high")
+    runbook = dashboard = LINK_UNKNOWN
+    for aid in page.alert_ids:
+        for i in index.by_alert_id.get(aid, ()):
+            entry = index.entries[i]
+            if _LINK_RANK[entry.runbook] < _LINK_RANK[runbook]:
+                runbook = entry.runbook
+            if _LINK_RANK[entry.dashboard] < _LINK_RANK[dashboard]:
+                dashboard = entry.dashboard
+    state = page.status or STATE_TRIGGERED
+    return AlertRow(
+        key=f"page:{page.id}",
+        kind=KIND_PAGE,
+        mine=mine,
+        title=page.title,
+        source=SOURCE_INCIDENT_IO,
+        severity=severity,
+        urgency=rank,
+        critical=rank == 0 or page_urgency(page) == "high",
+        state=state,
+        started_at=page.created_at,
+        latest_at=page.created_at,
+        level=page.level,
+        levels=len(path.levels) if path is not None and path.levels else None,
+        next_level_at=escalation_next_at(page, path),
+        runbook=runbook,
+        dashboard=dashboard,
+        page_ids=(page.id,),
+        alert_keys=tuple(a.key for aid in page.alert_ids for a in index.alerts_with_id(aid)),
+    )
+
+
+def _group_row(
+    key: str,
+    members: list[_Entry],
+    alert_page: Mapping[str, list[tuple[Page, bool, EscalationPath | None]]],
+) -> AlertRow | None:
+    first = members[0]
+    rep = first
+    rank = first.rank
+    severity = first.severity
+    started = first.alert.started_at
+    latest = started
+    runbook = first.runbook
+    dashboard = first.dashboard
+    states: set[str] = set()
+    sources: list[str] = []
+    for entry in members:
+        alert = entry.alert
+        if entry.rank < rank:
+            rank, severity = entry.rank, entry.severity
+        if alert.started_at < started:
+            started, rep = alert.started_at, entry
+        elif alert.started_at > latest:
+            latest = alert.started_at
+        if _LINK_RANK[entry.runbook] < _LINK_RANK[runbook]:
+            runbook = entry.runbook
+        if _LINK_RANK[entry.dashboard] < _LINK_RANK[dashboard]:
+            dashboard = entry.dashboard
+        states.add(entry.state)
+        label = alert.source_label
+        if label not in sources:
+            sources.append(label)
+    # Pages these alerts triggered: they decide "mine", acked/snoozed and the level.
+    mine = False
+    page_ids: list[str] = []
+    page_states: set[str] = set()
+    best: tuple[Page, EscalationPath | None] | None = None
+    if alert_page:
+        for entry in members:
+            for page, page_mine, path in alert_page.get(entry.alert.id, ()):
+                if page.id in page_ids:
+                    continue
+                page_ids.append(page.id)
+                mine = mine or page_mine
+                page_states.add(page.status)
+                if best is None or page.level > best[0].level:
+                    best = (page, path)
+    state = _group_state(states, page_states)
+    sources.sort()
+    if len(sources) > 2:
+        source = f"{sources[0]}, {sources[1]} +{len(sources) - 2}"
+    else:
+        source = ", ".join(sources)
+    level = levels = next_at = None
+    if best is not None:
+        page, path = best
+        level = page.level
+        levels = len(path.levels) if path is not None and path.levels else None
+        next_at = escalation_next_at(page, path)
+    return AlertRow(
+        key=key,
+        kind=KIND_ALERT,
+        mine=mine,
+        title=rep.alert.title,
+        source=source,
+        severity=severity,
+        urgency=rank,
+        critical=rank == 0,
+        state=state,
+        started_at=started,
+        latest_at=latest,
+        count=len(members),
+        level=level,
+        levels=levels,
+        next_level_at=next_at,
+        runbook=runbook,
+        dashboard=dashboard,
+        page_ids=tuple(page_ids),
+        alert_keys=tuple(e.alert.key for e in members),
+    )
+
+
+def _group_state(states: set[str], page_states: set[str]) -> str:
+    if STATE_FIRING in states:
+        if "triggered" in page_states or "pending_repeat" in page_states or not page_states:
+            return STATE_FIRING
+        if STATE_ACKED in page_states:
+            return STATE_ACKED
+        if STATE_SNOOZED in page_states:
+            return STATE_SNOOZED
+        return STATE_FIRING
+    for state in (STATE_PENDING, STATE_SILENCED, STATE_RESOLVED):
+        if state in states:
+            return state
+    return min(states) if states else STATE_FIRING
+
+
+# ==================================================================== row diffing
+
+
+@dataclass(frozen=True, slots=True)
+class RowDiff:
+    """What changed between two row lists, so a table can touch only those cells."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (key, changed cell names)
+    order_changed: bool = False
+    order: tuple[str, ...] = ()  # the new order of keys
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.order_changed)
+
+
+def diff_rows(old: Sequence[AlertRow], new: Sequence[AlertRow]) -> RowDiff:
+    """Compare two row lists by key: which keys were added, removed, which changed (and
+    which cells), and whether the surviving rows changed order."""
+    old_by = {r.key: r for r in old}
+    new_by = {r.key: r for r in new}
+    added = tuple(r.key for r in new if r.key not in old_by)
+    removed = tuple(r.key for r in old if r.key not in new_by)
+    changed: list[tuple[str, tuple[str, ...]]] = []
+    for row in new:
+        before = old_by.get(row.key)
+        if before is None or before == row:
+            continue
+        cells = tuple(name for name in ROW_CELLS if getattr(before, name) != getattr(row, name))
+        if cells:
+            changed.append((row.key, cells))
+    kept_old = [r.key for r in old if r.key in new_by]
+    kept_new = [r.key for r in new if r.key in old_by]
+    return RowDiff(
+        added=added,
+        removed=removed,
+        changed=tuple(changed),
+        order_changed=kept_old != kept_new,
+        order=tuple(r.key for r in new),
+    )
