@@ -903,7 +903,7 @@ def parse_timeline_item(o: _Obj) -> TimelineItem:
 
 # ------------------------------------------------------------------ references
 
-_ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$", re.IGNORECASE)
+_ULID = re.compile(r"^[0-9A-Z]{26}$", re.IGNORECASE)  # incident.io ids are ULIDs
 _REFERENCE = re.compile(r"^#?(?:inc-?)?(\d{1,12})$", re.IGNORECASE)
 
 
@@ -926,8 +926,8 @@ def normalise_incident_ref(ref: str) -> str:
 
 def _seg(value: str) -> str:
     """One path segment, so an id can never reach another path."""
-    if not value:
-        raise InvalidRequest("an empty id was given", source=SOURCE)
+    if not value or value in (".", ".."):
+        raise InvalidRequest(f"{clean_text(value, limit=20)!r} is not an id", source=SOURCE)
     return quote(value, safe="")
 
 
@@ -2071,6 +2071,8 @@ class IncidentIoClient(ApiClient):
             note = (False, "this incident.io server has no API for incident notes")
         elif timeline[0] is True or updates[0] is True:
             note = (True, "")
+        elif timeline[0] is False:
+            note = (None, "no timeline endpoint; notes go out as incident updates, if offered")
         else:
             note = (None, timeline[1])
         if updates[0] is False:
