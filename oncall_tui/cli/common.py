@@ -72,3 +72,59 @@ def _default(value: Any) -> Any:
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, default=_default, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
+
+
+class BackendSession:
+    """Backends for a command: the configured ones, or the demo world with ``--demo``."""
+
+    def __init__(self, args: argparse.Namespace, *, need_incident_io: bool = True) -> None:
+        self.args = args
+        self.need_incident_io = need_incident_io
+        self.demo = None
+        self.backends = None
+
+    async def __aenter__(self):
+        from oncall_tui.core.sources import build_backends
+
+        if getattr(self.args, "demo", False):
+            from oncall_tui.sim.demo import build_demo
+
+            base = load_settings(self.args) if getattr(self.args, "config", None) else None
+            self.demo = build_demo(base)
+            settings = self.demo.settings
+            self.backends = build_backends(
+                settings, transports=self.demo.transports, tokens=self.demo.tokens
+            )
+        else:
+            settings = load_settings(self.args)
+            self.backends = build_backends(settings)
+            if self.need_incident_io and "incident-io" in self.backends.missing_secrets:
+                from oncall_tui.secrets import env_name
+
+                await self.backends.aclose()
+                raise CliError(
+                    "no incident.io API key: run `oncall-tui auth set incident-io` or set "
+                    f"{env_name('incident-io')} (or try --demo)",
+                    EXIT_USAGE,
+                )
+        return self.backends
+
+    async def __aexit__(self, *exc) -> None:
+        if self.backends is not None:
+            await self.backends.aclose()
+
+
+async def find_me(backends) -> Any:
+    """The configured user, or a clear error."""
+    email = backends.settings.user.email
+    if not email:
+        raise CliError("no [user] email configured; set it with `oncall-tui config init`", 2)
+    from oncall_tui.backends.http import ApiError
+
+    try:
+        me = await backends.incidentio.find_user_by_email(email)
+    except ApiError as exc:
+        raise CliError(f"cannot look up {email}: {exc}") from None
+    if me is None:
+        raise CliError(f"no incident.io user has the email {email}")
+    return me

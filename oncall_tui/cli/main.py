@@ -19,6 +19,7 @@ from oncall_tui.cli.common import EXIT_OK, EXIT_USAGE, CliError, add_common
 COMMAND_MODULES = (
     "oncall_tui.cli.config_cmd",
     "oncall_tui.cli.auth_cmd",
+    "oncall_tui.cli.watch_cmd",
 )
 
 

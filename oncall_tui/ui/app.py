@@ -51,6 +51,7 @@ class OnCallApp(App[int]):
         readonly: bool = False,
         theme_name: str | None = None,
         main_screen: Callable[[OnCallApp], Any] | None = None,
+        session: Any = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -58,6 +59,11 @@ class OnCallApp(App[int]):
         self.readonly = readonly
         self._wanted_theme = theme_name or settings.ui.theme
         self._main_screen = main_screen
+        self.session = session
+        if session is not None and main_screen is None:
+            from oncall_tui.ui.screens.dashboard import DashboardScreen
+
+            self._main_screen = lambda app: DashboardScreen(session)
         self._theme_problems: list[str] = []
         found = load_themes()
         for theme in found.themes.values():
@@ -107,6 +113,10 @@ class OnCallApp(App[int]):
             self.notify(problem, severity="warning", timeout=8)
         if self._main_screen is not None:
             self.push_screen(self._main_screen(self))
+
+    async def on_unmount(self) -> None:
+        if self.session is not None:
+            await self.session.aclose()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -1,0 +1,270 @@
+"""Read commands a person can script: ``shifts``, ``alerts``; and ``ack`` / ``unack``."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+
+from oncall_tui.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    BackendSession,
+    CliError,
+    add_common,
+    find_me,
+    print_json,
+    run_async,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    shifts = sub.add_parser("shifts", help="my upcoming shifts (or write them as a calendar)")
+    shifts.add_argument("--days", type=int, default=14, help="how far ahead (default 14)")
+    shifts.add_argument("--json", action="store_true", help="machine-readable output")
+    shifts.add_argument("--ics", metavar="FILE", help="write an iCalendar file of my shifts")
+    add_common(shifts)
+    shifts.set_defaults(handler=cmd_shifts)
+
+    alerts = sub.add_parser("alerts", help="open pages and firing alerts from every source")
+    alerts.add_argument("--json", action="store_true", help="machine-readable output")
+    alerts.add_argument("--mine", action="store_true", help="only pages that reach me")
+    add_common(alerts)
+    alerts.set_defaults(handler=cmd_alerts)
+
+    ack = sub.add_parser("ack", help="acknowledge a page, or silence a Grafana alert")
+    ack.add_argument("id", help="page id, alert id/fingerprint, or a unique prefix")
+    add_common(ack)
+    ack.set_defaults(handler=cmd_ack)
+
+    unack = sub.add_parser("unack", help="remove the silence an ack made")
+    unack.add_argument("id", help="alert id/fingerprint, or a unique prefix")
+    add_common(unack)
+    unack.set_defaults(handler=cmd_unack)
+
+
+# ----------------------------------------------------------------------- shifts
+
+
+def cmd_shifts(args: argparse.Namespace) -> int:
+    if args.days < 1 or args.days > 90:
+        raise CliError("--days must be between 1 and 90", EXIT_USAGE)
+    return run_async(_shifts(args))
+
+
+async def _shifts(args: argparse.Namespace) -> int:
+    from oncall_tui.core import timefmt
+    from oncall_tui.core.sync import utcnow
+    from oncall_tui.core.views import my_current_shifts, my_upcoming_shifts
+
+    async with BackendSession(args) as backends:
+        me = await find_me(backends)
+        now = utcnow()
+        end = now + timedelta(days=args.days)
+        schedules, shifts = await _load_shifts(backends, now, end)
+    current = my_current_shifts(shifts, schedules, me, now)
+    upcoming = [s for s in my_upcoming_shifts(shifts, schedules, me, now) if s.start < end]
+    mine = [*current, *upcoming]
+    if args.ics:
+        from oncall_tui.core.calendar import shifts_to_ics
+
+        my_parts = [p for s in mine for p in s.parts]
+        data = shifts_to_ics(my_parts, schedules, me, calendar_name="On call")
+        try:
+            with open(args.ics, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise CliError(f"cannot write {args.ics}: {exc.strerror}") from None
+        print(f"Wrote {len(my_parts)} shift(s) to {args.ics}")
+        return EXIT_OK
+    if args.json:
+        print_json(
+            [
+                {
+                    "schedule": s.schedule_name,
+                    "schedule_id": s.schedule_id,
+                    "rotation_id": s.rotation_id,
+                    "layer_id": s.layer_id,
+                    "layer": s.layer_name,
+                    "start": s.start,
+                    "end": s.end,
+                    "override": s.is_override,
+                    "now": s.active(now),
+                }
+                for s in mine
+            ]
+        )
+        return EXIT_OK
+    zone = backends.settings.display_zone()
+    if not mine:
+        print(f"{me.name}: no shifts in the next {args.days} days.")
+        return EXIT_OK
+    print(f"Shifts for {me.name} ({me.email}), times in {timefmt.zone_name(zone)}:")
+    for s in mine:
+        flag = " (override)" if s.is_override else ""
+        when = timefmt.format_range(s.start, s.end, zone)
+        state = f"on now, {timefmt.time_left(s.end, now)}" if s.active(now) else ""
+        print(f"  {when:<34} {s.schedule_name} · {s.layer_name}{flag}  {state}".rstrip())
+    return EXIT_OK
+
+
+async def _load_shifts(backends, start, end):
+    from oncall_tui.backends.http import ApiError
+
+    io = backends.incidentio
+    try:
+        schedules = await io.list_schedules()
+        full = []
+        shifts = []
+        for schedule in schedules:
+            if not schedule.rotations:
+                schedule = await io.get_schedule(schedule.id)
+            full.append(schedule)
+            entries = await io.schedule_entries(schedule.id, start - timedelta(days=1), end)
+            shifts.extend(entries.final)
+    except ApiError as exc:
+        raise CliError(f"cannot load schedules: {exc}") from None
+    return tuple(full), tuple(shifts)
+
+
+# ----------------------------------------------------------------------- alerts
+
+
+async def _collect(backends):
+    """Open pages, paths and alerts from every backend; problems listed, not fatal."""
+    import asyncio
+
+    from oncall_tui.backends.http import ApiError
+
+    problems: list[str] = []
+    pages, paths, alerts = (), (), []
+    io = backends.incidentio
+
+    async def guarded(label, coro):
+        try:
+            return await coro
+        except ApiError as exc:
+            problems.append(f"{label}: {exc}")
+            return ()
+
+    results = await asyncio.gather(
+        guarded("incident.io pages", io.list_escalations()),
+        guarded("incident.io paths", io.list_escalation_paths()),
+        guarded("incident.io alerts", io.list_alerts(("firing",))),
+        *(guarded(key, client.list_alerts()) for key, client in backends.alertmanagers.items()),
+    )
+    pages, paths = results[0], results[1]
+    for chunk in results[2:]:
+        alerts.extend(chunk)
+    return tuple(pages), tuple(paths), tuple(alerts), problems
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    return run_async(_alerts(args))
+
+
+async def _alerts(args: argparse.Namespace) -> int:
+    from oncall_tui.core import timefmt
+    from oncall_tui.core.sync import utcnow
+    from oncall_tui.core.views import AlertFilter, alert_rows
+
+    async with BackendSession(args) as backends:
+        me = None
+        if backends.settings.user.email:
+            try:
+                me = await backends.incidentio.find_user_by_email(backends.settings.user.email)
+            except Exception:
+                me = None
+        pages, paths, alerts, problems = await _collect(backends)
+    now = utcnow()
+    rows = alert_rows(pages, alerts, paths, me, AlertFilter(mine_only=args.mine))
+    if args.json:
+        print_json(
+            {
+                "rows": [
+                    {
+                        "key": r.key,
+                        "kind": r.kind,
+                        "mine": r.mine,
+                        "title": r.title,
+                        "source": r.source,
+                        "severity": r.severity,
+                        "state": r.state,
+                        "started_at": r.started_at,
+                        "count": r.count,
+                        "level": r.level,
+                        "next_level_at": r.next_level_at,
+                        "runbook": r.runbook,
+                        "dashboard": r.dashboard,
+                        "page_ids": r.page_ids,
+                        "alert_keys": r.alert_keys,
+                    }
+                    for r in rows
+                ],
+                "problems": problems,
+            }
+        )
+    else:
+        if not rows:
+            print("Nothing open: no pages, no firing alerts.")
+        for r in rows:
+            mark = "*" if r.mine else " "
+            count = f" ×{r.count}" if r.count > 1 else ""
+            level = f" L{r.level}" if r.level else ""
+            print(
+                f"{mark} {r.severity[:8]:<8} {r.state[:9]:<9}{level:<4} "
+                f"{timefmt.ago(r.started_at, now):>8}  {r.title}{count}  [{r.source}]  "
+                f"{_ids(r)}"
+            )
+        for problem in problems:
+            print(f"! {problem}")
+    return EXIT_FAILED if problems and not rows else EXIT_OK
+
+
+def _ids(row) -> str:
+    ids = [*row.page_ids, *(k.rsplit(":", 1)[-1] for k in row.alert_keys)]
+    return "id " + ",".join(i[:12] for i in ids[:3]) if ids else ""
+
+
+# ------------------------------------------------------------------ ack, unack
+
+
+async def _find(backends, ident: str):
+    pages, _, alerts, problems = await _collect(backends)
+    ident_l = ident.lower()
+    hits = [p for p in pages if p.id.lower().startswith(ident_l)]
+    hits += [
+        a
+        for a in alerts
+        if a.id.lower().startswith(ident_l)
+        or a.key.lower() == ident_l
+        or (a.fingerprint and a.fingerprint.lower().startswith(ident_l))
+    ]
+    if not hits:
+        extra = f" ({'; '.join(problems)})" if problems else ""
+        raise CliError(f"no open page or firing alert matches {ident!r}{extra}", EXIT_FAILED)
+    if len(hits) > 1:
+        raise CliError(f"{ident!r} matches {len(hits)} items; give more of the id", EXIT_USAGE)
+    return hits[0]
+
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    return run_async(_act(args, "ack"))
+
+
+def cmd_unack(args: argparse.Namespace) -> int:
+    return run_async(_act(args, "unack"))
+
+
+async def _act(args: argparse.Namespace, verb: str) -> int:
+    from oncall_tui.core.actions import ActionError, Actions
+
+    async with BackendSession(args) as backends:
+        item = await _find(backends, args.id)
+        actions = Actions(backends)
+        try:
+            outcome = await getattr(actions, verb)(item)
+        except ActionError as exc:
+            raise CliError(str(exc)) from None
+    print(outcome.message)
+    return EXIT_OK

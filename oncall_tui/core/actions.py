@@ -1,0 +1,390 @@
+"""What the on-call engineer can do, each saying in words what changed.
+
+Every action returns an :class:`Outcome` with a message a person reads ("Acked. Paging
+stops at level 1.") or raises :class:`ActionError` with what went wrong and what to do.
+Actions on the dashboard are optimistic: the shown state changes at once and is rolled
+back if the API refuses. ``readonly`` refuses every write before anything is sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from oncall_tui import __version__
+from oncall_tui.backends.http import ApiError
+from oncall_tui.backends.incidentio import CapabilityUnavailable
+from oncall_tui.core.sources import Backends
+from oncall_tui.core.sync import SyncEngine, utcnow
+from oncall_tui.domain import (
+    SOURCE_INCIDENT_IO,
+    Alert,
+    EscalationPath,
+    Page,
+    Shift,
+    User,
+)
+
+TOOL = f"oncall-tui {__version__}"
+
+
+class ActionError(Exception):
+    """An action that did not happen, with the reason and what to do, in words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    message: str
+    changed: tuple[str, ...] = ()  # keys of pages/alerts whose state changed
+    details: tuple[str, ...] = field(default_factory=tuple)
+
+
+def new_key(prefix: str = "oncall-tui") -> str:
+    return f"{prefix}-{uuid.uuid4()}"
+
+
+def _failed(what: str, exc: ApiError) -> ActionError:
+    return ActionError(f"{what} failed: {exc}")
+
+
+class Actions:
+    def __init__(
+        self,
+        backends: Backends,
+        engine: SyncEngine | None = None,
+        *,
+        readonly: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.backends = backends
+        self.engine = engine
+        self.readonly = readonly
+        self.clock = clock
+
+    # -- helpers -------------------------------------------------------------------
+
+    @property
+    def me(self) -> User | None:
+        return self.engine.world.me if self.engine else None
+
+    def _who(self) -> str:
+        me = self.me
+        if me is not None:
+            return me.email or me.name
+        return self.backends.settings.user.email or "the on-call engineer"
+
+    def _check_write(self, capability: str | None = None) -> None:
+        if self.readonly:
+            raise ActionError("Read-only mode: nothing was changed (started with --readonly).")
+        caps = self.backends.capabilities
+        if capability and caps is not None:
+            try:
+                if not caps.available(capability):
+                    raise ActionError(f"Not available: {caps.reason(capability)}")
+            except KeyError:
+                pass
+
+    def _io(self):
+        if self.backends.incidentio is None:
+            raise ActionError("incident.io is not configured.")
+        return self.backends.incidentio
+
+    def _optimistic(self, key: str, state: str) -> str | None:
+        if self.engine is None:
+            return None
+        previous = self.engine.world.optimistic.get(key)
+        self.engine.mutate(lambda w: w.optimistic.__setitem__(key, state))
+        return previous
+
+    def _rollback(self, key: str, previous: str | None) -> None:
+        if self.engine is None:
+            return
+
+        def undo(world) -> None:
+            if previous is None:
+                world.optimistic.pop(key, None)
+            else:
+                world.optimistic[key] = previous
+
+        self.engine.mutate(undo)
+
+    def _refresh(self, backend: str) -> None:
+        if self.engine is not None:
+            self.engine.poll_soon(backend)
+
+    def path_for(self, page: Page) -> EscalationPath | None:
+        if self.engine is None or page.path_id is None:
+            return None
+        return self.engine.world.paths.get(page.path_id)
+
+    # -- pages ---------------------------------------------------------------------
+
+    async def ack(self, item: Page | Alert) -> Outcome:
+        """Acknowledge a page, or silence a Grafana/Alertmanager alert, or ack the pages an
+        incident.io alert raised. No confirmation: this is the action to take at once."""
+        if isinstance(item, Page):
+            return await self._respond(item, "ack")
+        if item.source == SOURCE_INCIDENT_IO:
+            return await self._ack_incident_io_alert(item)
+        return await self._silence(item)
+
+    async def _respond(
+        self, page: Page, response: str, *, until: datetime | None = None
+    ) -> Outcome:
+        capability = {"ack": "ack", "snooze": "snooze", "nack": "nack"}[response]
+        self._check_write(capability)
+        io = self._io()
+        shown = {"ack": "acked", "snooze": "snoozed", "nack": "triggered"}[response]
+        previous = self._optimistic(page.id, shown)
+        try:
+            await io.respond_escalation(
+                page.id,
+                response,
+                snooze_until=until,
+                reason=f"snoozed with {TOOL}" if response == "snooze" else None,
+            )
+        except CapabilityUnavailable as exc:
+            self._rollback(page.id, previous)
+            raise ActionError(
+                f"{exc} Respond in the incident.io app or Slack; "
+                "the dashboard will show the new state on its next refresh."
+            ) from None
+        except ApiError as exc:
+            self._rollback(page.id, previous)
+            verb = {"ack": "Ack", "snooze": "Snooze", "nack": "Decline"}[response]
+            raise _failed(verb, exc) from None
+        self._refresh(SOURCE_INCIDENT_IO)
+        if response == "ack":
+            return Outcome(f"Acked “{page.title}”. Paging stops at level {page.level}.", (page.id,))
+        if response == "snooze":
+            assert until is not None
+            return Outcome(
+                f"Snoozed “{page.title}” until {until:%H:%M} UTC; it pages again then.",
+                (page.id,),
+            )
+        path = self.path_for(page)
+        nxt = page.level + 1
+        where = (
+            f"to level {nxt} of {path.name}"
+            if path is not None and nxt <= len(path.levels)
+            else "up the escalation path"
+        )
+        return Outcome(f"Declined “{page.title}”: it moves {where}.", (page.id,))
+
+    async def snooze(self, page: Page, duration: timedelta) -> Outcome:
+        if duration <= timedelta(0):
+            raise ActionError("Choose a snooze length above zero.")
+        return await self._respond(page, "snooze", until=self.clock() + duration)
+
+    async def decline(self, page: Page) -> Outcome:
+        """Mark me unavailable for this page so it moves up the path (confirm first)."""
+        io = self._io()
+        if not io.act_as_user_id and self.me is not None:
+            # incident.io only takes a decline on behalf of a user.
+            io.act_as_user_id = self.me.id
+        return await self._respond(page, "nack")
+
+    async def escalate(
+        self,
+        item: Page | Alert,
+        *,
+        path_id: str | None = None,
+        user_ids: Iterable[str] = (),
+        title: str | None = None,
+        incident_id: str | None = None,
+    ) -> Outcome:
+        """Page a path or people about this item (confirm first). With neither given, page
+        whoever is on the next level of the page's path."""
+        self._check_write("escalate")
+        io = self._io()
+        users = tuple(user_ids)
+        if not path_id and not users:
+            if not isinstance(item, Page):
+                raise ActionError("Choose an escalation path or a person to page.")
+            users = self.next_level_users(item)
+            if not users:
+                raise ActionError(
+                    "Nobody is on call on the next level of this path; choose a person."
+                )
+        text = title or (f"Escalated: {item.title}")
+        description = f"Escalated by {self._who()} with {TOOL}."
+        try:
+            created = await io.create_escalation(
+                text,
+                path_id=path_id,
+                user_ids=list(users) or None,
+                description=description,
+                incident_id=incident_id,
+                idempotency_key=new_key("escalate"),
+            )
+        except ApiError as exc:
+            raise _failed("Escalation", exc) from None
+        self._refresh(SOURCE_INCIDENT_IO)
+        who = self._names(users) if users else self._path_name(path_id)
+        return Outcome(f"Paged {who} about “{item.title}”.", (created.id,))
+
+    async def shadow(self, item: Page | Alert, user: User) -> Outcome:
+        """Page a teammate to shadow me on this page or alert."""
+        self._check_write("escalate")
+        io = self._io()
+        try:
+            await io.create_escalation(
+                f"Shadow request: {item.title}",
+                user_ids=[user.id],
+                description=(
+                    f"{self._who()} asks you to join them on this ({TOOL}). "
+                    "Not urgent unless they say so."
+                ),
+                idempotency_key=new_key("shadow"),
+            )
+        except ApiError as exc:
+            raise _failed("Shadow page", exc) from None
+        self._refresh(SOURCE_INCIDENT_IO)
+        return Outcome(
+            f"Paged {user.name} to shadow you on “{item.title}”. "
+            "(incident.io pages people directly at high urgency.)"
+        )
+
+    def next_level_users(self, page: Page) -> tuple[str, ...]:
+        path = self.path_for(page)
+        if path is None or page.level >= len(path.levels):
+            return ()
+        level = path.levels[page.level]  # 0-based index of the next level
+        now = self.clock()
+        shifts: tuple[Shift, ...] = self.engine.world.shifts if self.engine else ()
+        ids: list[str] = []
+        for target in level.targets:
+            if target.type == "user":
+                ids.append(target.id)
+            elif target.type == "schedule":
+                ids.extend(
+                    s.user.id
+                    for s in shifts
+                    if s.schedule_id == target.id
+                    and s.covers(now)
+                    and s.user is not None
+                    and not s.user.is_nobody
+                )
+        return tuple(dict.fromkeys(ids))
+
+    def _names(self, user_ids: Iterable[str]) -> str:
+        names = []
+        known = {}
+        if self.engine:
+            for s in self.engine.world.shifts:
+                if s.user:
+                    known[s.user.id] = s.user.name
+            for p in self.engine.world.paths.values():
+                for u in p.current_responders:
+                    known[u.id] = u.name
+        for uid in user_ids:
+            names.append(known.get(uid, uid))
+        return ", ".join(names)
+
+    def _path_name(self, path_id: str | None) -> str:
+        if self.engine and path_id in self.engine.world.paths:
+            return self.engine.world.paths[path_id].name
+        return "the escalation path"
+
+    # -- alerts --------------------------------------------------------------------
+
+    async def _ack_incident_io_alert(self, alert: Alert) -> Outcome:
+        self._check_write("ack")
+        io = self._io()
+        try:
+            pages = await io.list_escalations(alert_id=alert.id)
+        except ApiError as exc:
+            raise _failed("Finding the alert's pages", exc) from None
+        open_pages = [p for p in pages if p.status in ("triggered", "snoozed")]
+        if not open_pages:
+            raise ActionError(
+                "incident.io alerts have no ack of their own and this one has no open page. "
+                "Resolve it, or declare an incident."
+            )
+        for page in open_pages:
+            await self._respond(page, "ack")
+        return Outcome(
+            f"Acked {len(open_pages)} page(s) raised by “{alert.title}”.",
+            tuple(p.id for p in open_pages),
+        )
+
+    async def _silence(self, alert: Alert) -> Outcome:
+        self._check_write()
+        client = self.backends.alertmanager_for(alert)
+        if client is None:
+            raise ActionError(f"No client for {alert.source_label}.")
+        minutes = self.backends.settings.actions.silence_minutes
+        previous = self._optimistic(alert.key, "silenced")
+        try:
+            silence_id = await client.silence_alert(
+                alert,
+                timedelta(minutes=minutes),
+                created_by=self._who(),
+                comment=f"Acknowledged by {self._who()} with {TOOL}",
+                now=self.clock(),
+            )
+        except ApiError as exc:
+            self._rollback(alert.key, previous)
+            raise _failed("Silence", exc) from None
+        self._refresh(client.source)
+        return Outcome(
+            f"Silenced “{alert.title}” on {alert.source_label} for {minutes} min "
+            f"(silence {silence_id[:8]}).",
+            (alert.key,),
+        )
+
+    async def unack(self, item: Page | Alert) -> Outcome:
+        if isinstance(item, Page) or item.source == SOURCE_INCIDENT_IO:
+            raise ActionError(
+                "incident.io has no un-acknowledge. To page again, escalate (e) to the "
+                "path or a person."
+            )
+        self._check_write()
+        client = self.backends.alertmanager_for(item)
+        if client is None:
+            raise ActionError(f"No client for {item.source_label}.")
+        if not item.silenced_by:
+            raise ActionError(f"“{item.title}” is not silenced.")
+        previous = self._optimistic(item.key, "firing")
+        try:
+            for silence_id in item.silenced_by:
+                await client.expire_silence(silence_id)
+        except ApiError as exc:
+            self._rollback(item.key, previous)
+            raise _failed("Expiring the silence", exc) from None
+        self._refresh(client.source)
+        return Outcome(
+            f"Removed {len(item.silenced_by)} silence(s): “{item.title}” notifies again.",
+            (item.key,),
+        )
+
+    async def resolve(self, alert: Alert) -> Outcome:
+        if alert.source != SOURCE_INCIDENT_IO:
+            raise ActionError(
+                f"{alert.source_label} resolves alerts itself when the rule stops firing; "
+                "silence it (a) instead."
+            )
+        self._check_write("resolve_alert")
+        io = self._io()
+        previous = self._optimistic(alert.key, "resolved")
+        try:
+            await io.resolve_alert(alert.id)
+        except ApiError as exc:
+            self._rollback(alert.key, previous)
+            raise _failed("Resolve", exc) from None
+        self._refresh(SOURCE_INCIDENT_IO)
+        return Outcome(f"Resolved “{alert.title}”.", (alert.key,))
+
+    async def for_each(self, items: Iterable[Page | Alert], action: Callable, *args) -> Outcome:
+        """Run one action on several rows; report every success and failure."""
+        done, failed = [], []
+        for item in items:
+            try:
+                outcome = await action(item, *args)
+                done.append(outcome.message)
+            except ActionError as exc:
+                failed.append(f"{item.title}: {exc}")
+        summary = f"{len(done)} done" + (f", {len(failed)} failed" if failed else "")
+        return Outcome(summary, details=tuple(done + failed))

@@ -1,0 +1,309 @@
+"""From settings to live data: build the backend clients and the feeds that poll them.
+
+``build_backends`` makes one client per configured backend, with its secret from the
+keyring or environment. ``--demo`` passes in-process transports to the simulator so the
+very same clients and feeds run without a network. ``build_feeds`` turns the clients
+into :class:`~oncall_tui.core.sync.Feed` objects for the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+
+from oncall_tui.backends.grafana import (
+    KIND_ALERTMANAGER,
+    KIND_GRAFANA,
+    AlertmanagerClient,
+    GrafanaClient,
+    PrometheusClient,
+    sparkline_for,
+)
+from oncall_tui.backends.http import RequestStats, Secret
+from oncall_tui.backends.incidentio import Capabilities, IncidentIoClient
+from oncall_tui.config import Settings
+from oncall_tui.core.sync import Feed, SyncEngine, World, utcnow
+from oncall_tui.domain import SOURCE_INCIDENT_IO, Alert, Schedule, Series, Shift, User
+from oncall_tui.secrets import Found
+from oncall_tui.secrets import get as get_secret
+
+SCHEDULE_WINDOW_BEFORE = timedelta(days=1)
+SCHEDULE_WINDOW_AFTER = timedelta(days=14)
+MAX_SCHEDULES = 40
+
+
+@dataclass
+class Backends:
+    """Every configured backend client. Keys of the dicts are ``grafana:NAME`` or
+    ``alertmanager:NAME``."""
+
+    settings: Settings
+    incidentio: IncidentIoClient | None = None
+    alertmanagers: dict[str, AlertmanagerClient] = field(default_factory=dict)
+    grafanas: dict[str, GrafanaClient] = field(default_factory=dict)
+    prometheus: dict[str, PrometheusClient] = field(default_factory=dict)
+    missing_secrets: list[str] = field(default_factory=list)
+    capabilities: Capabilities | None = None
+    stats: RequestStats = field(default_factory=RequestStats)
+
+    async def aclose(self) -> None:
+        clients = [self.incidentio, *self.alertmanagers.values(), *self.grafanas.values()]
+        clients += list(self.prometheus.values())
+        for client in clients:
+            if client is not None:
+                await client.aclose()
+
+    async def __aenter__(self) -> Backends:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
+    def alertmanager_for(self, alert: Alert) -> AlertmanagerClient | None:
+        return self.alertmanagers.get(f"{alert.source}:{alert.instance}")
+
+    async def sparkline(self, alert: Alert, now: datetime) -> Series | None:
+        key = f"{alert.source}:{alert.instance}"
+        return await sparkline_for(
+            alert, grafana=self.grafanas.get(key), prometheus=self.prometheus.get(key), now=now
+        )
+
+
+SecretLookup = Callable[[str], Found]
+
+
+def build_backends(
+    settings: Settings,
+    *,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    secret: SecretLookup = get_secret,
+    stats: RequestStats | None = None,
+    tokens: Mapping[str, str] | None = None,
+) -> Backends:
+    """Clients for every configured backend. ``transports`` (keyed like the secrets:
+    ``incident-io``, ``grafana:NAME``, ``alertmanager:NAME``) replace the network, as
+    ``--demo`` does; ``tokens`` replace the keyring and environment."""
+    transports = transports or {}
+    backends = Backends(settings=settings, stats=stats or RequestStats())
+
+    def token(service: str) -> Secret:
+        if tokens is not None and service in tokens:
+            return Secret(tokens[service])
+        found = secret(service)
+        if not found.value:
+            backends.missing_secrets.append(service)
+        return Secret(found.value)
+
+    io = settings.incident_io
+    backends.incidentio = IncidentIoClient(
+        io.base_url,
+        token("incident-io"),
+        transport=transports.get("incident-io"),
+        stats=backends.stats,
+        timeout=io.timeout,
+    )
+    for name, g in settings.grafana.items():
+        service = f"grafana:{name}"
+        secret_value = token(service)
+        transport = transports.get(service)
+        backends.alertmanagers[service] = AlertmanagerClient(
+            "grafana",
+            name,
+            g.url,
+            secret_value,
+            kind=KIND_GRAFANA,
+            org_id=g.org_id,
+            alertmanager_uid=g.alertmanager,
+            transport=transport,
+            stats=backends.stats,
+            timeout=g.timeout,
+        )
+        backends.grafanas[service] = GrafanaClient(
+            name, g.url, secret_value, g.org_id, transport=transport, stats=backends.stats
+        )
+    for name, am in settings.alertmanager.items():
+        service = f"alertmanager:{name}"
+        secret_value = token(service)
+        transport = transports.get(service)
+        backends.alertmanagers[service] = AlertmanagerClient(
+            "alertmanager",
+            name,
+            am.url,
+            secret_value,
+            kind=KIND_ALERTMANAGER,
+            transport=transport,
+            stats=backends.stats,
+            timeout=am.timeout,
+        )
+        if am.prometheus_url:
+            backends.prometheus[service] = PrometheusClient(
+                am.prometheus_url,
+                secret_value,
+                source=f"prometheus:{name}",
+                transport=transports.get(f"prometheus:{name}", transport),
+                stats=backends.stats,
+            )
+    return backends
+
+
+# ------------------------------------------------------------------------- feeds
+
+
+def _mine(schedule: Schedule, shifts: tuple[Shift, ...], me: User | None) -> bool:
+    if me is None:
+        return False
+    every = (*schedule.current_shifts, *schedule.next_shifts, *shifts)
+    return any(s.user is not None and s.user.id == me.id for s in every)
+
+
+def _wanted(schedule: Schedule, wanted: list[str]) -> bool:
+    lowered = {w.lower() for w in wanted}
+    return schedule.id in wanted or schedule.name.lower() in lowered
+
+
+def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -> list[Feed]:
+    settings = backends.settings
+    poll = settings.incident_io.poll
+    feeds: list[Feed] = []
+    io = backends.incidentio
+
+    if io is not None:
+        email = settings.user.email
+
+        async def fetch_identity():
+            capabilities = await io.probe_capabilities()
+            me = await io.find_user_by_email(email) if email else None
+            return capabilities, me
+
+        def apply_identity(world: World, data) -> None:
+            capabilities, me = data
+            backends.capabilities = capabilities
+            world.capabilities = capabilities.usable
+            world.me = me
+
+        feeds.append(
+            Feed(
+                "incident.io access",
+                fetch_identity,
+                apply_identity,
+                interval=lambda w: 3600.0,
+                backend=SOURCE_INCIDENT_IO,
+            )
+        )
+
+        async def fetch_pages():
+            return await io.list_escalations()
+
+        def apply_pages(world: World, pages) -> None:
+            world.pages = {p.id: p for p in pages}
+            _confirm_optimistic(world, {p.id: p.status for p in pages})
+
+        feeds.append(
+            Feed(
+                "incident.io pages",
+                fetch_pages,
+                apply_pages,
+                interval=lambda w: poll.pages_when_paged if w.i_am_paged() else poll.pages,
+                backend=SOURCE_INCIDENT_IO,
+            )
+        )
+
+        async def fetch_alerts():
+            return await io.list_alerts(("firing",))
+
+        def apply_alerts(world: World, alerts) -> None:
+            world.alerts["incident.io"] = tuple(alerts)
+
+        feeds.append(
+            Feed(
+                "incident.io alerts",
+                fetch_alerts,
+                apply_alerts,
+                interval=lambda w: poll.alerts,
+                backend=SOURCE_INCIDENT_IO,
+            )
+        )
+
+        async def fetch_schedules():
+            now = clock()
+            me = await io.find_user_by_email(email) if email else None
+            schedules = list(await io.list_schedules())[:MAX_SCHEDULES]
+            wanted = settings.incident_io.schedules
+            if wanted:
+                schedules = [s for s in schedules if _wanted(s, wanted)]
+            detailed: list[Schedule] = []
+            shifts: list[Shift] = []
+            for schedule in schedules:
+                if not schedule.rotations:
+                    schedule = await io.get_schedule(schedule.id)
+                entries = await io.schedule_entries(
+                    schedule.id, now - SCHEDULE_WINDOW_BEFORE, now + SCHEDULE_WINDOW_AFTER
+                )
+                detailed.append(schedule)
+                shifts.extend(entries.final)
+            paths = await io.list_escalation_paths()
+            return me, detailed, tuple(shifts), paths
+
+        def apply_schedules(world: World, data) -> None:
+            me, schedules, shifts, paths = data
+            if me is not None:
+                world.me = me
+            world.schedules = {s.id: s for s in schedules}
+            world.shifts = shifts
+            world.paths = {p.id: p for p in paths}
+
+        feeds.append(
+            Feed(
+                "incident.io schedules",
+                fetch_schedules,
+                apply_schedules,
+                interval=lambda w: poll.schedules,
+                backend=SOURCE_INCIDENT_IO,
+            )
+        )
+
+        async def fetch_incidents():
+            return await io.list_incidents()
+
+        def apply_incidents(world: World, incidents) -> None:
+            world.incidents = {i.id: i for i in incidents}
+
+        feeds.append(
+            Feed(
+                "incident.io incidents",
+                fetch_incidents,
+                apply_incidents,
+                interval=lambda w: poll.incidents,
+                backend=SOURCE_INCIDENT_IO,
+            )
+        )
+
+    for key, client in backends.alertmanagers.items():
+        feeds.append(_alertmanager_feed(key, client, poll.alerts, clock))
+    return feeds
+
+
+def _alertmanager_feed(
+    key: str, client: AlertmanagerClient, interval: float, clock: Callable[[], datetime]
+) -> Feed:
+    async def fetch():
+        return await client.list_alerts(now=clock())
+
+    def apply(world: World, alerts) -> None:
+        world.alerts[key] = tuple(alerts)
+        _confirm_optimistic(world, {a.key: a.state for a in alerts})
+
+    return Feed(key, fetch, apply, interval=lambda w: interval, backend=key)
+
+
+def _confirm_optimistic(world: World, states: Mapping[str, str]) -> None:
+    """Drop optimistic states the server now agrees with (or that vanished)."""
+    for key in [k for k, v in world.optimistic.items() if k in states and states[k] == v]:
+        del world.optimistic[key]
+
+
+def build_engine(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -> SyncEngine:
+    return SyncEngine(build_feeds(backends, clock=clock), clock=clock)

@@ -1,0 +1,100 @@
+"""The demo world: the simulated incident.io and two Grafana instances, in process.
+
+``oncall-tui --demo`` runs the real clients against these Starlette apps through
+``httpx.ASGITransport``: the same code path as production, with no network and no
+credentials. A plain Alertmanager with Prometheus (served by the US Grafana world's app)
+shows the "team without Grafana alerting" case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+
+from oncall_tui.config import (
+    AlertmanagerConfig,
+    GrafanaConfig,
+    IncidentIoConfig,
+    Settings,
+    UserConfig,
+)
+from oncall_tui.sim.grafana import GrafanaWorld
+from oncall_tui.sim.grafana import create_app as create_grafana_app
+from oncall_tui.sim.incidentio import create_app as create_incidentio_app
+from oncall_tui.sim.scenario import build_world
+from oncall_tui.sim.world import DEFAULT_ME_EMAIL, World
+
+DEMO_TOKEN = "demo-token"
+GRAFANA_US = "https://grafana-us.demo.example.com"
+GRAFANA_EU = "https://grafana-eu.demo.example.com"
+ALERTMANAGER = "https://alertmanager.demo.example.com"
+PROMETHEUS = "https://prometheus.demo.example.com"
+INCIDENT_IO = "https://api.incident-io.demo.example.com"
+
+
+@dataclass
+class Demo:
+    settings: Settings
+    world: World
+    grafana: dict[str, GrafanaWorld]
+    transports: dict[str, httpx.AsyncBaseTransport]
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+def build_demo(
+    base: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    seed: int = 7,
+    speed: float = 1.0,
+    background_alerts: int = 500,
+) -> Demo:
+    """A demo world and settings pointing the clients at it.
+
+    ``base`` keeps the user's UI preferences (theme, keymap, zone); the data sources are
+    replaced by the simulated ones.
+    """
+    world = build_world(
+        clock,
+        seed=seed,
+        speed=speed,
+        grafana_url=GRAFANA_US,
+        background_alerts=background_alerts,
+    )
+    us = GrafanaWorld(
+        clock, seed=seed, instance="us", grafana_url=GRAFANA_US, prometheus_url=PROMETHEUS
+    )
+    eu = GrafanaWorld(
+        clock, seed=seed + 1, instance="eu", grafana_url=GRAFANA_EU, prometheus_url=PROMETHEUS
+    )
+    io_app = create_incidentio_app(world, token=DEMO_TOKEN)
+    us_app = create_grafana_app(us, token=DEMO_TOKEN)
+    eu_app = create_grafana_app(eu, token=DEMO_TOKEN)
+    transports: dict[str, httpx.AsyncBaseTransport] = {
+        "incident-io": httpx.ASGITransport(app=io_app),
+        "grafana:us": httpx.ASGITransport(app=us_app),
+        "grafana:eu": httpx.ASGITransport(app=eu_app),
+        "alertmanager:k8s": httpx.ASGITransport(app=us_app),
+        "prometheus:k8s": httpx.ASGITransport(app=us_app),
+    }
+    base = base or Settings.model_construct()
+    user = UserConfig(email=DEFAULT_ME_EMAIL, timezone=base.user.timezone if base.user else None)
+    settings = Settings(
+        user=user,
+        incident_io=IncidentIoConfig(base_url=INCIDENT_IO),
+        grafana={
+            "us": GrafanaConfig(url=GRAFANA_US),
+            "eu": GrafanaConfig(url=GRAFANA_EU),
+        },
+        alertmanager={"k8s": AlertmanagerConfig(url=ALERTMANAGER, prometheus_url=PROMETHEUS)},
+        ui=base.ui,
+        actions=base.actions,
+    )
+    tokens = {
+        service: DEMO_TOKEN
+        for service in ("incident-io", "grafana:us", "grafana:eu", "alertmanager:k8s")
+    }
+    return Demo(settings, world, {"us": us, "eu": eu}, transports, tokens)

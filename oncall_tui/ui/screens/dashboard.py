@@ -1,0 +1,672 @@
+"""The dashboard: my shift, what is paging me, what is firing, and one key to respond.
+
+The screen renders snapshots from the core's sync engine and sends actions. Polling runs
+in Textual workers, one group per feed, ``exclusive=True``, so two polls of a feed never
+overlap; a timer asks the engine which feeds are due.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input
+
+from oncall_tui.core import views
+from oncall_tui.core.actions import ActionError, Outcome
+from oncall_tui.core.sync import utcnow
+from oncall_tui.domain import (
+    LINK_DASHBOARD,
+    LINK_PANEL,
+    LINK_RUNBOOK,
+    LINK_SOURCE,
+    Alert,
+    Page,
+    Series,
+    Snapshot,
+    User,
+)
+from oncall_tui.safety import clean_text
+from oncall_tui.ui.screens.modals import (
+    ChooseScreen,
+    ConfirmScreen,
+    DurationScreen,
+)
+from oncall_tui.ui.widgets.alert_detail import AlertDetail
+from oncall_tui.ui.widgets.alert_table import AlertTable
+from oncall_tui.ui.widgets.shift_panel import ShiftPanel
+from oncall_tui.ui.widgets.status_bar import StatusBar
+
+WRITE_ACTIONS = frozenset(
+    {"ack", "unack", "escalate", "decline", "snooze", "shadow", "resolve", "declare"}
+)
+# Actions that need a row under the cursor, and the incident.io capability behind them.
+ROW_ACTIONS = {
+    "ack": "ack",
+    "unack": None,
+    "escalate": "escalate",
+    "decline": "nack",
+    "snooze": "snooze",
+    "shadow": "escalate",
+    "resolve": "resolve_alert",
+    "open_runbook": None,
+    "open_dashboard": None,
+    "open_panel": None,
+    "open_source": None,
+    "copy_link": None,
+    "declare": None,
+}
+SPARKLINE_TTL = timedelta(seconds=60)
+
+
+class DashboardScreen(Screen):
+    TITLE = "On call"
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("a", "ack", "Ack", id="ack"),
+        Binding("u", "unack", "Unack", show=False, id="unack"),
+        Binding("e", "escalate", "Escalate", id="escalate"),
+        Binding("x", "decline", "Decline", id="decline"),
+        Binding("z", "snooze", "Snooze", id="snooze"),
+        Binding("S", "shadow", "Shadow", show=False, id="shadow"),
+        Binding("R", "resolve", "Resolve", show=False, id="resolve"),
+        Binding("o", "open_runbook", "Runbook", id="open.runbook"),
+        Binding("g", "open_dashboard", "Grafana", id="open.dashboard"),
+        Binding("G", "open_panel", "Panel", show=False, id="open.panel"),
+        Binding("O", "open_source", "Source", show=False, id="open.source"),
+        Binding("y", "copy_link", "Copy link", show=False, id="copy.link"),
+        Binding("D", "declare", "Declare", id="declare"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("m", "toggle('mine_only')", "Mine only", show=False, id="filter.mine"),
+        Binding("H", "toggle('hide_acked')", "Hide acked", show=False, id="filter.hide_acked"),
+        Binding("c", "toggle('critical_only')", "Critical only", show=False, id="filter.critical"),
+        Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("w", "show_errors", "Source errors", show=False, id="errors"),
+        Binding("C", "calendar", "Calendar", id="calendar"),
+        Binding("i", "incidents", "Incidents", id="incidents"),
+    ]
+
+    DEFAULT_CSS = """
+    DashboardScreen #body { height: 1fr; }
+    DashboardScreen #left { width: 3fr; min-width: 50; }
+    DashboardScreen AlertTable { height: 1fr; }
+    DashboardScreen AlertDetail { width: 2fr; min-width: 36; border-left: vkey $panel; }
+    DashboardScreen #filter { dock: bottom; display: none; }
+    DashboardScreen #filter.shown { display: block; }
+    DashboardScreen.narrow AlertDetail { display: none; }
+    DashboardScreen.narrow.detail-open AlertDetail { display: block; width: 1fr; }
+    DashboardScreen.narrow.detail-open #left { display: none; }
+    DashboardScreen.short ShiftPanel { max-height: 3; }
+    """
+
+    def __init__(self, session) -> None:
+        super().__init__()
+        self.session = session
+        self.engine = session.engine
+        self.actions = session.actions
+        self.filters = views.AlertFilter()
+        self._snapshot: Snapshot = self.engine.snapshot()
+        self._index: views.AlertIndex | None = None
+        self._index_source: tuple = ()
+        self._known_pages: set[str] | None = None
+        self._sparklines: dict[str, tuple[datetime, Series | None]] = {}
+        self._dirty = True
+
+    # -- layout ------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=True, icon="☎")
+        yield ShiftPanel(id="shifts")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield AlertTable(id="alerts")
+            yield AlertDetail(id="detail")
+        yield Input(
+            placeholder="Filter: words in title, source, labels (Esc to close)", id="filter"
+        )
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.engine.subscribe(self._on_snapshot)
+        self.set_interval(0.5, self._poll_due)
+        self.set_interval(1.0, self._redraw_clock)
+        self._poll_due()
+        self._render_snapshot()
+        self.query_one(AlertTable).focus()
+        self._apply_size(self.size.width, self.size.height)
+
+    def on_resize(self, event) -> None:
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        self.set_class(width < 110, "narrow")
+        self.set_class(height < 30, "short")
+
+    # -- data --------------------------------------------------------------------
+
+    def _poll_due(self) -> None:
+        for name in self.engine.due():
+            self.run_worker(
+                self.engine.poll(name), group=f"poll:{name}", exclusive=True, exit_on_error=False
+            )
+
+    def _on_snapshot(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        if not self._dirty:
+            self._dirty = True
+            self.call_later(self._render_snapshot)
+
+    def _redraw_clock(self) -> None:
+        status = self.query_one(StatusBar)
+        status.update_health(self._snapshot.health, utcnow(), **self._status_extras())
+
+    def _status_extras(self) -> dict:
+        return {
+            "readonly": self.session.readonly,
+            "pending": self._snapshot.pending_writes,
+            "filters": self.filters,
+        }
+
+    def _rows(self) -> tuple[views.AlertRow, ...]:
+        snap = self._snapshot
+        if self._index is None or self._index_source is not snap.alerts:
+            self._index = views.AlertIndex(snap.alerts)
+            self._index_source = snap.alerts
+        return views.alert_rows(snap.pages, self._index, snap.paths, snap.me, self.filters)
+
+    def _render_snapshot(self) -> None:
+        self._dirty = False
+        snap = self._snapshot
+        now = utcnow()
+        zone = self.session.settings.display_zone()
+        self.query_one(ShiftPanel).update_view(snap, now=now, zone=zone)
+        table = self.query_one(AlertTable)
+        table.update_rows(self._rows())
+        self.query_one(StatusBar).update_health(snap.health, now, **self._status_extras())
+        self._announce_new_pages(snap)
+        self._show_detail(table.cursor_key)
+
+    def _announce_new_pages(self, snap: Snapshot) -> None:
+        mine = {
+            p.id
+            for p in snap.pages
+            if p.status == "triggered" and views.page_reaches_me(p, self._path(p), snap.me)
+        }
+        if self._known_pages is None:
+            self._known_pages = mine
+            return
+        new = mine - self._known_pages
+        self._known_pages = mine
+        if not new:
+            return
+        pages = [p for p in snap.pages if p.id in new]
+        for page in pages:
+            text = f"Paged: {page.title}"
+            self.app.notify(text, title="New page", severity="error", timeout=15)
+        settings = self.session.settings.ui
+        if settings.bell:
+            self.app.bell()
+        if settings.desktop_notifications:
+            desktop_notify("oncall-tui: new page", "; ".join(p.title for p in pages))
+
+    def _path(self, page: Page):
+        for path in self._snapshot.paths:
+            if path.id == page.path_id:
+                return path
+        return None
+
+    # -- selection and detail -----------------------------------------------------
+
+    def _current(self) -> views.AlertRow | None:
+        return self.query_one(AlertTable).cursor_item
+
+    def _items(self, row: views.AlertRow | None) -> list[Page | Alert]:
+        if row is None:
+            return []
+        snap = self._snapshot
+        pages = [p for p in snap.pages if p.id in row.page_ids]
+        alerts = [a for a in snap.alerts if a.key in row.alert_keys]
+        return [*pages, *alerts]
+
+    def _primary(self, row: views.AlertRow | None) -> Page | Alert | None:
+        items = self._items(row)
+        return items[0] if items else None
+
+    def _first_alert(self, row: views.AlertRow | None) -> Alert | None:
+        snap = self._snapshot
+        if row is None:
+            return None
+        for key in row.alert_keys:
+            for alert in snap.alerts:
+                if alert.key == key:
+                    return alert
+        # A page's related alert, when the world knows it.
+        for page in (p for p in snap.pages if p.id in row.page_ids):
+            for alert in snap.alerts:
+                if alert.id in page.alert_ids:
+                    return alert
+        return None
+
+    @on(AlertTable.Highlighted)
+    def _highlighted(self, event: AlertTable.Highlighted) -> None:
+        self._show_detail(event.row_id)
+        if event.row_id:
+            self.query_one(AlertTable).mark_seen([event.row_id])
+
+    @on(AlertTable.Selected)
+    def _selected(self, event: AlertTable.Selected) -> None:
+        self.add_class("detail-open")
+
+    def _show_detail(self, row_id: str | None) -> None:
+        detail = self.query_one(AlertDetail)
+        row = self.query_one(AlertTable).get_row(row_id) if row_id else None
+        if row is None:
+            detail.show_nothing()
+            return
+        pages = [p for p in self._snapshot.pages if p.id in row.page_ids]
+        alert = self._first_alert(row)
+        path = self._path(pages[0]) if pages else None
+        series_state = self._sparkline_state(alert)
+        detail.show(
+            row,
+            pages=pages,
+            alert=alert,
+            path=path,
+            series=series_state,
+            now=utcnow(),
+            zone=self.session.settings.display_zone(),
+        )
+
+    def _sparkline_state(self, alert: Alert | None):
+        """A cached series, or start fetching one; returns what to show now."""
+        if alert is None:
+            return None
+        cached = self._sparklines.get(alert.key)
+        now = utcnow()
+        if cached is not None and now - cached[0] < SPARKLINE_TTL:
+            return cached[1] if cached[1] is not None else "none"
+        self._fetch_sparkline(alert)
+        return cached[1] if cached else "loading"
+
+    @work(group="sparkline", exclusive=True, exit_on_error=False)
+    async def _fetch_sparkline(self, alert: Alert) -> None:
+        try:
+            series = await self.session.backends.sparkline(alert, utcnow())
+        except Exception:
+            series = None
+        self._sparklines[alert.key] = (utcnow(), series)
+        if len(self._sparklines) > 500:
+            oldest = sorted(self._sparklines, key=lambda k: self._sparklines[k][0])[:100]
+            for key in oldest:
+                self._sparklines.pop(key, None)
+        row = self._current()
+        if (
+            (row is not None
+            and alert.key in row.alert_keys)
+            or (row is not None and self._first_alert(row) is alert)
+        ):
+            self._show_detail(row.key)
+
+    # -- availability of keys -------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in WRITE_ACTIONS and self.session.readonly:
+            return None
+        if action in ROW_ACTIONS:
+            row = self._current() if self.is_mounted else None
+            if row is None:
+                return None
+            capability = ROW_ACTIONS[action]
+            caps = self.session.backends.capabilities
+            if capability and caps is not None:
+                try:
+                    if not caps.available(capability):
+                        return None
+                except KeyError:
+                    pass
+            if action in ("decline", "snooze") and not row.page_ids:
+                return None
+        return True
+
+    # -- actions --------------------------------------------------------------------
+
+    def _report(self, outcome: Outcome) -> None:
+        self.app.notify(outcome.message, timeout=6)
+        for line in outcome.details[:8]:
+            self.app.notify(line, timeout=6)
+
+    def _fail(self, message: str) -> None:
+        self.app.notify(message, severity="error", timeout=10)
+
+    def _targets(self) -> list[Page | Alert]:
+        """The marked rows' items, else the row under the cursor."""
+        table = self.query_one(AlertTable)
+        marked = table.marked
+        if marked:
+            rows = [table.get_row(k) for k in marked]
+            items: list[Page | Alert] = []
+            for row in rows:
+                primary = self._primary(row)
+                if primary is not None:
+                    items.append(primary)
+            return items
+        primary = self._primary(self._current())
+        return [primary] if primary is not None else []
+
+    @work(group="action", exit_on_error=False)
+    async def _run(self, coro_factory, *items) -> None:
+        try:
+            outcome = await coro_factory(*items)
+        except ActionError as exc:
+            self._fail(str(exc))
+            return
+        except Exception as exc:  # an action never kills the dashboard
+            self._fail(f"Unexpected error: {clean_text(str(exc), limit=300)}")
+            return
+        self._report(outcome)
+        self.query_one(AlertTable).clear_marks()
+
+    async def _many(self, items, action, *args) -> Outcome:
+        if len(items) == 1:
+            return await action(items[0], *args)
+        return await self.actions.for_each(items, action, *args)
+
+    def _need_items(self) -> list[Page | Alert] | None:
+        items = self._targets()
+        if not items:
+            self._fail("Nothing selected.")
+            return None
+        return items
+
+    def action_ack(self) -> None:
+        items = self._need_items()
+        if not items:
+            return
+        if len(items) == 1:
+            self._run(self.actions.ack, items[0])
+            return
+        self._confirm_many("Acknowledge", items, self.actions.ack)
+
+    def action_unack(self) -> None:
+        items = self._need_items()
+        if items:
+            self._run(lambda: self._many(items, self.actions.unack))
+
+    def _confirm_many(self, verb: str, items, action, *args, danger: bool = False) -> None:
+        lines = [f"• {clean_text(i.title, limit=90)}" for i in items[:20]]
+        if len(items) > 20:
+            lines.append(f"… and {len(items) - 20} more")
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self._run(lambda: self._many(items, action, *args))
+
+        self.app.push_screen(
+            ConfirmScreen(f"{verb} {len(items)} item(s)?", lines, verb, danger=danger), done
+        )
+
+    def action_decline(self) -> None:
+        items = [i for i in (self._need_items() or []) if isinstance(i, Page)]
+        if not items:
+            self._fail("Decline works on pages; this row has none.")
+            return
+        self._confirm_many("Decline", items, self.actions.decline, danger=True)
+
+    def action_snooze(self) -> None:
+        items = [i for i in (self._need_items() or []) if isinstance(i, Page)]
+        if not items:
+            self._fail("Snooze works on pages; silence alerts with a.")
+            return
+        default = self.session.settings.actions.snooze_minutes
+
+        def done(duration: timedelta | None) -> None:
+            if duration:
+                self._run(lambda: self._many(items, self.actions.snooze, duration))
+
+        self.app.push_screen(
+            DurationScreen(
+                "Snooze for how long?",
+                presets=[timedelta(minutes=m) for m in sorted({15, default, 60, 120})],
+            ),
+            done,
+        )
+
+    def action_escalate(self) -> None:
+        items = self._need_items()
+        if not items:
+            return
+        item = items[0]
+        options: list[tuple[str, str, str]] = []
+        if isinstance(item, Page):
+            users = self.actions.next_level_users(item)
+            if users:
+                options.append(
+                    ("next", "Next level of this page's path", self.actions._names(users))
+                )
+        for path in self._snapshot.paths:
+            options.append((f"path:{path.id}", f"Path: {path.name}", f"{len(path.levels)} levels"))
+        for user in self._people():
+            options.append((f"user:{user.id}", f"Person: {user.name}", user.email or ""))
+
+        def chosen(choice: str | None) -> None:
+            if not choice:
+                return
+            kwargs: dict = {}
+            label = "the next level"
+            if choice.startswith("path:"):
+                kwargs["path_id"] = choice[5:]
+                label = next((o[1] for o in options if o[0] == choice), choice)
+            elif choice.startswith("user:"):
+                kwargs["user_ids"] = [choice[5:]]
+                label = next((o[1] for o in options if o[0] == choice), choice)
+            summary = [f"• {clean_text(i.title, limit=90)}" for i in items[:10]]
+            summary.append(f"Pages: {label}")
+
+            def confirmed(ok: bool | None) -> None:
+                if ok:
+                    self._run(
+                        lambda: self._many(items, lambda it: self.actions.escalate(it, **kwargs))
+                    )
+
+            self.app.push_screen(
+                ConfirmScreen("Escalate?", summary, "Escalate", danger=True), confirmed
+            )
+
+        self.app.push_screen(ChooseScreen("Escalate to…", options), chosen)
+
+    def action_shadow(self) -> None:
+        item = self._primary(self._current())
+        if item is None:
+            self._fail("Nothing selected.")
+            return
+        people = {u.id: u for u in self._people()}
+
+        def chosen(choice: str | None) -> None:
+            if choice and choice in people:
+                self._run(self.actions.shadow, item, people[choice])
+
+        self.app.push_screen(
+            ChooseScreen(
+                "Who should shadow you?",
+                [(u.id, u.name, u.email or "") for u in people.values()],
+            ),
+            chosen,
+        )
+
+    def action_resolve(self) -> None:
+        items = [i for i in (self._need_items() or []) if isinstance(i, Alert)]
+        if not items:
+            alert = self._first_alert(self._current())
+            items = [alert] if alert else []
+        if not items:
+            self._fail("Resolve works on alerts; this row has none.")
+            return
+        self._confirm_many("Resolve", items, self.actions.resolve)
+
+    def _people(self) -> list[User]:
+        seen: dict[str, User] = {}
+        snap = self._snapshot
+        for shift in snap.shifts:
+            if shift.user is not None and not shift.user.is_nobody:
+                seen.setdefault(shift.user.id, shift.user)
+        for path in snap.paths:
+            for user in path.current_responders:
+                seen.setdefault(user.id, user)
+        if snap.me is not None:
+            seen.pop(snap.me.id, None)
+        return sorted(seen.values(), key=lambda u: u.name.lower())
+
+    # -- links ----------------------------------------------------------------------
+
+    def _link(self, kind: str):
+        row = self._current()
+        alert = self._first_alert(row)
+        if alert is None:
+            return None, "This row has no alert with links."
+        link = alert.link(kind)
+        if link.url is None:
+            return None, f"{kind.capitalize()} link: {link.problem or 'missing'}."
+        return link.url, None
+
+    def _open(self, kind: str) -> None:
+        url, problem = self._link(kind)
+        if url is None:
+            self._fail(problem or "No link.")
+            return
+        self.app.open_url(url)
+        self.app.notify(f"Opened {kind}: {url[:80]}", timeout=4)
+
+    def action_open_runbook(self) -> None:
+        self._open(LINK_RUNBOOK)
+
+    def action_open_dashboard(self) -> None:
+        self._open(LINK_DASHBOARD)
+
+    def action_open_panel(self) -> None:
+        self._open(LINK_PANEL)
+
+    def action_open_source(self) -> None:
+        self._open(LINK_SOURCE)
+
+    def action_copy_link(self) -> None:
+        for kind in (LINK_RUNBOOK, LINK_DASHBOARD, LINK_SOURCE):
+            url, _ = self._link(kind)
+            if url:
+                self.app.copy_to_clipboard(url)
+                self.app.notify(f"Copied the {kind} link.", timeout=4)
+                return
+        self._fail("This row has no link to copy.")
+
+    # -- filters, refresh, navigation ----------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set_filters(query=event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self.query_one(AlertTable).focus()
+        if not event.value:
+            event.input.remove_class("shown")
+
+    def key_escape(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_focus:
+            box.value = ""
+            box.remove_class("shown")
+            self.query_one(AlertTable).focus()
+        elif self.has_class("detail-open"):
+            self.remove_class("detail-open")
+
+    def action_toggle(self, name: str) -> None:
+        value = not getattr(self.filters, name)
+        self._set_filters(**{name: value})
+        label = {
+            "mine_only": "Mine only",
+            "hide_acked": "Hide acked",
+            "critical_only": "Critical only",
+        }[name]
+        self.app.notify(f"{label}: {'on' if value else 'off'}", timeout=2)
+
+    def _set_filters(self, **changes) -> None:
+        from dataclasses import replace
+
+        self.filters = replace(self.filters, **changes)
+        self.query_one(AlertTable).update_rows(self._rows())
+        self._redraw_clock()
+
+    def action_refresh(self) -> None:
+        self.engine.poll_soon()
+        self._sparklines.clear()
+        self._poll_due()
+        self.app.notify("Refreshing every source…", timeout=2)
+
+    def action_show_errors(self) -> None:
+        now = utcnow()
+        lines = []
+        for h in self._snapshot.health:
+            if h.error:
+                age = f"last good {views.timefmt.ago(h.last_ok, now)}" if h.last_ok else "never"
+                lines.append(f"{h.name}: {h.error} ({age}, {h.failures} failures)")
+        if not lines:
+            self.app.notify("Every source is answering.", timeout=4)
+            return
+        for line in lines:
+            self.app.notify(line, severity="warning", timeout=15)
+
+    def action_calendar(self) -> None:
+        opener = getattr(self.app, "open_calendar", None)
+        if opener is None:
+            self._fail("The calendar is not available in this build.")
+            return
+        opener()
+
+    def action_incidents(self) -> None:
+        opener = getattr(self.app, "open_incidents", None)
+        if opener is None:
+            self._fail("The incidents screen is not available in this build.")
+            return
+        opener()
+
+    def action_declare(self) -> None:
+        opener = getattr(self.app, "open_declare", None)
+        alert = self._first_alert(self._current())
+        page = next((i for i in self._items(self._current()) if isinstance(i, Page)), None)
+        if opener is None:
+            self._fail("Declaring from the dashboard is not available in this build.")
+            return
+        opener(alert=alert, page=page)
+
+
+def desktop_notify(title: str, body: str) -> None:
+    """Best effort: ``notify-send`` where it exists; never blocks, never raises."""
+    exe = shutil.which("notify-send")
+    if not exe:
+        return
+    try:
+        subprocess.Popen(
+            [
+                exe,
+                "--app-name=oncall-tui",
+                clean_text(title, limit=100),
+                clean_text(body, limit=300),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        pass
