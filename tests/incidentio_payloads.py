@@ -423,7 +423,7 @@ def timeline_item(**over: Any) -> dict:
 def error_body(status_code: int, type_: str, message: str, field: str | None = None) -> dict:
     err: dict[str, Any] = {"code": type_, "message": message}
     if field:
-        err["source"] = {"field": field}
+        err["source"] = {"field": field, "pointer": f"/{field}"}
     return {"type": type_, "status": status_code, "request_id": "req-123", "errors": [err]}
 
 
