@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -967,8 +967,10 @@ def create_app(
     async def query_range(request: Request) -> Response:
         params: Mapping[str, str] = request.query_params
         if request.method == "POST":
-            form = await request.form()
-            params = {**request.query_params, **{k: str(v) for k, v in form.items()}}
+            # Prometheus takes a urlencoded form; parsed here so the sim needs no
+            # multipart library.
+            body = (await request.body()).decode("utf-8", "replace")
+            params = {**request.query_params, **dict(parse_qsl(body))}
         expr = params.get("query") or ""
         start = _parse_when(params.get("start"))
         end = _parse_when(params.get("end"))
