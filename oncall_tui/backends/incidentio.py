@@ -392,14 +392,6 @@ class _Obj:
             return None
         return self.num(key)
 
-    def flag(self, key: str, default: bool = False) -> bool:
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise _malformed(self._at(key), f"is {_kind(value)}, not true/false")
-        return value
-
     def obj(self, key: str) -> _Obj:
         return _Obj(self._get(key, True), self._at(key))
 
