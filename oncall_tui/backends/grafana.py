@@ -709,18 +709,15 @@ class AlertmanagerClient(ApiClient):
         ``__alert_rule_uid__``, which rule-scoped permissions require), using the raw
         values from the last :meth:`list_alerts`, so labels holding control characters
         still match. If the alert is no longer listed, it is looked up again; failing
-        that, the cleaned labels are used.
+        that (it resolved meanwhile), the labels the alert showed are used.
         """
         if duration <= timedelta(0):
             raise InvalidRequest("the ack duration must be positive", source=self.source)
         labels = self._raw_labels.get(alert.fingerprint)
         if labels is None:
-            try:
-                await self.list_alerts(now=now)
-            except NotFound:
-                pass
+            await self.list_alerts(now=now)
             labels = self._raw_labels.get(alert.fingerprint)
-        if labels is None:
+        if labels is None:  # resolved meanwhile: silence it should it fire again
             labels = {k: v for k, v in alert.labels if k != "…"}
             if alert.rule_uid:
                 labels["__alert_rule_uid__"] = alert.rule_uid
@@ -728,6 +725,25 @@ class AlertmanagerClient(ApiClient):
         return await self.create_silence(
             sorted(labels.items()), start, start + duration, created_by, comment
         )
+
+    async def unsilence_alert(self, alert: Alert) -> tuple[str, ...]:
+        """Un-acknowledge ``alert``: expire every silence listed in its ``silenced_by``.
+
+        Returns the ids expired; silences already gone are skipped. An alert that is
+        not silenced returns ``()``.
+        """
+        expired: list[str] = []
+        for silence_id in alert.silenced_by:
+            try:
+                await self.expire_silence(silence_id)
+            except NotFound:
+                continue
+            expired.append(silence_id)
+        return tuple(expired)
+
+    def owns_key(self, key: str) -> bool:
+        """Whether an ``Alert.key`` came from this client's instance."""
+        return key.startswith(f"{self.alert_source}:{self.instance}:")
 
     async def expire_silence(self, silence_id: str) -> None:
         """Expire (delete) a silence. An unknown id raises :class:`NotFound`.

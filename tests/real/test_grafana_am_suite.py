@@ -227,6 +227,36 @@ async def test_silence_then_unsilence(target: Target):
     await target.client.expire_silence(silence_id)
 
 
+async def test_unsilence_alert_expires_its_silences(target: Target):
+    test_id = new_test_id()
+    await target.post({"alertname": "Unack", "test_id": test_id}, {})
+    (alert,) = await mine(target, test_id)
+    assert target.client.owns_key(alert.key)
+    assert await target.client.unsilence_alert(alert) == ()  # nothing to undo
+    first = await target.client.silence_alert(alert, timedelta(hours=1), "ana", "ack")
+    second = await target.client.create_silence(
+        {"alertname": "Unack", "test_id": test_id},
+        datetime.now(UTC),
+        datetime.now(UTC) + timedelta(hours=1),
+        "bo",
+        "me too",
+    )
+
+    async def both() -> bool:
+        (a,) = await mine(target, test_id)
+        return set(a.silenced_by) == {first, second}
+
+    await eventually(both)
+    (acked,) = await mine(target, test_id)
+    assert set(await target.client.unsilence_alert(acked)) == {first, second}
+
+    async def firing() -> bool:
+        (a,) = await mine(target, test_id)
+        return a.state == ALERT_FIRING and a.silenced_by == ()
+
+    await eventually(firing)
+
+
 async def test_silence_matches_only_that_alert(target: Target):
     test_id = new_test_id()
     await target.post({"alertname": "Disk", "host": "db-1", "test_id": test_id}, {})
