@@ -8,9 +8,10 @@ wire, after the server accepted but before ``mark_delivered``, inside ``mark_del
 and at seeded random moments, restarting it each time. At the end the receiver holds
 every note exactly once and in the order typed.
 
-The receiver is the small Starlette app in ``tests/helpers/outbox_receiver.py`` (the
-incident.io simulator and client were not in the tree when this test was written), run
-with uvicorn on a free loopback port. Takes a few seconds: each round starts a Python
+The child sends with the real incident.io client (``create_timeline_item``). The receiver
+is the small Starlette app in ``tests/helpers/outbox_receiver.py`` (the incident.io
+simulator was not in the tree when this test was written), run with uvicorn on a free
+loopback port. Takes a few seconds: each round starts a Python
 process.
 """
 
@@ -100,6 +101,7 @@ def test_notes_survive_sigkill_at_any_point_and_arrive_once_in_order(tmp_path):
     db = tmp_path / "data" / "outbox.sqlite3"
     store = Store()
     killed = 0
+    phases_hit: set[str] = set()
     with Receiver(store, delay=0.02) as receiver:
         for mode, arg in _plan(rng):
             if mode == "hook":
@@ -120,6 +122,8 @@ def test_notes_survive_sigkill_at_any_point_and_arrive_once_in_order(tmp_path):
             # reaped by communicate(): a dead claimant is seen as dead, not as a zombie
             if proc.returncode == -signal.SIGKILL:
                 killed += 1
+                if mode == "hook":
+                    phases_hit.add(str(arg).partition(":")[0])
             else:
                 assert proc.returncode == 0, err.decode(errors="replace")
         # A last, undisturbed run finishes the job.
@@ -129,7 +133,8 @@ def test_notes_survive_sigkill_at_any_point_and_arrive_once_in_order(tmp_path):
 
     expected = [f"note {i:03d}" for i in range(NOTES)]
     assert store.titles(INCIDENT) == expected  # every note, once, in the order typed
-    assert killed >= 10  # the kills really happened…
+    assert killed >= 10  # the kills really happened, at every chosen point…
+    assert phases_hit == {"enqueue", "claimed", "inflight", "accepted", "delivered"}
     assert store.replays >= 1  # …and at least one resend was answered from the key
 
     with Outbox(db) as outbox:

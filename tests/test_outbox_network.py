@@ -1,7 +1,7 @@
 """The API down for hours while notes are typed, then back: all delivered once, in order.
 
-Uses the real HTTP client (:class:`~oncall_tui.backends.http.ApiClient`) against the
-idempotent receiver in ``tests/helpers/outbox_receiver.py`` through a transport that can
+Uses the real incident.io client (``IncidentIoClient.create_timeline_item``) against the
+idempotent receiver in ``tests/helpers/outbox_receiver.py``, through a transport that can
 refuse connections, or lose the answer after the server has acted. Time is a fake clock,
 so three hours pass in a moment.
 """
@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from oncall_tui.backends.http import ApiClient, RetryPolicy
+from oncall_tui.backends.http import RetryPolicy
+from oncall_tui.backends.incidentio import IncidentIoClient
 from oncall_tui.core.outbox import (
     KIND_NOTE,
     OUTCOME_RETRYING,
@@ -66,8 +67,7 @@ class Clock:
 def world(tmp_path):
     store = Store()
     transport = Flaky(create_receiver(store, token=TOKEN))
-    client = ApiClient(
-        "incident.io",
+    client = IncidentIoClient(
         "https://api.incident.io",
         TOKEN,
         transport=transport,
@@ -77,16 +77,13 @@ def world(tmp_path):
     outbox = Outbox(tmp_path / "outbox.sqlite3", clock=clock, rng=random.Random(3))
 
     async def sender(item) -> str:
-        body = {
-            "idempotency_key": item.key,
-            "incident_id": item.target,
-            "timestamp": item.payload["timestamp"],
-            "title": item.payload["title"],
-        }
-        answer = await client.request(
-            "POST", "/v2/incident_timeline_items", json_body=body, idempotent=True
+        created = await client.create_timeline_item(
+            item.target,
+            title=item.payload["title"],
+            timestamp=datetime.fromisoformat(item.payload["timestamp"]),
+            idempotency_key=item.key,
         )
-        return answer["incident_timeline_item"]["id"]
+        return created.id
 
     yield store, transport, clock, outbox, sender
     outbox.close()

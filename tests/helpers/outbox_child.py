@@ -25,7 +25,8 @@ import signal
 import sys
 from datetime import UTC, datetime
 
-from oncall_tui.backends.http import ApiClient, RetryPolicy
+from oncall_tui.backends.http import RetryPolicy
+from oncall_tui.backends.incidentio import IncidentIoClient
 from oncall_tui.core.outbox import KIND_NOTE, Backoff, Outbox, note_payload
 
 
@@ -64,29 +65,26 @@ def main() -> int:
 
     outbox.mark_delivered = mark_delivered  # type: ignore[method-assign]
 
-    client = ApiClient(
-        "incident.io", url, token, retry=RetryPolicy(attempts=2, base=0.001, cap=0.01)
-    )
+    client = IncidentIoClient(url, token, retry=RetryPolicy(attempts=2, base=0.001, cap=0.01))
 
     async def sender(item) -> str:
         if tick("claimed"):
             die()
-        body = {
-            "idempotency_key": item.key,
-            "incident_id": item.target,
-            "timestamp": item.payload["timestamp"],
-            "title": item.payload["title"],
-        }
         request = asyncio.ensure_future(
-            client.request("POST", "/v2/incident_timeline_items", json_body=body, idempotent=True)
+            client.create_timeline_item(
+                item.target,
+                title=item.payload["title"],
+                timestamp=datetime.fromisoformat(item.payload["timestamp"]),
+                idempotency_key=item.key,
+            )
         )
         if tick("inflight"):
             await asyncio.sleep(0.01)
             die()
-        answer = await request
+        created = await request
         if tick("accepted"):
             die()
-        return answer["incident_timeline_item"]["id"]
+        return created.id
 
     async def run() -> int:
         typed = len(outbox.items())
