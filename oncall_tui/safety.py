@@ -2,7 +2,10 @@
 
 Pure helpers used by every layer: strip terminal control sequences and invisible
 direction overrides from text, bound its length, and decide which links may be opened.
-Nothing here interprets markup: callers render the result as plain text.
+
+Nothing here interprets or removes markup: ``clean_text("[bold red]x[/]")`` returns
+the brackets unchanged, because they may be real text (a label value, a regex). Callers
+must render API text as plain ``Text``/``Content``, never as Rich or Textual markup.
 """
 
 from __future__ import annotations
@@ -23,14 +26,21 @@ _ANSI = re.compile(
     """,
     re.VERBOSE,
 )
-# C0 controls except tab and newline, DEL, C1 controls, and the bidi / invisible
-# formatting characters that can make text read differently from what it is.
+# C0 controls except tab and newline, DEL, C1 controls, the bidi / invisible
+# formatting characters that can make text read differently from what it is (Arabic
+# letter mark, zero-width characters, direction embeddings, overrides and isolates,
+# invisible operators, interlinear annotations, Unicode "tag" characters), and lone
+# surrogates, which a terminal cannot encode at all.
 _CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f]"
 )
+# Line and paragraph separators: line breaks to some renderers, so treated as ``\n``.
+_LINE_BREAKS = str.maketrans({"\u2028": "\n", "\u2029": "\n", "\x85": "\n"})
 
 MAX_TEXT = 4096
 MAX_LONG_TEXT = 65536
+MAX_URL = 8192
 
 
 def clean_text(value: object, *, limit: int = MAX_TEXT, multiline: bool = False) -> str:
@@ -39,13 +49,13 @@ def clean_text(value: object, *, limit: int = MAX_TEXT, multiline: bool = False)
     ``None`` becomes ``""``; non-strings are converted with ``str``. Newlines are kept
     only when ``multiline`` is true, otherwise they become spaces.
     """
-    if value is None:
+    if value is None or limit < 1:
         return ""
     text = value if isinstance(value, str) else str(value)
     if len(text) > limit * 4:
         text = text[: limit * 4]
     text = _ANSI.sub("", text)
-    text = text.replace("\r\n", "\n").replace("\t", "    ")
+    text = text.replace("\r\n", "\n").translate(_LINE_BREAKS).replace("\t", "    ")
     if not multiline:
         text = text.replace("\n", " ")
     text = _CONTROL.sub("", text)
@@ -75,13 +85,32 @@ class UnsafeUrl(ValueError):
     """A URL we refuse to use, with the reason in words."""
 
 
+def display_url(url: str) -> str:
+    """``url`` fit to show: any ``user:password@`` part replaced by ``***@``."""
+    if not isinstance(url, str) or "@" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<an invalid URL>"
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"***@{host}").geturl()
+
+
 def check_api_url(url: str) -> str:
     """Validate a configured API base URL: https, or http only to a loopback host."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UnsafeUrl(f"{url!r} is not an http(s) URL")
+    shown = repr(clean_text(display_url(url), limit=200))
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except (ValueError, TypeError, AttributeError):
+        raise UnsafeUrl(f"{shown} is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeUrl(f"{shown} is not an http(s) URL")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        raise UnsafeUrl(f"{url!r} uses plain http to a host that is not loopback; use https")
+        raise UnsafeUrl(f"{shown} uses plain http to a host that is not loopback; use https")
     return url.rstrip("/")
 
 
@@ -93,17 +122,39 @@ def openable_url(url: object) -> tuple[str | None, str | None]:
     if not isinstance(url, str) or not url.strip():
         return None, "missing"
     text = url.strip()
+    if len(text) > MAX_URL:
+        return None, "refused: longer than 8 KB"
     if _CONTROL.search(text) or "\x1b" in text or any(c.isspace() for c in text):
         return None, "refused: contains control or space characters"
+    if "\\" in text:
+        # Browsers read a backslash as a slash, Python does not: the host would differ.
+        return None, "refused: contains a backslash"
     try:
         parts = urlsplit(text)
+        port = parts.port
     except ValueError:
         return None, "refused: not a valid URL"
-    if parts.scheme.lower() not in ("http", "https"):
-        scheme = clean_text(parts.scheme or "relative", limit=20)
-        return None, f"refused: {scheme} links are never opened"
-    if not parts.netloc:
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        if not scheme:
+            return None, "refused: no scheme; only http and https links are opened"
+        shown = clean_text(scheme, limit=20)
+        return None, f"refused: {shown} links are never opened; only http and https are"
+    if not parts.hostname:
         return None, "refused: no host"
-    if len(text) > 8192:
-        return None, "refused: longer than 8 KB"
+    if "@" in parts.netloc:
+        # https://bank.example@evil.example reads as one host and goes to another.
+        return None, "refused: carries a user name before the host"
+    host = parts.hostname
+    if not host.isascii():
+        try:
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None, "refused: the host name has characters that are not valid"
+        return None, (
+            f"refused: the host name has non-ASCII characters that can imitate another "
+            f"site (it is really {ascii_host})"
+        )
+    if port == 0:
+        return None, "refused: not a valid port"
     return text, None

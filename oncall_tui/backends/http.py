@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import random
+import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,11 +35,11 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
-    stop_after_delay,
+    stop_before_delay,
 )
 
 from oncall_tui import __version__
-from oncall_tui.safety import check_api_url, clean_text
+from oncall_tui.safety import check_api_url, clean_text, display_url
 
 USER_AGENT = f"oncall-tui/{__version__}"
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
@@ -126,9 +128,14 @@ class ServerError(ApiError):
 
 
 class NetworkError(ApiError):
-    """Could not reach the backend, or it did not answer in time."""
+    """Could not reach the backend, or it did not answer in time.
+
+    ``sent`` is false when the request never reached the server (the connection could
+    not be made), so repeating it cannot do anything twice.
+    """
 
     retryable = True
+    sent = True
 
 
 class MalformedResponse(ApiError):
@@ -165,7 +172,9 @@ class Secret:
     __slots__ = ("_value",)
 
     def __init__(self, value: str | None) -> None:
-        self._value = value or ""
+        # A token read from a file or a keyring often ends with a newline; a header
+        # value with one is refused by the HTTP stack with the token in the message.
+        self._value = (value or "").strip()
 
     def reveal(self) -> str:
         return self._value
@@ -181,26 +190,80 @@ class Secret:
     def redact(self, text: str) -> str:
         return text.replace(self._value, "***") if self._value else text
 
+    def redact_bytes(self, data: bytes) -> bytes:
+        if not self._value:
+            return data
+        try:
+            needle = self._value.encode("utf-8")
+        except UnicodeEncodeError:  # pragma: no cover - lone surrogates in a token
+            return data
+        return data.replace(needle, b"***")
+
+    def __reduce__(self):
+        raise TypeError("a Secret cannot be pickled or copied")
+
 
 # ---------------------------------------------------------------------- retry
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
-    if not value:
+    if not value or not isinstance(value, str):
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     current = datetime.now(UTC).timestamp() if now is None else now
+    try:
+        return max(0.0, when.timestamp() - current)
+    except (OverflowError, OSError, ValueError):  # pragma: no cover - absurd dates
+        return None
+
+
+def _reset_wait(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from ``X-RateLimit-Reset``.
+
+    incident.io sends unix seconds; some gateways send seconds from now. A value too
+    small to be a recent unix time is read as the latter.
+    """
+    if not value:
+        return None
+    try:
+        reset = float(value.strip())
+    except ValueError:
+        return None
+    if not math.isfinite(reset) or reset < 0:
+        return None
+    if reset < 1_000_000_000:
+        return reset
+    current = time.time() if now is None else now
+    return max(0.0, reset - current)
+
+
+def _body_retry_after(body: Any, now: float | None = None) -> float | None:
+    """incident.io's 429 body: ``{"rate_limit": {"retry_after": "<RFC 3339 time>"}}``."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("rate_limit"), Mapping):
+        return None
+    raw = body["rate_limit"].get("retry_after")
+    if not isinstance(raw, str) or len(raw) > 64:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
 
 
@@ -210,7 +273,12 @@ class RetryPolicy:
     base: float = 0.5
     cap: float = 8.0
     max_retry_after: float = 30.0  # longer waits are returned to the caller to schedule
-    total: float = 45.0
+    total: float = 45.0  # no retry starts whose wait would end after this many seconds
+    # How to wait between attempts (``asyncio.sleep`` when unset). Tests and drills pass
+    # a recorder here to see the waits chosen without spending them.
+    sleep: Callable[[float], Awaitable[None]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -235,7 +303,8 @@ def default_error_parser(
     """Return (message, type, request_id, field errors) from any error body we know."""
     if isinstance(body, Mapping):
         errors: list[FieldError] = []
-        for item in body.get("errors") or ():
+        items = body.get("errors")
+        for item in items[:20] if isinstance(items, list) else ():
             if isinstance(item, Mapping):
                 source = item.get("source") if isinstance(item.get("source"), Mapping) else {}
                 errors.append(
@@ -246,22 +315,47 @@ def default_error_parser(
                     )
                 )
         message = (
-            body.get("message")
-            or body.get("error")
+            _text_field(body, "message")
+            or _text_field(body, "error")
             or (errors[0].message if errors else None)
-            or body.get("type")
+            or _text_field(body, "type")
             or f"HTTP {status}"
         )
         return (
             clean_text(message, limit=500),
-            clean_text(body.get("type"), limit=100) or None,
-            clean_text(body.get("request_id"), limit=100) or None,
+            clean_text(_text_field(body, "type"), limit=100) or None,
+            clean_text(_text_field(body, "request_id"), limit=100) or None,
             errors,
         )
     if isinstance(body, str) and body.strip():
         return clean_text(body, limit=500), None, None, []
     snippet = clean_text(text, limit=200)
     return (snippet or f"HTTP {status}"), None, None, []
+
+
+def _text_field(body: Mapping[str, Any], key: str) -> str:
+    """A message-like field, only if it is plain text (not a nested object)."""
+    value = body.get(key)
+    return value if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+
+
+_HTML_TITLE = re.compile(rb"<title[^>]*>(.{0,300}?)</title", re.IGNORECASE | re.DOTALL)
+
+
+def _html_summary(body: bytes) -> str:
+    """'an HTML error page', with its title when it has one ("502 Bad Gateway")."""
+    match = _HTML_TITLE.search(body[:65536])
+    title = clean_text(match.group(1).decode("utf-8", "replace"), limit=120) if match else ""
+    title = " ".join(title.split())
+    return f"an HTML error page ({title})" if title else "an HTML error page"
+
+
+def _loads(body: bytes) -> Any:
+    """``json.loads`` that fails only with ``ValueError`` (deep nesting included)."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 _STATUS_TEXT = {
@@ -301,9 +395,11 @@ class ApiClient:
             base_url = check_api_url(base_url)
         self.source = source
         self.base_url = base_url.rstrip("/")
+        # What messages and reprs show: the base URL without any user:password part.
+        self.display_url = display_url(self.base_url)
         self._token = token if isinstance(token, Secret) else Secret(token)
         self.retry = retry or RetryPolicy()
-        self.stats = stats or GLOBAL_STATS
+        self.stats = stats if stats is not None else GLOBAL_STATS
         self._error_parser = error_parser
         all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if self._token:
@@ -320,7 +416,7 @@ class ApiClient:
         self.last_rate_limit: dict[str, str] = {}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(source={self.source!r}, base_url={self.base_url!r})"
+        return f"{type(self).__name__}(source={self.source!r}, base_url={self.display_url!r})"
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -344,10 +440,15 @@ class ApiClient:
         headers: Mapping[str, str] | None = None,
         allow_empty: bool = False,
     ) -> Any:
-        """Send a request and return its parsed JSON body (``None`` for an empty body).
+        """Send a request and return its parsed JSON body.
+
+        ``None`` comes back for an empty body on 202/204, on any method but GET, or when
+        ``allow_empty`` is true; an empty 200 to a GET is a :class:`MalformedResponse`
+        (a proxy that swallowed the body must not read as "nothing to show").
 
         ``idempotent`` defaults to the method's nature; pass ``True`` for a POST that
-        carries an idempotency key.
+        carries an idempotency key. A request that never left (the connection could
+        not be made) is retried whatever the method.
         """
         method = method.upper()
         if idempotent is None:
@@ -356,15 +457,21 @@ class ApiClient:
         def should_retry(exc: BaseException) -> bool:
             if isinstance(exc, RateLimited):
                 return exc.retry_after is None or exc.retry_after <= self.retry.max_retry_after
+            if isinstance(exc, NetworkError) and not getattr(exc, "sent", True):
+                return True
             if isinstance(exc, ServerError | NetworkError):
                 return idempotent
             return False
 
+        options: dict[str, Any] = {}
+        if self.retry.sleep is not None:
+            options["sleep"] = self.retry.sleep
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.retry.attempts) | stop_after_delay(self.retry.total),
+            stop=stop_after_attempt(self.retry.attempts) | stop_before_delay(self.retry.total),
             wait=self.retry.wait,
             retry=retry_if_exception(should_retry),
             reraise=True,
+            **options,
         )
         async for attempt in retrying:
             with attempt:
@@ -386,14 +493,29 @@ class ApiClient:
             request = self._http.build_request(
                 method, path, params=params, json=json_body, headers=headers
             )
+        except httpx.InvalidURL as exc:
+            reason = clean_text(self._token.redact(str(exc)), limit=200)
+            raise InvalidRequest(
+                f"{method} {path}: not a valid URL ({reason})", **context
+            ) from None
+        try:
             response = await self._http.send(request, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            err = NetworkError(f"cannot reach {self.display_url}: {self._reason(exc)}", **context)
+            err.sent = False  # nothing reached the server: safe to retry any method
+            raise err from None
         except httpx.TimeoutException:
             raise NetworkError(f"{method} {path} timed out", **context) from None
-        except (httpx.TransportError, OSError) as exc:
-            reason = self._token.redact(clean_text(str(exc), limit=200)) or type(exc).__name__
-            raise NetworkError(f"cannot reach {self.base_url}: {reason}", **context) from None
+        except httpx.DecodingError:
+            raise MalformedResponse(_UNDECODABLE, **context) from None
+        except (httpx.HTTPError, OSError) as exc:
+            raise NetworkError(
+                f"cannot reach {self.display_url}: {self._reason(exc)}", **context
+            ) from None
         try:
-            body = await self._read_capped(response, context)
+            # A server may echo our Authorization header back: the token leaves the
+            # raw bytes before anything is parsed, cut to length, kept or raised.
+            body = self._token.redact_bytes(await self._read_capped(response, context))
         finally:
             await response.aclose()
         self._remember_rate_limit(response.headers)
@@ -402,22 +524,37 @@ class ApiClient:
             return self._parse_ok(status, response.headers, body, allow_empty, context)
         raise self._error(status, response.headers, body, context)
 
+    def _reason(self, exc: BaseException) -> str:
+        """An exception's text, token removed before it is cut to length."""
+        return clean_text(self._token.redact(str(exc)), limit=200) or type(exc).__name__
+
     async def _read_capped(self, response: httpx.Response, context: dict) -> bytes:
+        too_big = MalformedResponse(
+            f"response larger than {_size(MAX_RESPONSE_BYTES)}; ignored",
+            status=response.status_code,
+            **context,
+        )
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+            raise too_big
         chunks: list[bytes] = []
         size = 0
         try:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > MAX_RESPONSE_BYTES:
-                    raise MalformedResponse(
-                        f"response larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MB; ignored",
-                        status=response.status_code,
-                        **context,
-                    )
+                    chunks.clear()
+                    raise too_big
                 chunks.append(chunk)
         except httpx.TimeoutException:
             raise NetworkError("timed out while reading the response", **context) from None
-        except (httpx.TransportError, OSError):
+        except httpx.DecodingError:
+            raise MalformedResponse(
+                _UNDECODABLE,
+                status=response.status_code,
+                **context,
+            ) from None
+        except (httpx.HTTPError, OSError):
             raise NetworkError(
                 "the connection dropped while reading the response", **context
             ) from None
@@ -426,49 +563,72 @@ class ApiClient:
     def _parse_ok(
         self, status: int, headers: httpx.Headers, body: bytes, allow_empty: bool, context: dict
     ) -> Any:
+        where = f"{context['method']} {context['path']}"
         if not body.strip():
-            if allow_empty or status in (202, 204):
+            if allow_empty or status in (202, 204, 205) or context["method"] != "GET":
                 return None
-            return None
-        try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            kind = "HTML" if body.lstrip()[:1] == b"<" else "malformed or truncated JSON"
-            hint = " (a proxy or login page?)" if kind == "HTML" else ""
             raise MalformedResponse(
-                f"{context['method']} {context['path']} answered with {kind}{hint}",
+                f"{where} answered {status} with an empty body (a proxy in the way?)",
                 status=status,
                 **context,
+            )
+        try:
+            return _loads(body)
+        except (ValueError, UnicodeDecodeError):
+            is_html = body.lstrip()[:1] == b"<" or "html" in headers.get("content-type", "")
+            kind = "HTML" if is_html else "malformed or truncated JSON"
+            hint = " (a proxy or login page?)" if is_html else ""
+            raise MalformedResponse(
+                f"{where} answered with {kind}{hint}", status=status, **context
             ) from None
 
     def _remember_rate_limit(self, headers: httpx.Headers) -> None:
         for name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
             if name in headers:
-                self.last_rate_limit[name] = headers[name]
+                self.last_rate_limit[name] = clean_text(headers[name], limit=100)
 
     def _error(self, status: int, headers: httpx.Headers, body: bytes, context: dict) -> ApiError:
         try:
-            parsed: Any = json.loads(body) if body.strip() else None
+            parsed: Any = _loads(body) if body.strip() else None
         except (ValueError, UnicodeDecodeError):
             parsed = None
         text = body[:2000].decode("utf-8", "replace") if parsed is None else ""
         if text.lstrip().startswith("<"):
-            text = "an HTML error page"
-        message, type_, request_id, errors = self._error_parser(status, parsed, text)
-        message = self._token.redact(message)
+            text = _html_summary(body)
+        try:
+            message, type_, request_id, errors = self._error_parser(status, parsed, text)
+        except Exception:  # a client's own parser must not hide the real error
+            message, type_, request_id, errors = default_error_parser(status, parsed, text)
+        redact = self._token.redact
+        message = redact(str(message or ""))
+        errors = [
+            FieldError(
+                code=redact(e.code), message=redact(e.message), field=e.field and redact(e.field)
+            )
+            for e in errors
+        ]
+        type_ = redact(type_) if type_ else None
+        request_id = redact(request_id) if request_id else None
         if message in ("", f"HTTP {status}") and status in _STATUS_TEXT:
             message = _STATUS_TEXT[status]
         kwargs = dict(status=status, type=type_, request_id=request_id, errors=errors, **context)
         if status == 429:
             retry_after = parse_retry_after(headers.get("retry-after"))
-            if retry_after is None and "x-ratelimit-reset" in headers:
-                try:
-                    retry_after = max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
-                except ValueError:
-                    retry_after = None
+            if retry_after is None:
+                retry_after = _reset_wait(headers.get("x-ratelimit-reset"))
+            if retry_after is None:
+                retry_after = _body_retry_after(parsed)
             return RateLimited(
-                f"rate limited; retry in {retry_after:.0f}s" if retry_after else message,
+                f"rate limited; retry in {math.ceil(retry_after)}s" if retry_after else message,
                 retry_after=retry_after,
+                **kwargs,
+            )
+        if 300 <= status < 400:
+            location = display_url(clean_text(redact(headers.get("location", "")), limit=200))
+            where = f" to {location}" if location else ""
+            return ApiError(
+                f"redirected{where} (HTTP {status}); check the base URL, or a login proxy "
+                "is in the way",
                 **kwargs,
             )
         if status in (401, 403):
@@ -483,3 +643,14 @@ class ApiClient:
                 f"server error {status}: {message}", retry_after=retry_after, **kwargs
             )
         return InvalidRequest(message, **kwargs)
+
+
+_UNDECODABLE = "the response body could not be decoded (broken compression)"
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):g} MB"
+    if n >= 1024:
+        return f"{n / 1024:g} KB"
+    return f"{n} bytes"
