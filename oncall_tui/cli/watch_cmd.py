@@ -64,7 +64,7 @@ async def _shifts(args: argparse.Namespace) -> int:
         schedules, shifts = await _load_shifts(backends, now, end)
     current = my_current_shifts(shifts, schedules, me, now)
     upcoming = [s for s in my_upcoming_shifts(shifts, schedules, me, now) if s.start < end]
-    mine = [*current, *upcoming]
+    mine = sorted([*current, *upcoming], key=lambda s: (s.start, s.schedule_name))
     if args.ics:
         from oncall_tui.core.calendar import shifts_to_ics
 
@@ -102,10 +102,17 @@ async def _shifts(args: argparse.Namespace) -> int:
     print(f"Shifts for {me.name} ({me.email}), times in {timefmt.zone_name(zone)}:")
     for s in mine:
         flag = " (override)" if s.is_override else ""
-        when = timefmt.format_range(s.start, s.end, zone)
-        state = f"on now, {timefmt.time_left(s.end, now)}" if s.active(now) else ""
-        print(f"  {when:<34} {s.schedule_name} · {s.layer_name}{flag}  {state}".rstrip())
+        state = f"  on now, {timefmt.time_left(s.end, now)}" if s.active(now) else ""
+        where = f"{s.schedule_name} · {s.layer_name}{flag}"
+        print(f"  {_when(s.start, s.end, zone):<32} {where}{state}")
     return EXIT_OK
+
+
+def _when(start, end, zone) -> str:
+    """ "Mon 23 Nov 08:00–17:00 UTC": always dated, so a list of weeks reads unambiguously."""
+    a, b = start.astimezone(zone), end.astimezone(zone)
+    tail = b.strftime("%H:%M") if a.date() == b.date() else b.strftime("%a %d %b %H:%M")
+    return f"{a:%a %d %b %H:%M}–{tail} {a.tzname()}"
 
 
 async def _load_shifts(backends, start, end):

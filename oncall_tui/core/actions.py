@@ -179,11 +179,11 @@ class Actions:
         return await self._respond(page, "snooze", until=self.clock() + duration)
 
     async def decline(self, page: Page) -> Outcome:
-        """Mark me unavailable for this page so it moves up the path (confirm first)."""
-        io = self._io()
-        if not io.act_as_user_id and self.me is not None:
-            # incident.io only takes a decline on behalf of a user.
-            io.act_as_user_id = self.me.id
+        """Mark me unavailable for this page so it moves up the path (confirm first).
+
+        incident.io takes a decline only on behalf of a user: it needs
+        ``[incident_io] act_as_user = true`` and a key with ``act_on_behalf_of_users``.
+        """
         return await self._respond(page, "nack")
 
     async def escalate(

@@ -174,8 +174,10 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
         email = settings.user.email
 
         async def fetch_identity():
-            capabilities = await io.probe_capabilities()
             me = await io.find_user_by_email(email) if email else None
+            if me is not None and settings.incident_io.act_as_user:
+                io.act_as_user_id = me.id
+            capabilities = await io.probe_capabilities()
             return capabilities, me
 
         def apply_identity(world: World, data) -> None:

@@ -84,7 +84,7 @@ def build_demo(
     user = UserConfig(email=DEFAULT_ME_EMAIL, timezone=base.user.timezone if base.user else None)
     settings = Settings(
         user=user,
-        incident_io=IncidentIoConfig(base_url=INCIDENT_IO),
+        incident_io=IncidentIoConfig(base_url=INCIDENT_IO, act_as_user=True),
         grafana={
             "us": GrafanaConfig(url=GRAFANA_US),
             "eu": GrafanaConfig(url=GRAFANA_EU),

@@ -7,6 +7,7 @@ overlap; a timer asks the engine which feeds are due.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from datetime import datetime, timedelta
@@ -64,6 +65,7 @@ ROW_ACTIONS = {
     "declare": None,
 }
 SPARKLINE_TTL = timedelta(seconds=60)
+EXIT_AFTER_DATA = bool(os.environ.get("ONCALL_TUI_EXIT_AFTER_DATA"))
 
 
 class DashboardScreen(Screen):
@@ -193,6 +195,9 @@ class DashboardScreen(Screen):
         self.query_one(StatusBar).update_health(snap.health, now, **self._status_extras())
         self._announce_new_pages(snap)
         self._show_detail(table.cursor_key)
+        if EXIT_AFTER_DATA and (snap.alerts or snap.pages) and snap.shifts:
+            # Benchmarks: leave once the first frame showing data has been drawn.
+            self.call_after_refresh(self.app.exit, 0)
 
     def _announce_new_pages(self, snap: Snapshot) -> None:
         mine = {
