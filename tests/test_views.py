@@ -441,6 +441,10 @@ def page(
     )
 
 
+def gk(title: str, source: str = "grafana:prod") -> str:
+    return v.alert_group_key(source, title)
+
+
 def keys(rows) -> list[str]:
     return [r.key for r in rows]
 
@@ -463,8 +467,8 @@ def test_my_pages_first_then_other_pages_then_alerts() -> None:
     assert keys(rows) == [
         "page:P_MINE",
         "page:P_OTHER",
-        "alert:grafana:prod\x1fdisk full",
-        "alert:grafana:prod\x1fhigh error rate",
+        gk("disk full"),
+        gk("high error rate"),
     ]
     assert rows[0].mine and not rows[1].mine
     assert rows[0].section == 0 and rows[1].section == 1 and rows[2].section == 2
@@ -502,7 +506,7 @@ def test_duplicates_group_into_one_row_with_a_count() -> None:
     assert len(rows) == 2
     grafana = next(r for r in rows if r.source == "grafana:prod")
     assert grafana.count == 3
-    assert grafana.key == "alert:grafana:prod\x1fcpu saturation"  # smallest title token
+    assert grafana.key == gk("cpu saturation")  # smallest title token
     assert grafana.title == "High CPU"  # the oldest member's title
     assert grafana.severity == "critical"
     assert grafana.started_at == NOW - timedelta(minutes=30)
@@ -514,7 +518,7 @@ def test_group_key_is_stable_across_refresh_order_and_membership() -> None:
     a = [alert(i, "Flappy", minutes_ago=i) for i in range(1, 6)]
     k1 = keys(v.alert_rows([], a, [], ME))
     k2 = keys(v.alert_rows([], list(reversed(a[1:])), [], ME))
-    assert k1 == k2 == ["alert:grafana:prod\x1fflappy"]
+    assert k1 == k2 == [gk("flappy")]
 
 
 def test_same_fingerprint_across_sources_groups() -> None:
@@ -562,18 +566,18 @@ def test_mine_only_hide_acked_critical_only_and_resolved() -> None:
     index = v.AlertIndex(alerts)
     everything = v.alert_rows(pages, index, [PATH], ME)
     assert "page:P_DONE" not in keys(everything)
-    assert "alert:grafana:prod\x1fresolved" not in keys(everything)
+    assert gk("resolved") not in keys(everything)
     mine = v.alert_rows(pages, index, [PATH], ME, v.AlertFilter(mine_only=True))
-    assert keys(mine) == ["page:P_MINE", "page:P_ACK", "alert:grafana:prod\x1flinked to my page"]
+    assert keys(mine) == ["page:P_MINE", "page:P_ACK", gk("linked to my page")]
     unacked = v.alert_rows(pages, index, [PATH], ME, v.AlertFilter(hide_acked=True))
     assert "page:P_ACK" not in keys(unacked)
-    assert "alert:grafana:prod\x1fsilenced" not in keys(unacked)
+    assert gk("silenced") not in keys(unacked)
     critical = v.alert_rows(pages, index, [PATH], ME, v.AlertFilter(critical_only=True))
     assert "page:P_LOW" not in keys(critical)
-    assert "alert:grafana:prod\x1fnot mine" not in keys(critical)
+    assert gk("not mine") not in keys(critical)
     assert "page:P_MINE" in keys(critical)
     with_resolved = v.alert_rows(pages, index, [PATH], ME, v.AlertFilter(include_resolved=True))
-    assert {"page:P_DONE", "alert:grafana:prod\x1fresolved"} <= set(keys(with_resolved))
+    assert {"page:P_DONE", gk("resolved")} <= set(keys(with_resolved))
 
 
 def test_alert_state_follows_its_pages() -> None:
@@ -697,9 +701,9 @@ def test_diff_rows_added_removed_changed_cells_and_order() -> None:
     old = v.alert_rows([], [a1, a2], [], ME)
     new = v.alert_rows([], [replace(a1, severity="warning"), a3], [], ME)
     diff = v.diff_rows(old, new)
-    assert diff.added == ("alert:grafana:prod\x1fthree",)
-    assert diff.removed == ("alert:grafana:prod\x1ftwo",)
-    assert diff.changed == (("alert:grafana:prod\x1fone", ("severity", "urgency", "critical")),)
+    assert diff.added == (gk("three"),)
+    assert diff.removed == (gk("two"),)
+    assert diff.changed == ((gk("one"), ("severity", "urgency", "critical")),)
     assert diff.order == tuple(r.key for r in new)
     assert not diff.empty
     same = v.diff_rows(new, new)
@@ -756,3 +760,11 @@ def test_ten_thousand_alerts_group_and_filter_correctly() -> None:
     assert len(hit) == 1 and hit[0].count == 1 and hit[0].title == "Service 242 errors"
     crit = v.alert_rows([], index, [], ME, v.AlertFilter(critical_only=True))
     assert sum(r.count for r in crit) == 5_000
+
+
+def test_group_keys_are_bounded_and_inert_whatever_the_title() -> None:
+    hostile = alert(1, "x" * 4000 + "\x1b]8;;evil\x07")
+    (row,) = v.alert_rows([], [hostile], [], ME)
+    assert row.key.startswith("alert:") and len(row.key) == len("alert:") + 20
+    assert row.key.isprintable()
+    assert row.key == gk(hostile.title.upper())  # case-insensitive

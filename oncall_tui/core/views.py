@@ -10,6 +10,7 @@ is missing or is :data:`~oncall_tui.domain.NOBODY` covers nothing: it is shown a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
@@ -746,6 +747,7 @@ def _one_link_state(link: Link | None) -> str:
 
 
 _LINK_RANK = {LINK_OK: 0, LINK_REFUSED: 1, LINK_MISSING: 2, LINK_UNKNOWN: 3}
+_LINK_NAMES = (LINK_OK, LINK_REFUSED, LINK_MISSING, LINK_UNKNOWN)
 
 
 def alert_link_states(alert: Alert) -> tuple[str, str]:
@@ -793,19 +795,24 @@ class _Entry:
         "alert",
         "dashboard",
         "group",
+        "label",
         "rank",
         "runbook",
         "search",
         "severity",
+        "started",
         "state",
     )
 
     def __init__(self, alert: Alert, group: int, source_label: str) -> None:
         self.alert = alert
         self.group = group
+        self.label = source_label
+        self.started = alert.started_at
         self.severity, self.rank = _severity_of(alert.severity)
         self.state = _alert_state(alert)
-        self.runbook, self.dashboard = alert_link_states(alert)
+        runbook, dashboard = alert_link_states(alert)
+        self.runbook, self.dashboard = _LINK_RANK[runbook], _LINK_RANK[dashboard]
         parts = [alert.title, source_label, self.severity]
         for name, value in alert.labels:
             parts.append(name + "=" + value)
@@ -823,6 +830,21 @@ def _alert_state(alert: Alert) -> str:
     if state == ALERT_PENDING:
         return STATE_PENDING
     return state or STATE_FIRING
+
+
+def _title_token(source_label: str, title: str) -> str:
+    return source_label + "\x1f" + title.casefold()
+
+
+def _group_key(token: str) -> str:
+    # Hashed: bounded length and no control characters, whatever the title holds.
+    return "alert:" + hashlib.blake2b(token.encode("utf-8"), digest_size=10).hexdigest()
+
+
+def alert_group_key(source_label: str, title: str) -> str:
+    """The row key of the group holding alerts from ``source_label`` titled ``title``
+    (case-insensitive). When fingerprints join titles, the smallest title token wins."""
+    return _group_key(_title_token(source_label, title))
 
 
 class AlertIndex:
@@ -859,7 +881,7 @@ class AlertIndex:
         for alert in alerts:
             label = alert.source_label
             labels.append(label)
-            token = label + "\x1f" + alert.title.casefold()
+            token = _title_token(label, alert.title)
             g = title_group.get(token)
             if g is None:
                 g = len(parent)
@@ -893,7 +915,7 @@ class AlertIndex:
             if group is None:
                 group = len(group_keys)
                 group_of_root[root] = group
-                group_keys.append("alert:" + root_key[root])
+                group_keys.append(_group_key(root_key[root]))
             entries.append(_Entry(alert, group, labels[i]))
             ids = by_alert_id.get(alert.id)
             if ids is None:
@@ -1023,14 +1045,12 @@ def _keep(row: AlertRow, filters: AlertFilter) -> bool:
 def _page_row(page: Page, path: EscalationPath | None, mine: bool, index: AlertIndex) -> AlertRow:
     severity = page_severity(page)
     rank = severity_rank(severity) if severity else severity_rank("high")
-    runbook = dashboard = LINK_UNKNOWN
+    runbook = dashboard = _LINK_RANK[LINK_UNKNOWN]
     for aid in page.alert_ids:
         for i in index.by_alert_id.get(aid, ()):
             entry = index.entries[i]
-            if _LINK_RANK[entry.runbook] < _LINK_RANK[runbook]:
-                runbook = entry.runbook
-            if _LINK_RANK[entry.dashboard] < _LINK_RANK[dashboard]:
-                dashboard = entry.dashboard
+            runbook = min(runbook, entry.runbook)
+            dashboard = min(dashboard, entry.dashboard)
     state = page.status or STATE_TRIGGERED
     return AlertRow(
         key=f"page:{page.id}",
@@ -1047,8 +1067,8 @@ def _page_row(page: Page, path: EscalationPath | None, mine: bool, index: AlertI
         level=page.level,
         levels=len(path.levels) if path is not None and path.levels else None,
         next_level_at=escalation_next_at(page, path),
-        runbook=runbook,
-        dashboard=dashboard,
+        runbook=_LINK_NAMES[runbook],
+        dashboard=_LINK_NAMES[dashboard],
         page_ids=(page.id,),
         alert_keys=tuple(a.key for aid in page.alert_ids for a in index.alerts_with_id(aid)),
     )
@@ -1063,28 +1083,25 @@ def _group_row(
     rep = first
     rank = first.rank
     severity = first.severity
-    started = first.alert.started_at
-    latest = started
+    started = latest = first.started
     runbook = first.runbook
     dashboard = first.dashboard
     states: set[str] = set()
-    sources: list[str] = []
+    labels: set[str] = set()
     for entry in members:
-        alert = entry.alert
         if entry.rank < rank:
             rank, severity = entry.rank, entry.severity
-        if alert.started_at < started:
-            started, rep = alert.started_at, entry
-        elif alert.started_at > latest:
-            latest = alert.started_at
-        if _LINK_RANK[entry.runbook] < _LINK_RANK[runbook]:
+        t = entry.started
+        if t < started:
+            started, rep = t, entry
+        elif t > latest:
+            latest = t
+        if entry.runbook < runbook:
             runbook = entry.runbook
-        if _LINK_RANK[entry.dashboard] < _LINK_RANK[dashboard]:
+        if entry.dashboard < dashboard:
             dashboard = entry.dashboard
         states.add(entry.state)
-        label = alert.source_label
-        if label not in sources:
-            sources.append(label)
+        labels.add(entry.label)
     # Pages these alerts triggered: they decide "mine", acked/snoozed and the level.
     mine = False
     page_ids: list[str] = []
@@ -1101,7 +1118,7 @@ def _group_row(
                 if best is None or page.level > best[0].level:
                     best = (page, path)
     state = _group_state(states, page_states)
-    sources.sort()
+    sources = sorted(labels)
     if len(sources) > 2:
         source = f"{sources[0]}, {sources[1]} +{len(sources) - 2}"
     else:
@@ -1128,8 +1145,8 @@ def _group_row(
         level=level,
         levels=levels,
         next_level_at=next_at,
-        runbook=runbook,
-        dashboard=dashboard,
+        runbook=_LINK_NAMES[runbook],
+        dashboard=_LINK_NAMES[dashboard],
         page_ids=tuple(page_ids),
         alert_keys=tuple(e.alert.key for e in members),
     )
