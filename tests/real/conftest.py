@@ -15,10 +15,14 @@ that is missing are skipped with the reason.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,11 +85,24 @@ class RealProcess:
             return ""
 
 
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if the test run itself is killed (no leftovers)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _start(name: str, args: list[str], url: str, log: Path) -> RealProcess:
     handle = log.open("wb")
     try:
         process = subprocess.Popen(
-            args, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            args,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
     finally:
         handle.close()
