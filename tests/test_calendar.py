@@ -157,14 +157,15 @@ def test_week_view_lanes_my_schedules_first_and_blocks() -> None:
     pay = next(r for r in view.schedules if r.schedule_id == "S_PAY")
     (lane,) = pay.lanes
     assert lane.title == "Working hours" and lane.mine
-    # Tuesday's two parts join into one block, marked as an override.
+    # Tuesday's afternoon is an override: a block of its own beside the rota part.
     assert [(b.start, b.end, b.who, b.mine, b.override) for b in lane.blocks] == [
         (at(0, 9), at(0, 17), "Mia", True, False),
-        (at(1, 9), at(1, 17), "Mia", True, True),
+        (at(1, 9), at(1, 13), "Mia", True, False),
+        (at(1, 13), at(1, 17), "Mia", True, True),
         (at(2, 9), at(2, 17), "no one", False, True),
     ]
-    assert lane.blocks[2].nobody
-    assert lane.blocks[2].label("UTC") == "no one 09:00–17:00 (override)"
+    assert lane.blocks[3].nobody
+    assert lane.blocks[3].label("UTC") == "no one 09:00–17:00 (override)"
 
 
 def test_blocks_are_clipped_to_the_view_but_keep_real_bounds() -> None:
@@ -255,7 +256,7 @@ def _normalise(ics: bytes) -> str:
 
 
 def test_ics_matches_golden_file() -> None:
-    scheduled = [s("S_PAY", "R_WH", "L_WH", at(1, 9), at(1, 17), ANA, kind="scheduled")]
+    scheduled = [s("S_PAY", "R_WH", "L_WH", at(1, 13), at(1, 17), ANA, kind="scheduled")]
     ics = cal.shifts_to_ics(
         world(),
         SCHEDULES,
@@ -274,8 +275,9 @@ def test_ics_events_are_mine_in_utc_with_stable_uids() -> None:
     ics = cal.shifts_to_ics(world(), SCHEDULES, ME, calendar_name="x", now=MON)
     parsed = Calendar.from_ical(ics)
     events = list(parsed.walk("VEVENT"))
-    # Payments Mon, Tue (joined), support, and five Americas West nights; not the NOBODY day.
-    assert len(events) == 8
+    # Payments Mon, Tue (rota part, override part), support, five Americas West nights;
+    # not the NOBODY day.
+    assert len(events) == 9
     for event in events:
         assert event.decoded("dtstart").tzinfo is not None
         assert event.decoded("dtstart").utcoffset() == timedelta(0)

@@ -260,6 +260,12 @@ def test_merge_contiguous_and_chain_helpers() -> None:
         (at(0, 8), at(0, 9), BEN),
     ]
     assert merged[0].is_override and not merged[1].is_override
+    apart = v.merge_contiguous(parts, keep_overrides_apart=True)
+    assert [(m.start, m.end, m.is_override) for m in apart] == [
+        (at(0, 0), at(0, 4), False),
+        (at(0, 4), at(0, 8), True),
+        (at(0, 8), at(0, 9), False),
+    ]
     assert v.chain_end(parts, parts[0]) == at(0, 8)
     assert v.chain_start(parts, parts[1]) == at(0, 0)
     assert v.merge_contiguous([]) == ()
@@ -545,9 +551,13 @@ def test_text_query_over_title_source_labels_and_counts_matches_only() -> None:
     assert len(v.alert_rows([], index, [], ME, v.AlertFilter("   "))) == 2
 
 
-def test_query_matches_pages_by_title() -> None:
+def test_query_matches_pages_by_title_and_by_their_alerts_labels() -> None:
     rows = v.alert_rows([page("P1"), page("P2")], [], [PATH], ME, v.AlertFilter("p2"))
     assert keys(rows) == ["page:P2"]
+    linked = page("P3", alert_ids=("A1",))
+    alerts = [alert(1, "Checkout down", labels=(("team", "payments"),))]
+    rows = v.alert_rows([page("P1"), linked], alerts, [PATH], ME, v.AlertFilter("team=pay"))
+    assert keys(rows) == ["page:P3", gk("Checkout down")]
 
 
 def test_mine_only_hide_acked_critical_only_and_resolved() -> None:

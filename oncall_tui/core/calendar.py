@@ -301,7 +301,7 @@ def build_view(
             if any(u.id == me_id for r in schedule.rotations for u in r.users):
                 mine_ids.add(schedule.id)
     by_layer: dict[LayerKey, list[Shift]] = {}
-    for s in views.merge_contiguous(in_view):
+    for s in views.merge_contiguous(in_view, keep_overrides_apart=True):
         by_layer.setdefault(views.layer_key(s), []).append(s)
 
     rows: list[ScheduleLanes] = []
@@ -474,16 +474,21 @@ def shifts_to_ics(
     now: datetime,
     scheduled: Sequence[Shift] = (),
 ) -> bytes:
-    """An iCalendar file of my shifts (touching parts on one layer joined).
+    """An iCalendar file of my shifts (touching parts on one layer joined, except that
+    an override part stays its own event).
 
-    Each event: UID from :func:`shift_uid`, times in UTC, summary "<schedule> — <layer>"
-    (prefixed "On call:" unless the schedule's name says so), overrides marked in the summary and in CATEGORIES, the schedule's zone and
-    link in the description. ``now`` is the DTSTAMP (no clock is read here).
+    Each event: UID from :func:`shift_uid`, times in UTC, summary "<schedule> —
+    <layer>" (prefixed "On call:" unless the schedule's name says so), overrides marked
+    in the summary and in CATEGORIES (with whom they replaced, when ``scheduled`` says),
+    the schedule's zone and link in the description. ``now`` is the DTSTAMP: no clock
+    is read here.
     """
     by_id: Mapping[str, Schedule] = {s.id: s for s in schedules}
     mine = [
         s
-        for s in views.merge_contiguous(s for s in shifts if s.user is not None)
+        for s in views.merge_contiguous(
+            (s for s in shifts if s.user is not None), keep_overrides_apart=True
+        )
         if s.user is not None and s.user.id == me.id
     ]
     mine.sort(key=lambda s: (s.start, s.schedule_id, s.rotation_id, s.layer_id))

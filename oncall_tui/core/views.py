@@ -126,19 +126,25 @@ def chain_start(layer_shifts: Iterable[Shift], shift: Shift) -> datetime:
     return start
 
 
-def merge_contiguous(shifts: Iterable[Shift]) -> tuple[Shift, ...]:
+def merge_contiguous(
+    shifts: Iterable[Shift], *, keep_overrides_apart: bool = False
+) -> tuple[Shift, ...]:
     """Join touching or overlapping shifts of the same user on the same layer.
 
     The merged shift keeps the first part's fields (kind, entry_id, fingerprint) and is
-    an override if any part was one. Zero-length shifts are dropped. Sorted by
-    (start, schedule, rotation, layer).
+    an override if any part was one. With ``keep_overrides_apart``, an override part is
+    never joined to a rota part (a calendar shows them apart). Zero-length shifts are
+    dropped. Sorted by (start, schedule, rotation, layer).
     """
     out: list[Shift] = []
     for items in _group_by_layer(shifts).values():
         current = items[0]
         override = current.is_override
         for nxt in items[1:]:
-            if nxt.start <= current.end and same_user(nxt.user, current.user):
+            joinable = nxt.start <= current.end and same_user(nxt.user, current.user)
+            if joinable and keep_overrides_apart and nxt.is_override != override:
+                joinable = False
+            if joinable:
                 override = override or nxt.is_override
                 if nxt.end > current.end:
                     current = _replace_end(current, nxt.end, override)
@@ -997,9 +1003,14 @@ def alert_rows(
                 alert_page.setdefault(aid, []).append((page, mine, path))
         row = _page_row(page, path, mine, index)
         if _keep(row, filters):
-            search = "\n".join((row.title, row.source, row.severity, page.priority)).casefold()
-            if _matches(search, terms):
-                rows.append(row)
+            if terms:
+                # A page has no labels of its own: its alerts' titles and labels count.
+                parts = [row.title, row.source, row.severity, page.priority]
+                for aid in page.alert_ids:
+                    parts.extend(index.entries[i].search for i in index.by_alert_id.get(aid, ()))
+                if not _matches("\n".join(parts).casefold(), terms):
+                    continue
+            rows.append(row)
 
     # --- alerts, filtered per alert, then aggregated per group
     # Per-alert filters run before grouping so that a row's count is the number of
