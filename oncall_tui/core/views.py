@@ -234,8 +234,9 @@ def _layer_at(
     people: list[User] = []
     until: datetime | None = None
     for shift in covering:
-        if is_person(shift.user) and not any(p.id == shift.user.id for p in people):  # type: ignore[union-attr]
-            people.append(shift.user)  # type: ignore[arg-type]
+        user = shift.user
+        if user is not None and not user.is_nobody and all(p.id != user.id for p in people):
+            people.append(user)
         end = chain_end(layer_shifts, shift)
         until = end if until is None else min(until, end)
     nobody = bool(covering) and not people
