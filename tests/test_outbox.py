@@ -182,6 +182,21 @@ def test_a_corrupt_file_is_reported_not_replaced(tmp_path):
     assert path.read_bytes().startswith(b"this is not a database")
 
 
+def test_a_file_locked_too_long_is_reported_as_busy(tmp_path):
+    path = tmp_path / "outbox.sqlite3"
+    Outbox(path).close()
+    os.remove(path)  # a fresh file must be created, which needs the write lock
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(OutboxError, match="busy"):
+            Outbox(path, busy_timeout=0.1)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    Outbox(path).close()  # and fine once the other writer is done
+
+
 def test_payload_helpers():
     p = note_payload("Rolled back\nsecond line", at=T0)
     assert p == {

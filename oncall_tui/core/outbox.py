@@ -380,6 +380,17 @@ class Outbox:
         try:
             self._configure(busy_timeout)
             self._migrate()
+        except OutboxError:
+            self._db.close()
+            raise
+        except sqlite3.OperationalError as exc:
+            self._db.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise OutboxError(
+                    f"the outbox {self.path} is busy (another oncall-tui is writing to it "
+                    f"for longer than {busy_timeout:.0f}s); try again"
+                ) from None
+            raise OutboxError(f"cannot use the outbox {self.path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise OutboxError(
