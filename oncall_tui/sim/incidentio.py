@@ -15,6 +15,7 @@ write log, set faults, move a controllable clock, page someone, or add bulk data
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import threading
@@ -1320,12 +1321,15 @@ class IncidentIoSim:
         """HTTP alert source: authenticated by the source's secret token, not the API key."""
         source = self.world.alert_sources.get(request.path_params["id"])
         header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        given = given.strip() if scheme.lower() == "bearer" else ""
-        given = given or request.query_params.get("token", "")
+        scheme, _, bearer = header.partition(" ")
+        offered = {request.query_params.get("token", "")}
+        if scheme.lower() == "bearer":
+            offered.add(bearer.strip())
+        elif scheme.lower() == "basic":  # user or password may carry the token
+            offered.update(_basic_parts(bearer.strip()))
         if source is None:
             return self._not_found(request)
-        if given != source.secret_token:
+        if source.secret_token not in offered:
             return JSONResponse(
                 error_body(
                     401,
@@ -1770,6 +1774,14 @@ class IncidentIoSim:
             Route("/_sim/page", c(self.sim_page), methods=["POST"]),
             Route("/_sim/bulk", c(self.sim_bulk), methods=["POST"]),
         ]
+
+
+def _basic_parts(value: str) -> set[str]:
+    try:
+        user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return set()
+    return {user, password}
 
 
 def _encode_cursor(cut: datetime, window_start: datetime) -> str:

@@ -812,6 +812,7 @@ class World:
                 ("Monitoring", "live", "A fix is out; we are watching that it holds."),
                 ("Paused", "paused", "Work is paused and will resume later."),
                 ("Documenting", "learning", "The incident is over; write-up in progress."),
+                ("In review", "learning", "The write-up is being reviewed."),
                 ("Closed", "closed", "The incident is over and written up."),
                 ("Declined", "declined", "Triage found this was not an incident."),
                 ("Merged", "merged", "Merged into another incident."),
