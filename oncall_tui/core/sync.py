@@ -246,6 +246,17 @@ class SyncEngine:
                 task.cancel()
             await asyncio.gather(*running.values(), return_exceptions=True)
 
+    def backend_health(self) -> tuple[SourceHealth, ...]:
+        """Health per backend ("incident.io", "grafana:eu"), for a compact status bar.
+
+        A backend that has never answered but whose feeds have not been tried yet is
+        shown as waiting (no ``last_ok``, no error)."""
+        groups: dict[str, list[SourceHealth]] = {}
+        for name, state in self._state.items():
+            backend = self._feeds[name].backend or name
+            groups.setdefault(backend, []).append(state.health)
+        return tuple(merge_health(name, parts) for name, parts in groups.items())
+
     # -- snapshots ---------------------------------------------------------------
 
     def subscribe(self, listener: Callable[[Snapshot], None]) -> None:
@@ -286,11 +297,29 @@ class SyncEngine:
                 alerts=alerts,
                 incidents=tuple(w.incidents.values()),
                 paths=tuple(w.paths.values()),
-                health=tuple(s.health for s in self._state.values()),
+                health=self.backend_health(),
                 pending_writes=w.pending_writes,
                 capabilities=w.capabilities,
             )
         return self._snapshot
+
+
+def merge_health(name: str, parts: list[SourceHealth]) -> SourceHealth:
+    """One backend's health from its feeds': as fresh as its stalest feed, with the
+    first error (prefixed by the feed that has it)."""
+    oks = [h.last_ok for h in parts]
+    errors = [h for h in parts if h.error]
+    first = errors[0] if errors else None
+    return SourceHealth(
+        name=name,
+        last_ok=None if any(t is None for t in oks) else min(oks),  # type: ignore[type-var]
+        last_attempt=max((h.last_attempt for h in parts if h.last_attempt), default=None),
+        error=f"{first.name}: {first.error}"
+        if first and first.name != name
+        else (first.error if first else None),
+        failures=max((h.failures for h in parts), default=0),
+        next_poll=min((h.next_poll for h in parts if h.next_poll), default=None),
+    )
 
 
 def describe_error(exc: BaseException) -> str:
