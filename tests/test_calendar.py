@@ -332,6 +332,13 @@ def test_ics_cleans_hostile_text_and_refuses_bad_links() -> None:
     assert "SUMMARY:On call: Payments — L" in text
 
 
+def test_ics_without_now_stamps_the_current_time() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    ics = cal.shifts_to_ics(world(), SCHEDULES, ME, calendar_name="x")
+    stamps = [e.decoded("dtstamp") for e in Calendar.from_ical(ics).walk("VEVENT")]
+    assert stamps and all(stamp >= before for stamp in stamps)
+
+
 def test_ics_empty_calendar_is_valid() -> None:
     ics = cal.shifts_to_ics([], [], ME, calendar_name="Nothing", now=MON)
     parsed = Calendar.from_ical(ics)

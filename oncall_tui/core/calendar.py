@@ -1,6 +1,7 @@
 """Calendar models (week and day grids of shifts) and the ICS export of my shifts.
 
-Pure: the current time is a parameter. A view is computed in one display zone (the
+Pure: the current time is a parameter (the ICS export reads the clock only when it is
+not given one). A view is computed in one display zone (the
 user's, or UTC) whose name is carried with it. Days are calendar days of that zone, so a
 day can be 23 or 25 hours long on a clock change; positions inside a day are measured
 in real time.
@@ -471,7 +472,7 @@ def shifts_to_ics(
     me: User,
     *,
     calendar_name: str,
-    now: datetime,
+    now: datetime | None = None,
     scheduled: Sequence[Shift] = (),
 ) -> bytes:
     """An iCalendar file of my shifts (touching parts on one layer joined, except that
@@ -480,8 +481,9 @@ def shifts_to_ics(
     Each event: UID from :func:`shift_uid`, times in UTC, summary "<schedule> —
     <layer>" (prefixed "On call:" unless the schedule's name says so), overrides marked
     in the summary and in CATEGORIES (with whom they replaced, when ``scheduled`` says),
-    the schedule's zone and link in the description. ``now`` is the DTSTAMP: no clock
-    is read here.
+    the schedule's zone and link in the description. ``now`` is the DTSTAMP; pass it
+    (everything else here is pure). Only when it is omitted is the clock read, because
+    a DTSTAMP that does not move forward keeps some calendar apps from taking updates.
     """
     by_id: Mapping[str, Schedule] = {s.id: s for s in schedules}
     mine = [
@@ -500,7 +502,7 @@ def shifts_to_ics(
     name = _ics_text(calendar_name, 200)
     cal.add("name", name)
     cal.add("x-wr-calname", name)
-    stamp = now.astimezone(UTC)
+    stamp = (now if now is not None else datetime.now(UTC)).astimezone(UTC)
     for s in mine:
         schedule = by_id.get(s.schedule_id)
         schedule_name = _ics_text(schedule.name if schedule else s.schedule_id)
