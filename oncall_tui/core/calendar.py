@@ -1,10 +1,9 @@
 """Calendar models (week and day grids of shifts) and the ICS export of my shifts.
 
 Pure: the current time is a parameter (the ICS export reads the clock only when it is
-not given one). A view is computed in one display zone (the
-user's, or UTC) whose name is carried with it. Days are calendar days of that zone, so a
-day can be 23 or 25 hours long on a clock change; positions inside a day are measured
-in real time.
+not given one). A view is computed in one display zone (the user's, or UTC) whose name
+is carried with it. Days are calendar days of that zone, so a day can be 23 or 25 hours
+long on a clock change; positions inside a day are measured in real time.
 
 The ICS export writes every time in UTC (``DTSTART:20261124T090000Z``) and names the
 schedule's own zone in the description, rather than shipping VTIMEZONE blocks. Shifts
