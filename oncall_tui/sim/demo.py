@@ -51,6 +51,7 @@ def build_demo(
     seed: int = 7,
     speed: float = 1.0,
     background_alerts: int = 500,
+    scenario: bool = True,
 ) -> Demo:
     """A demo world and settings pointing the clients at it.
 
@@ -63,6 +64,7 @@ def build_demo(
         speed=speed,
         grafana_url=GRAFANA_US,
         background_alerts=background_alerts,
+        scenario=scenario,
     )
     us = GrafanaWorld(
         clock, seed=seed, instance="us", grafana_url=GRAFANA_US, prometheus_url=PROMETHEUS
