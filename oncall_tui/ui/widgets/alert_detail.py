@@ -1,0 +1,394 @@
+"""Everything about the selected row: what fires, the graph, where to look, what happened.
+
+For the row under the cursor: the title, a status line (severity, state, since when,
+source, duplicates, escalation level and when it moves up), the metric over the last
+hour (:class:`~oncall_tui.ui.widgets.sparkline.MetricSparkline`), every link kind with
+"missing" or "refused: …" where there is none, the description (wrapped, plain text),
+labels as a compact key=value list, notes, and the escalation's event history.
+
+Render-only: the screen passes data in with :meth:`AlertDetail.show` and the metric with
+:meth:`AlertDetail.show_series` / :meth:`AlertDetail.show_loading`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Static
+
+from oncall_tui.core import timefmt
+from oncall_tui.core.views import KIND_PAGE, AlertRow
+from oncall_tui.domain import (
+    LINK_DASHBOARD,
+    LINK_INCIDENT,
+    LINK_PANEL,
+    LINK_RULE,
+    LINK_RUNBOOK,
+    LINK_SILENCE,
+    LINK_SOURCE,
+    Alert,
+    AlertNote,
+    EscalationPath,
+    Page,
+    PageEvent,
+    Series,
+)
+from oncall_tui.ui.text import clean
+from oncall_tui.ui.widgets.alert_table import severity_label
+from oncall_tui.ui.widgets.sparkline import MetricSparkline
+
+Clock = Callable[[], datetime]
+KEEP: Any = object()  # "leave the metric as it is"
+
+__all__ = ["LINK_KINDS", "AlertDetail", "event_words"]
+
+LINK_KINDS = (
+    LINK_RUNBOOK,
+    LINK_DASHBOARD,
+    LINK_PANEL,
+    LINK_RULE,
+    LINK_SOURCE,
+    LINK_SILENCE,
+    LINK_INCIDENT,
+)
+_SEVERITY_STYLE = {
+    "critical": "bold $critical",
+    "major": "bold $major",
+    "high": "bold $major",
+    "warning": "$minor",
+    "minor": "$minor",
+    "low": "$info",
+    "info": "$info",
+}
+_STATE_STYLE = {
+    "triggered": "bold $critical",
+    "firing": "$critical",
+    "acked": "$acked",
+    "snoozed": "$snoozed",
+    "silenced": "$snoozed",
+    "resolved": "$text-muted",
+}
+MAX_LABELS = 40
+MAX_EVENTS = 50
+
+
+def _names(users) -> str:
+    return ", ".join(clean(u.name or u.id, limit=60) for u in users) or "no one"
+
+
+def event_words(event: PageEvent) -> str:
+    """ "notified Ana, Ben (high urgency)", "acked by Ana", "triggered", … ."""
+    kind = clean(event.event, limit=60)
+    urgency = f" ({clean(event.urgency, limit=20)} urgency)" if event.urgency else ""
+    if kind == "notified_users":
+        who = _names(event.users)
+        channels = ", ".join(clean(c, limit=60) for c in event.channels)
+        if channels:
+            who = f"{who}; channels {channels}" if event.users else f"channels {channels}"
+        return f"notified {who}{urgency}"
+    if kind in ("acked", "acknowledged", "resolved", "snoozed", "declined", "unacked"):
+        return f"{kind} by {_names(event.users)}" if event.users else kind
+    text = kind.replace("_", " ")
+    if event.users:
+        text += f": {_names(event.users)}"
+    return text + urgency
+
+
+def _add_section(blocks: list[Content], title: str) -> None:
+    if blocks:
+        blocks.append(Content(""))
+    blocks.append(Content.styled(title, "bold $text-muted"))
+
+
+class AlertDetail(Widget):
+    """Details of one row of the alert table.
+
+    Args:
+        clock: returns the current UTC time (tests pass a fixed one).
+        zone: IANA zone (or tzinfo) for times; None shows UTC.
+    """
+
+    DEFAULT_CSS = """
+    AlertDetail {
+        width: 1fr;
+        height: 1fr;
+        background: $surface;
+        & > VerticalScroll { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
+        & #detail-title { text-style: bold; }
+        & #detail-body { height: auto; }
+        & MetricSparkline { margin: 1 0 0 0; }
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        zone: timefmt.ZoneLike = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.zone = zone
+        self._row: AlertRow | None = None
+        self._alerts: tuple[Alert, ...] = ()
+        self._pages: tuple[Page, ...] = ()
+        self._notes: tuple[AlertNote, ...] = ()
+        self._path: EscalationPath | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(can_focus=False):
+            yield Static(id="detail-title", markup=False)
+            yield Static(id="detail-status", markup=False)
+            yield MetricSparkline()
+            yield Static(id="detail-body", markup=False)
+
+    def on_mount(self) -> None:
+        self._redraw()
+
+    # -- public API ----------------------------------------------------------------
+
+    @property
+    def row(self) -> AlertRow | None:
+        return self._row
+
+    @property
+    def sparkline(self) -> MetricSparkline:
+        return self.query_one(MetricSparkline)
+
+    def show(
+        self,
+        row: AlertRow | None,
+        *,
+        alerts: Sequence[Alert] = (),
+        alert: Alert | None = None,
+        pages: Sequence[Page] = (),
+        notes: Sequence[AlertNote] = (),
+        path: EscalationPath | None = None,
+        series: Series | str | None = KEEP,
+        now: datetime | None = None,
+        zone: timefmt.ZoneLike = None,
+    ) -> None:
+        """Show ``row`` (None: nothing selected) with what the screen knows about it.
+
+        ``alerts``: the alerts of the row's group (or one ``alert``); ``pages``: the pages
+        behind it; ``path``: the escalation path of its page, to show who is next;
+        ``series``: a :class:`~oncall_tui.domain.Series`, ``"loading"``, ``None`` /
+        ``"none"`` for no metric, or left out to keep the metric shown for the same row
+        (a new row starts at "no metric"). ``zone`` (if given) replaces the display
+        zone; ``now`` is accepted for symmetry, the widget's clock is used.
+        """
+        del now
+        if zone is not None:
+            self.zone = zone
+        same = row is not None and self._row is not None and row.key == self._row.key
+        self._row = row
+        group = tuple(alerts)
+        if alert is not None and all(a.key != alert.key for a in group):
+            group = (alert, *group)
+        self._alerts = group
+        self._pages = tuple(pages)
+        self._notes = tuple(notes)
+        self._path = path
+        if self.is_mounted:
+            if series is KEEP:
+                if not same:
+                    self.sparkline.show_none()
+            elif series == "loading":
+                self.sparkline.show_loading()
+            elif series is None or isinstance(series, str):
+                self.sparkline.show_none()
+            else:
+                self.sparkline.show_series(series)
+            if not same:
+                self.query_one(VerticalScroll).scroll_home(animate=False)
+        self._redraw()
+
+    def show_nothing(self) -> None:
+        self.show(None, series=None)
+
+    def show_loading(self) -> None:
+        self.sparkline.show_loading()
+
+    def show_series(self, series: Series | None) -> None:
+        self.sparkline.show_series(series)
+
+    def show_no_metric(self, reason: str = "no metric for this alert") -> None:
+        self.sparkline.show_none(reason)
+
+    # -- content -------------------------------------------------------------------
+
+    def title_content(self) -> Content:
+        if self._row is None:
+            return Content.styled("Nothing selected", "$text-muted")
+        return Content(clean(self._row.title, limit=500) or "(no title)")
+
+    def status_content(self, now: datetime | None = None) -> Content:
+        row = self._row
+        if row is None:
+            return Content("")
+        now = now or self._clock()
+        parts: list[tuple[str, str] | str] = [
+            (severity_label(row.severity), _SEVERITY_STYLE.get(row.severity, "bold")),
+            (" · ", "$text-muted"),
+            (clean(row.state, limit=40), _STATE_STYLE.get(row.state, "")),
+            (" · ", "$text-muted"),
+            f"since {timefmt.format_time(row.started_at, self.zone, now=now)}",
+            (f" ({timefmt.ago(row.started_at, now)})", "$text-muted"),
+            (" · ", "$text-muted"),
+            clean(row.source, limit=120),
+        ]
+        if row.count > 1:
+            parts.append((f" · {row.count} alerts grouped", "$text-muted"))
+        if row.mine:
+            parts.append((" · paging me", "bold $mine"))
+        if row.level is not None:
+            level = f"level {row.level}" + (f" of {row.levels}" if row.levels else "")
+            parts.append((" · ", "$text-muted"))
+            parts.append(level)
+            if row.next_level_at is not None:
+                parts.append((f", moves up {timefmt.countdown(row.next_level_at, now)}", "$major"))
+        return Content.assemble(*parts)
+
+    def body_content(self, now: datetime | None = None) -> Content:
+        row = self._row
+        if row is None:
+            return Content.styled("Select a page or an alert to see its details.", "$text-muted")
+        now = now or self._clock()
+        blocks: list[Content] = []
+        alert = self._alerts[0] if self._alerts else None
+
+        blocks.append(self._links_block(alert, row))
+        if alert is not None and alert.description:
+            _add_section(blocks, "Description")
+            blocks.append(Content(clean(alert.description, multiline=True)))
+        elif row.kind == KIND_PAGE:
+            for page in self._pages:
+                if page.description:
+                    _add_section(blocks, "Description")
+                    blocks.append(Content(clean(page.description, multiline=True)))
+                    break
+        if alert is not None and (alert.labels or alert.annotations):
+            _add_section(blocks, "Labels")
+            blocks.append(self._labels(alert))
+        if len(self._alerts) > 1:
+            _add_section(blocks, f"Grouped alerts ({len(self._alerts)})")
+            lines = [
+                f"{timefmt.format_clock(a.started_at, self.zone)}  "
+                f"{clean(a.source_label, limit=60)}  {clean(a.title, limit=200)}"
+                for a in sorted(self._alerts, key=lambda a: a.started_at)[:MAX_LABELS]
+            ]
+            blocks.append(Content("\n".join(lines)))
+        _add_section(blocks, "Notes")
+        if self._notes:
+            notes = sorted(self._notes, key=lambda n: n.created_at)
+            blocks.append(
+                Content.assemble(
+                    *[
+                        part
+                        for n, note in enumerate(notes)
+                        for part in (
+                            ("\n" if n else "", ""),
+                            (
+                                timefmt.format_time(note.created_at, self.zone, now=now),
+                                "$text-muted",
+                            ),
+                            (f"  {clean(note.author, limit=60)}: ", "bold"),
+                            clean(note.content, multiline=True),
+                        )
+                    ]
+                )
+            )
+        else:
+            blocks.append(Content.styled("no notes", "$text-muted"))
+        _add_section(blocks, "Escalation")
+        blocks.append(self._history(now))
+        if self._path is not None and self._path.levels:
+            blocks.append(self._path_levels(row))
+        return Content("\n").join(blocks)
+
+    def _links_block(self, alert: Alert | None, row: AlertRow) -> Content:
+        parts: list[tuple[str, str] | str] = [("Links", "bold $text-muted")]
+        if alert is None:
+            parts.append(("\nno alert data for this page", "$text-muted"))
+            return Content.assemble(*parts)
+        width = max(len(k) for k in LINK_KINDS)
+        for kind in LINK_KINDS:
+            link = alert.link(kind)
+            parts.append("\n" + kind.ljust(width) + "  ")
+            if link.url is not None:
+                parts.append(("✓ ", "$acked"))
+                parts.append(clean(link.url, limit=300))
+            elif link.problem and link.problem.startswith("refused"):
+                parts.append((f"✗ {clean(link.problem, limit=200)}", "$major"))
+            else:
+                parts.append(("✗ missing", "$text-muted"))
+        return Content.assemble(*parts)
+
+    def _labels(self, alert: Alert) -> Content:
+        parts: list[tuple[str, str] | str] = []
+        items = [*alert.labels, *alert.annotations]
+        for n, (key, value) in enumerate(items[:MAX_LABELS]):
+            if n:
+                parts.append("  ")
+            parts.append((clean(key, limit=80) + "=", "$text-muted"))
+            parts.append(clean(value, limit=200))
+        if len(items) > MAX_LABELS:
+            parts.append((f"  (+{len(items) - MAX_LABELS} more)", "$text-muted"))
+        return Content.assemble(*parts)
+
+    def _history(self, now: datetime) -> Content:
+        events = sorted(
+            (e for page in self._pages for e in page.events), key=lambda e: e.occurred_at
+        )
+        if not events:
+            text = "not paged" if not self._pages else "no events yet"
+            return Content.styled(text, "$text-muted")
+        lines: list[tuple[str, str] | str] = []
+        for n, event in enumerate(events[-MAX_EVENTS:]):
+            lines.append(("\n" if n else "", ""))
+            lines.append(
+                (timefmt.format_time(event.occurred_at, self.zone, now=now), "$text-muted")
+            )
+            lines.append("  " + event_words(event))
+        if len(events) > MAX_EVENTS:
+            lines.insert(0, (f"({len(events) - MAX_EVENTS} earlier events)\n", "$text-muted"))
+        return Content.assemble(*lines)
+
+    def _when(self, t: datetime, now: datetime) -> str:
+        return timefmt.format_time(t, self.zone, now=now)
+
+    def _path_levels(self, row: AlertRow) -> Content:
+        path = self._path
+        assert path is not None
+        parts: list[tuple[str, str] | str] = [
+            (f"Path {clean(path.name, limit=80)}:", "$text-muted")
+        ]
+        for n, level in enumerate(path.levels, start=1):
+            targets = ", ".join(clean(t.name or t.id, limit=60) for t in level.targets) or "?"
+            wait = (
+                f" (ack within {timefmt.format_duration(level.time_to_ack_seconds)})"
+                if level.time_to_ack_seconds
+                else ""
+            )
+            style = "bold" if row.level == n else ""
+            marker = "▶ " if row.level == n else "  "
+            parts.append("\n")
+            parts.append((f"{marker}L{n} {targets}{wait}", style))
+        return Content.assemble(*parts)
+
+    def _redraw(self) -> None:
+        if not self.is_mounted:
+            return
+        now = self._clock()
+        self.query_one("#detail-title", Static).update(self.title_content())
+        self.query_one("#detail-status", Static).update(self.status_content(now))
+        self.query_one("#detail-body", Static).update(self.body_content(now))

@@ -1,0 +1,762 @@
+"""The pages-and-alerts table: a virtual table that renders only the rows on screen.
+
+Built on :class:`~textual.scroll_view.ScrollView` and the Line API (the approach of
+toolong's ``LogLines``): the widget keeps a plain list of
+:class:`~oncall_tui.core.views.AlertRow` and a key → index map, draws a line when Textual
+asks for it, and caches drawn lines in an LRU cache keyed by everything the line shows.
+Updating with a new row list is O(rows) dictionary work and repaints only the visible
+lines whose content changed, so 10,000 rows refresh in a few milliseconds (see
+``benchmarks/bench_table.py``).
+
+Rules the on-call engineer relies on:
+
+* rows are keyed by ``AlertRow.key``; an update never moves the cursor to another item.
+  If the item under the cursor vanished, the cursor goes to its neighbour (the next
+  surviving row below it, else above), and the item keeps its place on screen when the
+  list reorders around it;
+* a row whose key was never shown before is "new" until the cursor visits it;
+* marks (multi-select) survive updates for rows that are still listed; a mark on a row
+  that left the list is dropped, so a bulk action never touches a row you cannot see.
+
+Render-only: it takes rows, shows them and posts :class:`AlertTable.Highlighted`,
+:class:`AlertTable.Selected` and :class:`AlertTable.MarkToggled`. It never calls an API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from oncall_tui.core.views import (
+    KIND_PAGE,
+    LINK_MISSING,
+    LINK_OK,
+    LINK_REFUSED,
+    AlertRow,
+)
+from oncall_tui.ui.text import clean, truncate_cells
+
+Clock = Callable[[], datetime]
+
+__all__ = ["AlertTable", "Column", "compact_duration", "layout_columns"]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# ----------------------------------------------------------------------- columns
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    header: str
+    width: int  # 0 for the flexible title column
+    drop: int  # dropped in increasing order when the terminal is narrow; 99 never
+    align: str = "left"
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("gutter", "", 3, 99),
+    Column("severity", "SEV", 5, 99),
+    Column("state", "STATE", 9, 5),
+    Column("escalation", "ESC", 9, 2),
+    Column("title", "TITLE", 0, 99),
+    Column("links", "LINKS", 5, 3),
+    Column("source", "SOURCE", 14, 1),
+    Column("age", "AGE", 5, 4, "right"),
+)
+TITLE_MIN = 24
+_SEP = 1
+
+
+def layout_columns(width: int) -> tuple[tuple[Column, int], ...]:
+    """The columns that fit in ``width`` cells and their widths.
+
+    Fixed columns are dropped in ``Column.drop`` order (source first, then escalation,
+    links, age, state) until the title keeps at least ``TITLE_MIN`` cells; the title
+    takes whatever is left.
+    """
+    shown = list(COLUMNS)
+    droppable = sorted((c for c in COLUMNS if c.drop < 99), key=lambda c: c.drop)
+
+    def fixed(cols: list[Column]) -> int:
+        return sum(c.width for c in cols) + _SEP * (len(cols) - 1)
+
+    while droppable and width - fixed(shown) < TITLE_MIN:
+        shown.remove(droppable.pop(0))
+    title = max(1, width - fixed(shown))
+    return tuple((c, title if c.name == "title" else c.width) for c in shown)
+
+
+_SEVERITY_SHORT = {
+    "critical": "CRIT",
+    "major": "MAJOR",
+    "high": "HIGH",
+    "warning": "WARN",
+    "minor": "MINOR",
+    "low": "LOW",
+    "info": "INFO",
+}
+_SEVERITY_CLASS = {
+    "critical": "critical",
+    "major": "major",
+    "high": "major",
+    "warning": "minor",
+    "minor": "minor",
+    "low": "info",
+    "info": "info",
+}
+_STATE_CLASS = {
+    "triggered": "triggered",
+    "firing": "firing",
+    "pending_repeat": "triggered",
+    "acked": "acked",
+    "snoozed": "snoozed",
+    "silenced": "snoozed",
+    "resolved": "resolved",
+    "expired": "resolved",
+    "cancelled": "resolved",
+}
+_STATE_SHORT = {"pending_repeat": "repeating"}
+_LINK_MARK = {LINK_OK: "✓", LINK_MISSING: "✗", LINK_REFUSED: "⊘"}
+
+
+def compact_duration(seconds: float) -> str:
+    """A short age for a table cell: "45s", "12m", "2h05m", "14h", "3d04h", "12d"."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        hours, rest = divmod(s, 3600)
+        return f"{hours}h{rest // 60:02d}m" if hours < 10 else f"{hours}h"
+    days, rest = divmod(s, 86400)
+    return f"{days}d{rest // 3600:02d}h" if days < 10 else f"{days}d"
+
+
+def severity_label(severity: str) -> str:
+    if not severity:
+        return "—"
+    return _SEVERITY_SHORT.get(severity, clean(severity).upper()[:5])
+
+
+def escalation_text(row: AlertRow, now: datetime) -> str:
+    """ "L2/3 ↑4m": level reached of the path, and when it moves up unless acked."""
+    if row.level is None:
+        return ""
+    text = f"L{row.level}/{row.levels}" if row.levels else f"L{row.level}"
+    if row.next_level_at is not None:
+        left = (row.next_level_at - now).total_seconds()
+        text += " ↑" + ("now" if left <= 0 else compact_duration(left))
+    return text
+
+
+def _pad(text: str, width: int, align: str) -> str:
+    text = truncate_cells(text, width)
+    gap = width - cell_len(text)
+    if gap <= 0:
+        return text
+    return " " * gap + text if align == "right" else text + " " * gap
+
+
+# ------------------------------------------------------------------------ widget
+
+
+class AlertTable(ScrollView, can_focus=True):
+    """A keyed, virtual table of :class:`~oncall_tui.core.views.AlertRow`.
+
+    Args:
+        clock: returns the current UTC time, for ages and escalation countdowns (tests
+            pass a fixed one). The visible rows are redrawn once a second.
+        empty_text: what to show when there are no rows.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="alerts.cursor_up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="alerts.cursor_down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="alerts.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="alerts.page_down"),
+        Binding("home", "first", "First", show=False, id="alerts.first"),
+        Binding("end", "last", "Last", show=False, id="alerts.last"),
+        Binding("enter", "select", "Open", show=False, id="alerts.select"),
+        Binding("space", "toggle_mark", "Mark", id="alerts.mark"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "alert-table--header",
+        "alert-table--cursor",
+        "alert-table--marked",
+        "alert-table--new",
+        "alert-table--mine",
+        "alert-table--muted",
+        "alert-table--critical",
+        "alert-table--major",
+        "alert-table--minor",
+        "alert-table--info",
+        "alert-table--triggered",
+        "alert-table--firing",
+        "alert-table--acked",
+        "alert-table--snoozed",
+        "alert-table--resolved",
+        "alert-table--link-ok",
+        "alert-table--link-missing",
+        "alert-table--link-refused",
+        "alert-table--empty",
+    }
+
+    DEFAULT_CSS = """
+    AlertTable {
+        width: 1fr;
+        height: 1fr;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+        background: $surface;
+        color: $foreground;
+        & > .alert-table--header { text-style: bold; color: $text-muted; background: $panel; }
+        & > .alert-table--cursor { background: $block-cursor-blurred-background; }
+        &:focus > .alert-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+        }
+        & > .alert-table--marked { background: $accent 25%; }
+        & > .alert-table--new { color: $accent; text-style: bold; }
+        & > .alert-table--mine { color: $mine; text-style: bold; }
+        & > .alert-table--muted { color: $text-muted; }
+        & > .alert-table--critical { color: $critical; text-style: bold; }
+        & > .alert-table--major { color: $major; text-style: bold; }
+        & > .alert-table--minor { color: $minor; }
+        & > .alert-table--info { color: $info; }
+        & > .alert-table--triggered { color: $critical; text-style: bold; }
+        & > .alert-table--firing { color: $critical; }
+        & > .alert-table--acked { color: $acked; }
+        & > .alert-table--snoozed { color: $snoozed; }
+        & > .alert-table--resolved { color: $text-muted; }
+        & > .alert-table--link-ok { color: $acked; }
+        & > .alert-table--link-missing { color: $text-muted; }
+        & > .alert-table--link-refused { color: $major; }
+        & > .alert-table--empty { color: $text-muted; text-style: italic; }
+    }
+    """
+
+    # -- messages ----------------------------------------------------------------
+
+    class Highlighted(Message):
+        """The cursor is on another item (``row_id`` None: the table is empty)."""
+
+        def __init__(self, table: AlertTable, row_id: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.row_id = row_id
+
+        @property
+        def control(self) -> AlertTable:
+            return self.table
+
+    class Selected(Message):
+        """The user asked to open the item (Enter, or a click on the cursor row)."""
+
+        def __init__(self, table: AlertTable, row_id: str) -> None:
+            super().__init__()
+            self.table = table
+            self.row_id = row_id
+
+        @property
+        def control(self) -> AlertTable:
+            return self.table
+
+    class MarkToggled(Message):
+        """The set of marked rows changed. ``row_ids``: every marked row now, in table
+        order; ``changed``: the rows whose mark flipped."""
+
+        def __init__(
+            self, table: AlertTable, row_ids: tuple[str, ...], changed: tuple[str, ...]
+        ) -> None:
+            super().__init__()
+            self.table = table
+            self.row_ids = row_ids
+            self.changed = changed
+
+        @property
+        def control(self) -> AlertTable:
+            return self.table
+
+    # -- construction ------------------------------------------------------------
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        empty_text: str = "Nothing to show.",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._clock: Clock = clock or _utcnow
+        self._rows: list[AlertRow] = []
+        self._index: dict[str, int] = {}
+        self._cursor = -1
+        self._marked: set[str] = set()
+        self._unseen: set[str] = set()
+        self._known: set[str] = set()
+        self._loaded = False
+        self._empty_text = empty_text
+        self._last_highlighted: str | None = None
+        self._line_cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._columns_cache: tuple[int, tuple[tuple[Column, int], ...]] | None = None
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(1.0, self._tick, name="alert-table-clock")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._ensure_cursor_visible()
+
+    def _tick(self) -> None:
+        # Ages and countdowns move; unchanged lines come from the cache.
+        self.refresh()
+
+    # -- public API ----------------------------------------------------------------
+
+    @property
+    def rows(self) -> Sequence[AlertRow]:
+        return self._rows
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    @property
+    def cursor_row(self) -> int:
+        """Index of the cursor row, -1 when empty."""
+        return self._cursor
+
+    @property
+    def cursor_key(self) -> str | None:
+        if 0 <= self._cursor < len(self._rows):
+            return self._rows[self._cursor].key
+        return None
+
+    @property
+    def cursor_item(self) -> AlertRow | None:
+        if 0 <= self._cursor < len(self._rows):
+            return self._rows[self._cursor]
+        return None
+
+    @property
+    def marked(self) -> tuple[str, ...]:
+        """Marked row keys in table order."""
+        if not self._marked:
+            return ()
+        return tuple(sorted(self._marked, key=self._index.__getitem__))
+
+    @property
+    def unseen(self) -> frozenset[str]:
+        return frozenset(self._unseen)
+
+    @property
+    def empty_text(self) -> str:
+        return self._empty_text
+
+    @empty_text.setter
+    def empty_text(self, text: str) -> None:
+        self._empty_text = text
+        if not self._rows:
+            self.refresh()
+
+    def get_row(self, key: str) -> AlertRow | None:
+        index = self._index.get(key)
+        return None if index is None else self._rows[index]
+
+    def index_of(self, key: str) -> int | None:
+        return self._index.get(key)
+
+    def update_rows(self, rows: Iterable[AlertRow]) -> None:
+        """Show ``rows`` (in this order), keeping the cursor on the same item.
+
+        Duplicate keys keep their first row. Cost: O(rows) dictionary work plus drawing
+        the visible lines that changed.
+        """
+        new_rows: list[AlertRow] = []
+        index: dict[str, int] = {}
+        for row in rows:
+            if row.key not in index:
+                index[row.key] = len(new_rows)
+                new_rows.append(row)
+
+        old_rows = self._rows
+        old_cursor = self._cursor
+        old_key = self.cursor_key
+        height = self._body_height()
+        old_scroll = round(self.scroll_y)
+        old_visible = old_rows[old_scroll : old_scroll + height]
+        screen_pos = old_cursor - old_scroll if old_cursor >= 0 else None
+
+        # New items: keys never shown before, once the first list has arrived.
+        if self._loaded:
+            known = self._known
+            for key in index.keys() - known:
+                self._unseen.add(key)
+            known.update(index)
+        else:
+            self._known.update(index)
+            self._loaded = True
+        if self._unseen:
+            self._unseen.intersection_update(index)
+
+        # Marks on rows that left the list are dropped.
+        dropped: tuple[str, ...] = ()
+        if self._marked:
+            dropped = tuple(k for k in self._marked if k not in index)
+            self._marked.difference_update(dropped)
+
+        # Where the cursor goes.
+        if not new_rows:
+            cursor = -1
+        elif old_key is not None and old_key in index:
+            cursor = index[old_key]
+        elif old_key is not None:
+            cursor = self._neighbour(old_rows, old_cursor, index)
+        else:
+            cursor = 0
+
+        self._rows, self._index = new_rows, index
+        self._cursor = cursor
+        self.virtual_size = Size(self.virtual_size.width, len(new_rows) + 1)
+
+        # Keep the cursor item where it was on screen when the list moved around it.
+        if cursor >= 0 and screen_pos is not None and 0 <= screen_pos < max(1, height):
+            target = cursor - screen_pos
+        else:
+            target = old_scroll
+        target = max(0, min(target, len(new_rows) - height if len(new_rows) > height else 0))
+        scroll_changed = target != old_scroll
+        if scroll_changed:
+            self._scroll_to_line(target)
+        self._ensure_cursor_visible()
+
+        if scroll_changed or round(self.scroll_y) != old_scroll:
+            self.refresh()
+        else:
+            self._refresh_changed_lines(old_visible, old_cursor)
+
+        if cursor >= 0:
+            self._unseen.discard(new_rows[cursor].key)
+        if dropped:
+            self.post_message(self.MarkToggled(self, self.marked, dropped))
+        self._announce_cursor()
+
+    def move_cursor_to_key(self, key: str) -> bool:
+        """Put the cursor on ``key`` if it is listed; True if it is."""
+        index = self._index.get(key)
+        if index is None:
+            return False
+        self._move_cursor(index)
+        return True
+
+    def toggle_mark(self, keys: Iterable[str] | None = None) -> None:
+        """Flip the mark on ``keys`` (default: the cursor row)."""
+        if keys is None:
+            key = self.cursor_key
+            targets = [key] if key is not None else []
+        else:
+            targets = [k for k in keys if k in self._index]
+        if not targets:
+            return
+        for key in targets:
+            if key in self._marked:
+                self._marked.remove(key)
+            else:
+                self._marked.add(key)
+            self._refresh_row(self._index[key])
+        self.post_message(self.MarkToggled(self, self.marked, tuple(targets)))
+
+    def set_marks(self, keys: Iterable[str]) -> None:
+        """Mark exactly ``keys`` (those listed)."""
+        wanted = {k for k in keys if k in self._index}
+        changed = tuple(sorted(wanted ^ self._marked, key=self._index.get))
+        if not changed:
+            return
+        self._marked = wanted
+        self.refresh()
+        self.post_message(self.MarkToggled(self, self.marked, changed))
+
+    def clear_marks(self) -> None:
+        self.set_marks(())
+
+    def mark_seen(self, keys: Iterable[str] | None = None) -> None:
+        """Forget that rows are new (default: every row)."""
+        if keys is None:
+            self._unseen.clear()
+        else:
+            self._unseen.difference_update(keys)
+        self.refresh()
+
+    # -- actions -----------------------------------------------------------------
+
+    def action_cursor_up(self) -> None:
+        self._move_cursor(self._cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self._move_cursor(self._cursor + 1)
+
+    def action_page_up(self) -> None:
+        self._move_cursor(self._cursor - max(1, self._body_height() - 1))
+
+    def action_page_down(self) -> None:
+        self._move_cursor(self._cursor + max(1, self._body_height() - 1))
+
+    def action_first(self) -> None:
+        self._move_cursor(0)
+
+    def action_last(self) -> None:
+        self._move_cursor(len(self._rows) - 1)
+
+    def action_select(self) -> None:
+        key = self.cursor_key
+        if key is not None:
+            self.post_message(self.Selected(self, key))
+
+    def action_toggle_mark(self) -> None:
+        self.toggle_mark()
+
+    # -- mouse -------------------------------------------------------------------
+
+    async def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        index = round(self.scroll_y) + offset.y - 1
+        if not 0 <= index < len(self._rows):
+            return
+        event.stop()
+        if index == self._cursor or event.chain >= 2:
+            self._move_cursor(index)
+            self.post_message(self.Selected(self, self._rows[index].key))
+        else:
+            self._move_cursor(index)
+
+    # -- internals ---------------------------------------------------------------
+
+    @staticmethod
+    def _neighbour(old_rows: Sequence[AlertRow], old_cursor: int, index: dict[str, int]) -> int:
+        for i in range(old_cursor + 1, len(old_rows)):
+            found = index.get(old_rows[i].key)
+            if found is not None:
+                return found
+        for i in range(min(old_cursor, len(old_rows)) - 1, -1, -1):
+            found = index.get(old_rows[i].key)
+            if found is not None:
+                return found
+        return 0
+
+    def _body_height(self) -> int:
+        return max(0, self.scrollable_content_region.height - 1)
+
+    def _move_cursor(self, index: int) -> None:
+        if not self._rows:
+            return
+        index = max(0, min(index, len(self._rows) - 1))
+        old = self._cursor
+        if index == old:
+            return
+        self._cursor = index
+        self._unseen.discard(self._rows[index].key)
+        before = round(self.scroll_y)
+        self._ensure_cursor_visible()
+        if round(self.scroll_y) == before:
+            if 0 <= old < len(self._rows):
+                self._refresh_row(old)
+            self._refresh_row(index)
+        self._announce_cursor()
+
+    def _scroll_to_line(self, y: int) -> None:
+        # Through the reactives (not set_scroll) so scrollbars and repaint follow.
+        self.scroll_target_y = y
+        self.scroll_y = y
+
+    def _ensure_cursor_visible(self) -> None:
+        if self._cursor < 0:
+            return
+        height = self._body_height()
+        if height <= 0:
+            return
+        top = round(self.scroll_y)
+        if self._cursor < top:
+            self._scroll_to_line(self._cursor)
+        elif self._cursor >= top + height:
+            self._scroll_to_line(self._cursor - height + 1)
+
+    def _announce_cursor(self) -> None:
+        key = self.cursor_key
+        if key != self._last_highlighted:
+            self._last_highlighted = key
+            self.post_message(self.Highlighted(self, key))
+
+    def _refresh_row(self, index: int) -> None:
+        y = index - round(self.scroll_y) + 1
+        if 1 <= y <= self._body_height():
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def _refresh_changed_lines(self, old_visible: Sequence[AlertRow], old_cursor: int) -> None:
+        top = round(self.scroll_y)
+        height = self._body_height()
+        width = self.size.width
+        if not self._rows or not old_visible:
+            self.refresh()
+            return
+        for y in range(height):
+            i = top + y
+            new = self._rows[i] if i < len(self._rows) else None
+            old = old_visible[y] if y < len(old_visible) else None
+            same = new is old or (new is not None and old is not None and new == old)
+            if same and (i == old_cursor) == (i == self._cursor):
+                continue
+            self.refresh(Region(0, y + 1, width, 1))
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._line_cache.clear()
+
+    def _columns(self, width: int) -> tuple[tuple[Column, int], ...]:
+        cached = self._columns_cache
+        if cached is None or cached[0] != width:
+            cached = (width, layout_columns(width))
+            self._columns_cache = cached
+        return cached[1]
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"alert-table--{name}", partial=True)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            return self._header_line(width, base)
+        index = round(self.scroll_y) + y - 1
+        if not self._rows:
+            if y == 1:
+                style = base + self._style("empty")
+                text = _pad(" " + self._empty_text, width, "left")
+                return Strip([Segment(text, style)], width)
+            return Strip.blank(width, base)
+        if not 0 <= index < len(self._rows):
+            return Strip.blank(width, base)
+        row = self._rows[index]
+        now = self._clock()
+        key = (
+            row,
+            width,
+            index == self._cursor,
+            row.key in self._marked,
+            row.key in self._unseen,
+            escalation_text(row, now),
+            compact_duration((now - row.started_at).total_seconds()),
+        )
+        strip = self._line_cache.get(key)
+        if strip is None:
+            strip = self._render_row(row, width, base, key)
+            self._line_cache[key] = strip
+        return strip
+
+    def _header_line(self, width: int, base: Style) -> Strip:
+        style = base + self._style("header")
+        segments = []
+        for n, (column, cells) in enumerate(self._columns(width)):
+            if n:
+                segments.append(Segment(" " * _SEP, style))
+            segments.append(Segment(_pad(column.header, cells, column.align), style))
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def _render_row(self, row: AlertRow, width: int, base: Style, key: tuple) -> Strip:
+        _, _, is_cursor, is_marked, is_new, esc, age = key
+        row_style = base
+        if is_marked:
+            row_style += self._style("marked")
+        closed = _STATE_CLASS.get(row.state) == "resolved"
+        muted = self._style("muted")
+        cursor = self._style("cursor") if is_cursor else None
+
+        def seg(text: str, style: Style | None = None) -> Segment:
+            final = row_style + style if style is not None else row_style
+            if closed:
+                final += muted
+            if cursor is not None:
+                final += cursor
+            return Segment(text, final)
+
+        segments: list[Segment] = []
+        for n, (column, cells) in enumerate(self._columns(width)):
+            if n:
+                segments.append(seg(" " * _SEP))
+            name = column.name
+            if name == "gutter":
+                segments.append(seg("●" if is_marked else " ", self._style("new")))
+                if row.kind == KIND_PAGE:
+                    segments.append(
+                        seg("◆" if row.mine else "◇", self._style("mine") if row.mine else None)
+                    )
+                else:
+                    segments.append(seg("★" if row.mine else " ", self._style("mine")))
+                segments.append(seg("•" if is_new else " ", self._style("new")))
+            elif name == "severity":
+                sev_class = _SEVERITY_CLASS.get(row.severity)
+                style = self._style(sev_class) if sev_class else None
+                segments.append(seg(_pad(severity_label(row.severity), cells, "left"), style))
+            elif name == "state":
+                state_class = _STATE_CLASS.get(row.state)
+                style = self._style(state_class) if state_class else None
+                text = _STATE_SHORT.get(row.state, clean(row.state, limit=40))
+                segments.append(seg(_pad(text, cells, "left"), style))
+            elif name == "escalation":
+                segments.append(seg(_pad(esc, cells, "left")))
+            elif name == "title":
+                suffix = f" ×{row.count}" if row.count > 1 else ""
+                room = max(1, cells - cell_len(suffix))
+                title = truncate_cells(clean(row.title), room)
+                if is_new:
+                    style: Style | None = self._style("new")
+                elif row.mine:
+                    style = self._style("mine")
+                else:
+                    style = None
+                segments.append(seg(title, style))
+                if suffix:
+                    segments.append(seg(suffix, muted))
+                gap = cells - cell_len(title) - cell_len(suffix)
+                if gap > 0:
+                    segments.append(seg(" " * gap))
+            elif name == "links":
+                for label, state in (("R", row.runbook), ("G", row.dashboard)):
+                    mark = _LINK_MARK.get(state, "·")
+                    link_class = {
+                        LINK_OK: "link-ok",
+                        LINK_MISSING: "link-missing",
+                        LINK_REFUSED: "link-refused",
+                    }.get(state, "muted")
+                    segments.append(seg(label + mark, self._style(link_class)))
+                    if label == "R":
+                        segments.append(seg(" "))
+            elif name == "source":
+                segments.append(seg(_pad(clean(row.source), cells, "left"), muted))
+            elif name == "age":
+                segments.append(seg(_pad(age, cells, "right")))
+        fill = row_style + cursor if cursor is not None else row_style
+        return Strip(segments).adjust_cell_length(width, fill)

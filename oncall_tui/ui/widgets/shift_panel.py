@@ -1,0 +1,281 @@
+"""The shift panel: am I on call, on what, for how long, and who is around me.
+
+For every schedule I hold a layer of now: the layer, a live "2h 14m left" countdown, who
+else is on the schedule's other layers, and who takes over from me and when. When I am
+off call: my next shift ("Off call · next: Support: Payments, Thu 09:00 CET (in 2
+days)"). Below, the escalators and global on-call at a glance.
+
+On a narrow or short terminal it collapses to one or two lines. The countdown ticks once
+a second from a timer inside the widget; the figures come from :mod:`oncall_tui.core.views`
+and :mod:`oncall_tui.core.timefmt`, and no API is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from textual import events
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from oncall_tui.core import timefmt, views
+from oncall_tui.domain import Schedule, Shift, Snapshot, User
+from oncall_tui.ui.text import clean
+
+Clock = Callable[[], datetime]
+
+__all__ = ["ShiftPanel", "default_glance_ids"]
+
+COMPACT_WIDTH = 100  # below this many columns the panel collapses
+COMPACT_HEIGHT = 30  # or below this many rows
+
+
+def _where(shift: views.MyShift) -> str:
+    schedule = clean(shift.schedule_name, limit=80)
+    layer = clean(shift.layer_name, limit=80)
+    if not layer or layer == schedule:
+        return schedule
+    return f"{schedule} / {layer}"
+
+
+def default_glance_ids(schedules: Sequence[Schedule]) -> tuple[str, ...]:
+    """Escalators first, then global on-call: the schedules a page climbs to."""
+    escalators = [s.id for s in schedules if "escalator" in s.name.casefold()]
+    global_ = [s.id for s in schedules if "global" in s.name.casefold()]
+    return tuple(dict.fromkeys([*escalators, *global_]))
+
+
+class ShiftPanel(Widget):
+    """Render my shifts from schedule data.
+
+    Args:
+        clock: returns the current UTC time (tests pass a fixed one).
+        zone: IANA zone (or tzinfo) to show times in; None shows UTC.
+        compact: force the one/two-line form (True), the full form (False), or decide
+            from the terminal size (None).
+    """
+
+    DEFAULT_CSS = """
+    ShiftPanel {
+        height: auto;
+        max-height: 12;
+        width: 1fr;
+        padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        background: $surface;
+        border-bottom: solid $panel;
+    }
+    """
+
+    compact: reactive[bool | None] = reactive(None)
+    show_utc: reactive[bool] = reactive(False)
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        zone: timefmt.ZoneLike = None,
+        compact: bool | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.zone = zone
+        self._schedules: tuple[Schedule, ...] = ()
+        self._shifts: tuple[Shift, ...] = ()
+        self._me: User | None = None
+        self._glance_ids: tuple[str, ...] = ()
+        self._loaded = False
+        self._last: str | None = None
+        self.set_reactive(ShiftPanel.compact, compact)
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick, name="shift-panel-clock")
+
+    # -- public API ----------------------------------------------------------------
+
+    def update_data(
+        self,
+        *,
+        schedules: Sequence[Schedule],
+        shifts: Sequence[Shift],
+        me: User | None,
+        glance_schedule_ids: Sequence[str] = (),
+    ) -> None:
+        """Show these schedules and final shifts (a window around now) for ``me``.
+
+        ``glance_schedule_ids``: schedules summarised on the "at a glance" line, in order
+        (usually the escalators and the global on-call schedule).
+        """
+        self._schedules = tuple(schedules)
+        self._shifts = tuple(shifts)
+        self._me = me
+        self._glance_ids = tuple(glance_schedule_ids)
+        self._loaded = True
+        self._last = None
+        self.refresh(layout=True)
+
+    def update_view(
+        self,
+        snapshot: Snapshot,
+        *,
+        now: datetime | None = None,
+        zone: timefmt.ZoneLike = None,
+        glance_schedule_ids: Sequence[str] | None = None,
+    ) -> None:
+        """Show a :class:`~oncall_tui.domain.Snapshot`'s schedules and shifts.
+
+        ``zone`` (if given) replaces the display zone. ``now`` is accepted for symmetry
+        with the other widgets; the panel's clock drives the countdown. Without
+        ``glance_schedule_ids`` the glance line shows the schedules named like the
+        escalators and the global on-call schedule.
+        """
+        del now
+        if zone is not None:
+            self.zone = zone
+        if glance_schedule_ids is None:
+            glance_schedule_ids = default_glance_ids(snapshot.schedules)
+        self.update_data(
+            schedules=snapshot.schedules,
+            shifts=snapshot.shifts,
+            me=snapshot.me,
+            glance_schedule_ids=glance_schedule_ids,
+        )
+
+    @property
+    def is_compact(self) -> bool:
+        if self.compact is not None:
+            return self.compact
+        size = self.app.size
+        return size.width < COMPACT_WIDTH or size.height < COMPACT_HEIGHT
+
+    def lines(self, now: datetime | None = None) -> list[Content]:
+        """What the panel shows at ``now`` (default: the clock), one Content a line."""
+        now = now or self._clock()
+        zone = timefmt.UTC_ZONE if self.show_utc else self.zone
+        if not self._loaded:
+            return [Content.styled("Loading schedules…", "$text-muted")]
+        if self._me is None:
+            return [Content.styled("Schedules: who I am is not known yet", "$text-muted")]
+        current = views.my_current_shifts(self._shifts, self._schedules, self._me, now)
+        compact = self.is_compact
+        out: list[Content] = []
+        if current:
+            if compact:
+                out.append(self._compact_on(current, now, zone))
+            else:
+                for shift in current:
+                    out.extend(self._full_on(shift, now, zone))
+        else:
+            out.append(self._off(now, zone))
+        glance = self._glance(now, zone)
+        if glance is not None:
+            out.append(glance)
+        return out
+
+    # -- rendering -------------------------------------------------------------------
+
+    def _compact_on(self, current: Sequence[views.MyShift], now: datetime, zone) -> Content:
+        first = current[0]
+        parts = [
+            (" ON CALL ", "bold $background on $mine"),
+            " ",
+            (_where(first), "bold"),
+            (f" · {timefmt.time_left(first.end, now)}", "$mine"),
+        ]
+        if first.next_user is not None:
+            parts.append((f" · next {clean(first.next_user.name, limit=60)}", "$text-muted"))
+        if len(current) > 1:
+            parts.append((f" · +{len(current) - 1} more", "$text-muted"))
+        return Content.assemble(*parts)
+
+    def _full_on(self, shift: views.MyShift, now: datetime, zone) -> list[Content]:
+        until = timefmt.format_time(shift.end, zone, now=now)
+        head = Content.assemble(
+            (" ON CALL ", "bold $background on $mine"),
+            " ",
+            (_where(shift), "bold"),
+            (" — ", "$text-muted"),
+            (timefmt.time_left(shift.end, now), "bold $mine"),
+            (f" (until {until})", ""),
+            (" override" if shift.is_override else "", "$text-muted italic"),
+        )
+        lines = [head]
+        details: list[tuple[str, str] | str] = []
+        others = [lay for lay in shift.others if lay.layer_name]
+        if others:
+            details.append(("  also on: ", "$text-muted"))
+            details.append(
+                " · ".join(
+                    f"{clean(lay.layer_name, limit=60)}: {clean(lay.who, limit=120)}"
+                    for lay in others
+                )
+            )
+        if shift.next_user is not None and shift.next_start is not None:
+            nxt = timefmt.format_time(shift.next_start, zone, now=now)
+            details.append(("  next: " if not details else "  · next: ", "$text-muted"))
+            details.append(f"{clean(shift.next_user.name, limit=60)} at {nxt}")
+        elif shift.next_known:
+            details.append(("  next: " if not details else "  · next: ", "$text-muted"))
+            details.append(("no one takes over", "bold $critical"))
+        if details:
+            lines.append(Content.assemble(*details))
+        return lines
+
+    def _off(self, now: datetime, zone) -> Content:
+        nxt = views.my_next_shift(self._shifts, self._schedules, self._me, now)
+        if nxt is None:
+            return Content.assemble(
+                ("Off call", "bold"), (" · no upcoming shift in view", "$text-muted")
+            )
+        when = timefmt.format_time(nxt.start, zone, now=now)
+        return Content.assemble(
+            ("Off call", "bold"),
+            (" · next: ", "$text-muted"),
+            (_where(nxt), "bold"),
+            f", {when} ",
+            (f"({timefmt.countdown(nxt.start, now)})", "$text-muted"),
+        )
+
+    def _glance(self, now: datetime, zone) -> Content | None:
+        if not self._glance_ids:
+            return None
+        glances = views.at_a_glance(
+            self._shifts, self._schedules, now, schedule_ids=self._glance_ids, zone=zone
+        )
+        if not glances:
+            return None
+        parts: list[tuple[str, str] | str] = []
+        for n, glance in enumerate(glances):
+            if n:
+                parts.append((" │ ", "$text-muted"))
+            style = "" if glance.covered else "bold $critical"
+            parts.append((clean(glance.text, limit=400), style))
+        return Content.assemble(*parts)
+
+    def render(self) -> Content:
+        lines = self.lines()
+        text = Content("\n").join(lines)
+        self._last = text.markup
+        return text
+
+    def _tick(self) -> None:
+        # Redraw only when the words changed (minutes tick over, a shift ends).
+        text = Content("\n").join(self.lines()).markup
+        if text != self._last:
+            self.refresh(layout=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._last = None
+        self.refresh(layout=True)
+
+    def watch_compact(self) -> None:
+        self.refresh(layout=True)
+
+    def watch_show_utc(self) -> None:
+        self.refresh(layout=True)
