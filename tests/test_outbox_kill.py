@@ -8,11 +8,11 @@ wire, after the server accepted but before ``mark_delivered``, inside ``mark_del
 and at seeded random moments, restarting it each time. At the end the receiver holds
 every note exactly once and in the order typed.
 
-The child sends with the real incident.io client (``create_timeline_item``). The receiver
-is the small Starlette app in ``tests/helpers/outbox_receiver.py`` (the incident.io
-simulator was not in the tree when this test was written), run with uvicorn on a free
-loopback port. Takes a few seconds: each round starts a Python
-process.
+The child sends with the real incident.io client (``create_timeline_item``) to the
+incident.io simulator (``oncall_tui.sim.incidentio``), served by uvicorn on a free loopback
+port; the simulator keeps one object per idempotency key, as the API does. A counting
+wrapper around the app records every POST, so the test can show resends happened. Takes
+a few seconds: each round starts a Python process.
 """
 
 from __future__ import annotations
@@ -31,28 +31,38 @@ import pytest
 import uvicorn
 
 from oncall_tui.core.outbox import STATE_DELIVERED, Outbox
+from oncall_tui.sim.incidentio import create_app
+from oncall_tui.sim.scenario import build_world
 
 HELPERS = Path(__file__).parent / "helpers"
-sys.path.insert(0, str(HELPERS))
-
-from outbox_receiver import Store, create_receiver  # noqa: E402
-
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "kill-test-token"
-INCIDENT = "01INCIDENTKILLTEST0000000"
 NOTES = 30
 SEED = 20260304
+PATH = "/v2/incident_timeline_items"
+
+
+class CountingApp:
+    """ASGI wrapper: counts the timeline POSTs that reach the simulator."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.posts = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == PATH:
+            self.posts += 1
+        await self.app(scope, receive, send)
 
 
 class Receiver:
-    """The receiver app served by uvicorn in a thread, on a free loopback port."""
+    """The simulator served by uvicorn in a thread, on a free loopback port."""
 
-    def __init__(self, store: Store, delay: float) -> None:
+    def __init__(self, app) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        app = create_receiver(store, token=TOKEN, delay=delay)
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
@@ -73,10 +83,10 @@ class Receiver:
         self.sock.close()
 
 
-def _child(db: Path, url: str, kill: str | None) -> subprocess.Popen:
+def _child(db: Path, url: str, incident: str, kill: str | None) -> subprocess.Popen:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    args = [sys.executable, str(HELPERS / "outbox_child.py"), str(db), url, TOKEN, INCIDENT]
+    args = [sys.executable, str(HELPERS / "outbox_child.py"), str(db), url, TOKEN, incident]
     args.append(str(NOTES))
     if kill:
         args.append(kill)
@@ -99,13 +109,16 @@ def _plan(rng: random.Random) -> list[tuple[str, str | float]]:
 def test_notes_survive_sigkill_at_any_point_and_arrive_once_in_order(tmp_path):
     rng = random.Random(SEED)
     db = tmp_path / "data" / "outbox.sqlite3"
-    store = Store()
+    world = build_world(seed=11, background_alerts=0)
+    incident = next(iter(world.incidents))
+    before = {t.id for t in world.timeline_items.values()}
+    app = CountingApp(create_app(world, token=TOKEN))
     killed = 0
     phases_hit: set[str] = set()
-    with Receiver(store, delay=0.02) as receiver:
+    with Receiver(app) as receiver:
         for mode, arg in _plan(rng):
             if mode == "hook":
-                proc = _child(db, receiver.url, str(arg))
+                proc = _child(db, receiver.url, incident, str(arg))
                 try:
                     _, err = proc.communicate(timeout=30)
                 except subprocess.TimeoutExpired:
@@ -113,7 +126,7 @@ def test_notes_survive_sigkill_at_any_point_and_arrive_once_in_order(tmp_path):
                     proc.communicate()
                     pytest.fail(f"child hung at {arg}")
             else:
-                proc = _child(db, receiver.url, None)
+                proc = _child(db, receiver.url, incident, None)
                 try:
                     _, err = proc.communicate(timeout=float(arg))
                 except subprocess.TimeoutExpired:
@@ -127,19 +140,22 @@ def test_notes_survive_sigkill_at_any_point_and_arrive_once_in_order(tmp_path):
             else:
                 assert proc.returncode == 0, err.decode(errors="replace")
         # A last, undisturbed run finishes the job.
-        proc = _child(db, receiver.url, None)
+        proc = _child(db, receiver.url, incident, None)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err.decode(errors="replace")
 
+    with world.lock:
+        created = [t for t in world.timeline_items.values() if t.id not in before]
     expected = [f"note {i:03d}" for i in range(NOTES)]
-    assert store.titles(INCIDENT) == expected  # every note, once, in the order typed
+    assert all(t.incident_id == incident for t in created)
+    assert [t.title for t in created] == expected  # every note, once, in the order typed
     assert killed >= 10  # the kills really happened, at every chosen point…
     assert phases_hit == {"enqueue", "claimed", "inflight", "accepted", "delivered"}
-    assert store.replays >= 1  # …and at least one resend was answered from the key
+    assert app.posts > NOTES  # …and resends reached the server, answered from the key
 
     with Outbox(db) as outbox:
         items = outbox.items()
         assert [i.payload["title"] for i in items] == expected
         assert all(i.state == STATE_DELIVERED for i in items)
-        assert [i.remote_id for i in items] == [i["id"] for i in store.items]
+        assert [i.remote_id for i in items] == [t.id for t in created]
         assert len({i.key for i in items}) == NOTES
