@@ -16,6 +16,7 @@ write log, set faults, move a controllable clock, page someone, or add bulk data
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import math
 import threading
@@ -763,7 +764,7 @@ class IncidentIoSim:
         self.shapes = Shapes(world)
         self.bucket = TokenBucket(rate_limit_per_min)
         self.escalation_bucket = TokenBucket(escalation_create_limit_per_min)
-        self._alerts_sorted: tuple[int, list[SimAlert]] = (-1, [])
+        self._alerts_sorted: tuple[int, list[SimAlert], dict[str, int]] = (-1, [], {})
 
     # -------------------------------------------------------------- plumbing
 
@@ -1195,14 +1196,16 @@ class IncidentIoSim:
 
     # ---------------------------------------------------------------- alerts
 
-    def _sorted_alerts(self) -> list[SimAlert]:
-        count, cached = self._alerts_sorted
+    def _sorted_alerts(self) -> tuple[list[SimAlert], dict[str, int]]:
+        """Alerts newest first, and each one's position (rebuilt when alerts are added)."""
+        count, cached, positions = self._alerts_sorted
         if count != len(self.world.alerts):
             cached = sorted(
                 self.world.alerts.values(), key=lambda a: (a.created_at, a.id), reverse=True
             )
-            self._alerts_sorted = (len(self.world.alerts), cached)
-        return cached
+            positions = {a.id: i for i, a in enumerate(cached)}
+            self._alerts_sorted = (len(self.world.alerts), cached, positions)
+        return cached, positions
 
     async def alerts(self, request: Request) -> Response:
         q = request.query_params
@@ -1234,8 +1237,23 @@ class IncidentIoSim:
                 return False
             return not created or match_time("created_at", created, a.created_at)
 
-        items = [a for a in self._sorted_alerts() if keep(a)]
-        page, after = paginate(items, size, q.get("after"))
+        # Scan from the cursor instead of filtering everything: a page of firing alerts
+        # out of ten thousand costs a page, not the whole list.
+        ordered, positions = self._sorted_alerts()
+        cursor = q.get("after")
+        start = 0
+        if cursor:
+            if cursor not in positions:
+                raise invalid("the after cursor does not match a record in this list", "after")
+            start = positions[cursor] + 1
+        page: list[SimAlert] = []
+        for a in itertools.islice(ordered, start, None):
+            if keep(a):
+                page.append(a)
+                if len(page) > size:
+                    break
+        after = page[size - 1].id if len(page) > size else None
+        page = page[:size]
         return JSONResponse(
             {"alerts": [self.shapes.alert(a) for a in page], "pagination_meta": meta(size, after)}
         )

@@ -73,7 +73,9 @@ def run_in_thread(
     if not is_loopback(host) and not allow_remote:
         raise ValueError(f"refusing to listen on non-loopback host {host!r}")
     sock = _bind(host, port)
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=1
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="sim-http", daemon=True
