@@ -49,6 +49,9 @@ def test_same_seed_and_start_build_the_same_world():
     assert list(w1.alerts) == list(w2.alerts) and list(w1.incidents) == list(w2.incidents)
     assert w1.me.id != w3.me.id
     assert w1.http_source.secret_token == w2.http_source.secret_token
+    later, _ = world_at(WED + timedelta(days=40, hours=7), seed=9)
+    assert later.me.id == w1.me.id  # the organisation's ids do not move with the clock
+    assert later.summary()["schedules"] == w1.summary()["schedules"]
 
 
 # ------------------------------------------------------------------- schedules

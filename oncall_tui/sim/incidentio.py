@@ -825,6 +825,7 @@ class IncidentIoSim:
                 return refused
             if newer and self.faults.hide_newer_endpoints:
                 return self._not_found(request)
+            await request.body()  # read (and cache) the body before taking the world's lock
             try:
                 with self.world.lock:
                     self.world.advance()
@@ -1142,12 +1143,9 @@ class IncidentIoSim:
             path_id=opt_str(body, "escalation_path_id"),
             user_ids=user_ids or None,
             incident_id=opt_str(body, "incident_id"),
-            creator=self._escalation_creator(request),
+            creator=self.actor(request),
         )
         return JSONResponse({"escalation": self.shapes.escalation(esc)}, status_code=201)
-
-    def _escalation_creator(self, request: Request) -> Actor:
-        return self.actor(request)
 
     async def cancel_escalation(self, request: Request) -> Response:
         self.world.cancel_escalation(request.path_params["id"], actor=self.actor(request))
@@ -1633,6 +1631,7 @@ class IncidentIoSim:
             denied = self._auth_error(request)
             if denied is not None:
                 return denied
+            await request.body()
             try:
                 with self.world.lock:
                     return await fn(request)

@@ -49,6 +49,7 @@ DEFAULT_ME_EMAIL = "me@example.com"
 DEFAULT_ORG_URL = "https://app.incident.io/example-org"
 DEFAULT_GRAFANA_URL = "https://grafana.example.com"
 DEFAULT_RUNBOOK_URL = "https://runbooks.example.com"
+ORG_EPOCH = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 OPEN_ESCALATION_STATUSES = ("pending", "triggered", "acked", "snoozed", "delayed", "pending_repeat")
 TERMINAL_ESCALATION_STATUSES = ("resolved", "expired", "cancelled")
@@ -493,8 +494,12 @@ class World:
         self.ids = IdFactory(seed)
         self.lock = threading.RLock()
         self.started_at = self._now_checked()
+        # The organisation was set up on a fixed date, so its ids (people, schedules,
+        # paths) are the same on every run with the same seed; only a clock set before
+        # then moves it.
+        self.org_born = min(ORG_EPOCH, self.started_at - timedelta(days=400))
         self.api_key = Actor(
-            "api_key", self.ids.new(self.started_at - timedelta(days=90)), api_key_name
+            "api_key", self.ids.new(self.org_born + timedelta(days=300)), api_key_name
         )
         self.writes: list[Write] = []
         self.schedule_entries_page_limit = 250
@@ -527,7 +532,7 @@ class World:
         self._write_seq = itertools.count(1)
         self._deleted_overrides: set[str] = set()
         self._firing_keys: dict[tuple[str, str], str] = {}  # firing alerts by (source, key)
-        self._route_id = self.ids.new(self.started_at - timedelta(days=300))
+        self._route_id = self.ids.new(self.org_born + timedelta(days=100))
 
         self._build_org(me_email=me_email, me_name=me_name)
 
@@ -572,7 +577,7 @@ class World:
 
     def _build_org(self, *, me_email: str, me_name: str) -> None:
         t0 = self.started_at
-        born = t0 - timedelta(days=400)
+        born = self.org_born
         new = self.ids.new
         for key, name, _tz in _TEAMS:
             team = Team(new(born), name)
