@@ -20,6 +20,9 @@ COMMAND_MODULES = (
     "oncall_tui.cli.config_cmd",
     "oncall_tui.cli.auth_cmd",
     "oncall_tui.cli.watch_cmd",
+    "oncall_tui.cli.incident_cmd",
+    "oncall_tui.cli.shift_cmd",
+    "oncall_tui.cli.sim_cmd",
 )
 
 

@@ -69,7 +69,7 @@ async def _shifts(args: argparse.Namespace) -> int:
         from oncall_tui.core.calendar import shifts_to_ics
 
         my_parts = [p for s in mine for p in s.parts]
-        data = shifts_to_ics(my_parts, schedules, me, calendar_name="On call")
+        data = shifts_to_ics(my_parts, schedules, me, calendar_name="On call", now=now)
         try:
             with open(args.ics, "wb") as handle:
                 handle.write(data)

@@ -18,6 +18,7 @@ from oncall_tui.config import (
     AlertmanagerConfig,
     GrafanaConfig,
     IncidentIoConfig,
+    PollConfig,
     Settings,
     UserConfig,
 )
@@ -86,7 +87,14 @@ def build_demo(
     user = UserConfig(email=DEFAULT_ME_EMAIL, timezone=base.user.timezone if base.user else None)
     settings = Settings(
         user=user,
-        incident_io=IncidentIoConfig(base_url=INCIDENT_IO, act_as_user=True),
+        # In process, polling costs nothing: poll fast so the demo is lively at once.
+        incident_io=IncidentIoConfig(
+            base_url=INCIDENT_IO,
+            act_as_user=True,
+            poll=PollConfig(
+                pages=2, pages_when_paged=2, alerts=5, schedules=60, incidents=10, timeline=3
+            ),
+        ),
         grafana={
             "us": GrafanaConfig(url=GRAFANA_US),
             "eu": GrafanaConfig(url=GRAFANA_EU),

@@ -117,7 +117,7 @@ class DashboardScreen(Screen):
         self._snapshot: Snapshot = self.engine.snapshot()
         self._index: views.AlertIndex | None = None
         self._index_source: tuple = ()
-        self._known_pages: set[str] | None = None
+        self._known_pages: set[str] = set()
         self._sparklines: dict[str, tuple[datetime, Series | None]] = {}
         self._dirty = True
 
@@ -205,9 +205,6 @@ class DashboardScreen(Screen):
             for p in snap.pages
             if p.status == "triggered" and views.page_reaches_me(p, self._path(p), snap.me)
         }
-        if self._known_pages is None:
-            self._known_pages = mine
-            return
         new = mine - self._known_pages
         self._known_pages = mine
         if not new:
@@ -313,10 +310,8 @@ class DashboardScreen(Screen):
             for key in oldest:
                 self._sparklines.pop(key, None)
         row = self._current()
-        if (
-            (row is not None
-            and alert.key in row.alert_keys)
-            or (row is not None and self._first_alert(row) is alert)
+        if (row is not None and alert.key in row.alert_keys) or (
+            row is not None and self._first_alert(row) is alert
         ):
             self._show_detail(row.key)
 

@@ -1,0 +1,324 @@
+"""The dashboard screen on the simulated world: every key, read-only, cursor, hostile text."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from oncall_tui.config import Settings
+from oncall_tui.ui.app import OnCallApp
+from oncall_tui.ui.launch import make_session
+from oncall_tui.ui.widgets.alert_table import AlertTable
+
+
+def make_app(*, readonly: bool = False, size=(150, 45)) -> OnCallApp:
+    session = make_session(Settings(), demo=True, readonly=readonly)
+    return OnCallApp(session.settings, demo=True, readonly=readonly, session=session)
+
+
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    """Let the app run until ``condition()`` holds (the world and polls are async)."""
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def table(app) -> AlertTable:
+    return app.screen.query_one(AlertTable)
+
+
+def writes(app, kind: str | None = None):
+    world = app.session.demo.world
+    return [w for w in world.writes if kind is None or w.kind == kind]
+
+
+def notices(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def move_to(app, predicate) -> None:
+    t = table(app)
+    for row in t.rows:
+        if predicate(row):
+            assert t.move_cursor_to_key(row.key)
+            return
+    raise AssertionError("no such row")
+
+
+async def loaded(pilot) -> None:
+    app = pilot.app
+    await until(pilot, lambda: app.screen.__class__.__name__ == "DashboardScreen")
+    await until(pilot, lambda: table(app).row_count > 3 and app.session.engine.world.shifts)
+
+
+async def test_shows_shift_pages_and_alerts():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        panel = app.screen.query_one("ShiftPanel")
+        text = " ".join(str(line) for line in panel.lines())
+        assert "Payments" in text and "left" in text
+        sources = {row.source for row in table(app).rows}
+        assert any("grafana" in s for s in sources) and "incident.io" in sources
+        # The scripted page to me arrives within seconds and is announced.
+        await until(pilot, lambda: any("New page" in (n.title or "") for n in app._notifications))
+
+
+async def test_ack_a_page_records_it_and_says_what_changed():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        await until(pilot, lambda: any(r.state == "triggered" for r in table(app).rows))
+        move_to(app, lambda r: r.kind == "page" and r.state == "triggered")
+        await pilot.press("a")
+        await until(pilot, lambda: writes(app, "escalation.respond"))
+        assert writes(app, "escalation.respond")[-1].data.get("response") == "ack"
+        await until(pilot, lambda: any(m.startswith("Acked") for m in notices(app)))
+
+
+async def test_ack_and_unack_a_grafana_alert_by_silence():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        move_to(app, lambda r: r.source.startswith("alertmanager"))
+        key = table(app).cursor_key
+        await pilot.press("a")
+        await until(pilot, lambda: any(m.startswith("Silenced") for m in notices(app)))
+        am = app.session.demo.grafana["us"].plain_am
+        await until(pilot, lambda: table(app).get_row(key).state == "silenced")
+        assert any(
+            s.comment.startswith("Acknowledged by me@example.com") for s in am.silences.values()
+        )
+        app.session.engine.poll_soon()
+        await until(pilot, lambda: bool(table(app).get_row(key)))
+        await until(
+            pilot,
+            lambda: any(
+                a.silenced_by
+                for a in app.session.engine.snapshot().alerts
+                if a.key in table(app).get_row(key).alert_keys
+            ),
+        )
+        move_to(app, lambda r: r.key == key)
+        await pilot.press("u")
+        await until(pilot, lambda: any(m.startswith("Removed") for m in notices(app)))
+
+
+async def test_escalate_asks_then_pages():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        move_to(app, lambda r: r.kind == "page")
+        before = len(writes(app, "escalation.create"))
+        await pilot.press("e")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ChooseScreen")
+        # The first choice is the next level of the page's path.
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await until(pilot, lambda: len(writes(app, "escalation.create")) > before)
+        await until(pilot, lambda: any(m.startswith("Paged") for m in notices(app)))
+
+
+async def test_decline_confirms_first_and_moves_the_page_up():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        await until(pilot, lambda: any(r.state == "triggered" for r in table(app).rows))
+        move_to(app, lambda r: r.kind == "page" and r.state == "triggered")
+        await pilot.press("x")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("n")  # cancel: nothing sent
+        await pilot.pause(0.2)
+        assert not [
+            w for w in writes(app, "escalation.respond") if w.data.get("response") == "nack"
+        ]
+        await pilot.press("x")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await until(
+            pilot,
+            lambda: [
+                w for w in writes(app, "escalation.respond") if w.data.get("response") == "nack"
+            ],
+        )
+
+
+async def test_snooze_with_a_chosen_time():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        await until(pilot, lambda: any(r.state == "triggered" for r in table(app).rows))
+        move_to(app, lambda r: r.kind == "page" and r.state == "triggered")
+        await pilot.press("z")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "DurationScreen")
+        await pilot.press("enter")
+        await until(
+            pilot,
+            lambda: [
+                w for w in writes(app, "escalation.respond") if w.data.get("response") == "snooze"
+            ],
+        )
+        await until(pilot, lambda: any(m.startswith("Snoozed") for m in notices(app)))
+
+
+async def test_shadow_pages_a_chosen_teammate():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        move_to(app, lambda r: r.kind == "page")
+        before = len(writes(app, "escalation.create"))
+        await pilot.press("S")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ChooseScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: len(writes(app, "escalation.create")) > before)
+        assert "Shadow request" in writes(app, "escalation.create")[-1].data.get("title", "")
+
+
+async def test_resolve_an_incident_io_alert():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        move_to(app, lambda r: r.kind == "alert" and r.source == "incident.io")
+        await pilot.press("R")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await until(pilot, lambda: writes(app, "alert.resolve"))
+
+
+async def test_links_open_only_http_and_say_what_is_missing(monkeypatch):
+    opened: list[str] = []
+    app = make_app()
+    monkeypatch.setattr(app, "open_url", lambda url, **kw: opened.append(url))
+    copied: list[str] = []
+    monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        move_to(app, lambda r: r.runbook == "ok")
+        await pilot.press("o")
+        await pilot.press("g")
+        await pilot.press("O")
+        await pilot.press("y")
+        assert opened and all(u.startswith(("http://", "https://")) for u in opened)
+        assert copied and copied[0].startswith("http")
+        move_to(app, lambda r: r.runbook == "refused")
+        count = len(opened)
+        await pilot.press("o")
+        assert len(opened) == count
+        assert any("refused" in m for m in notices(app))
+
+
+async def test_select_several_rows_and_ack_them_together():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        rows = [r for r in table(app).rows if r.source.startswith("grafana")][:2]
+        table(app).set_marks([r.key for r in rows])
+        await pilot.press("a")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await until(pilot, lambda: any(m.startswith("2 done") for m in notices(app)))
+
+
+async def test_filter_and_toggles():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        everything = table(app).row_count
+        await pilot.press("slash", *"disk")
+        await until(pilot, lambda: table(app).row_count < everything)
+        assert all("disk" in r.title.lower() for r in table(app).rows)
+        await pilot.press("escape")
+        assert app.screen.filters.query == ""
+        await until(pilot, lambda: any("disk" not in r.title.lower() for r in table(app).rows))
+        await pilot.press("c")
+        assert all(r.critical for r in table(app).rows)
+        await pilot.press("c", "m")
+        assert all(r.mine for r in table(app).rows)
+        await pilot.press("m", "H")
+        assert all(r.state not in ("acked", "snoozed", "silenced") for r in table(app).rows)
+
+
+async def test_refresh_now_polls_every_source():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        polls = app.session.engine.polls
+        await pilot.press("r")
+        await until(pilot, lambda: app.session.engine.polls >= polls + 5)
+
+
+async def test_readonly_disables_every_write():
+    app = make_app(readonly=True)
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        move_to(app, lambda r: r.kind == "page")
+        before = len(writes(app))
+        for key in ("a", "e", "x", "z", "R", "S"):
+            await pilot.press(key)
+            await pilot.pause(0.05)
+        assert app.screen.__class__.__name__ == "DashboardScreen"
+        assert len([w for w in writes(app) if w.kind != "escalation.respond"]) <= before
+        assert app.screen.check_action("ack", ()) is None
+        await pilot.press("question_mark")
+        help_text = app.help_intro()
+        assert "Read-only" in help_text
+
+
+async def test_refresh_with_reordered_rows_keeps_the_cursor_on_the_item():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        t = table(app)
+        move_to(app, lambda r: r.kind == "alert" and "Settlement" in r.title)
+        key = t.cursor_key
+        t.update_rows(list(reversed(t.rows)))
+        assert t.cursor_key == key
+        app.session.engine.poll_soon()
+        await pilot.pause(1.0)
+        assert t.cursor_key == key
+
+
+async def test_hostile_title_shows_literally():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        world = app.session.demo.world
+        source = next(iter(world.alert_sources.values()))
+        hostile = "[bold red]PWNED[/] \x1b]8;;https://evil.example\x07click\x1b]8;;\x07 \x1b[2J"
+        await asyncio.to_thread(world.advance)
+        from httpx import ASGITransport, AsyncClient
+
+        transport = app.session.demo.transports["incident-io"]
+        assert isinstance(transport, ASGITransport)
+        async with AsyncClient(transport=transport, base_url="http://sim") as client:
+            answer = await client.post(
+                f"/v2/alert_events/http/{source.id}",
+                json={"title": hostile, "status": "firing", "deduplication_key": "hostile-1"},
+                headers={"Authorization": f"Bearer {source.secret_token}"},
+            )
+            assert answer.status_code == 202
+        app.session.engine.poll_soon()
+        await until(pilot, lambda: any("PWNED" in r.title for r in table(app).rows))
+        row = next(r for r in table(app).rows if "PWNED" in r.title)
+        assert "\x1b" not in row.title and "[bold red]PWNED[/]" in row.title
+        move_to(app, lambda r: r.key == row.key)
+        await pilot.pause(0.2)
+        lines = [table(app).render_line(y).text for y in range(table(app).size.height)]
+        assert any("[bold red]PWNED" in line for line in lines)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_narrow_terminals_stay_usable(size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot)
+        assert table(app).region.width >= 60
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        await pilot.press("escape")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
