@@ -778,3 +778,16 @@ def test_group_keys_are_bounded_and_inert_whatever_the_title() -> None:
     assert row.key.startswith("alert:") and len(row.key) == len("alert:") + 20
     assert row.key.isprintable()
     assert row.key == gk(hostile.title.upper())  # case-insensitive
+
+
+def test_an_incident_io_alert_behind_an_open_page_is_shown_once_by_the_page() -> None:
+    raised = alert(1, "Ledger lag", source="incident.io", instance="")
+    other = alert(2, "Disk full", source="incident.io", instance="")
+    open_page = page("P1", alert_ids=(raised.id,), notified=((1, (ME,)),))
+    rows = v.alert_rows([open_page], [raised, other], [PATH], ME)
+    assert [r.kind for r in rows] == ["page", "alert"]
+    assert rows[1].title == "Disk full"
+    # Once the page is closed, the alert is a row of its own again.
+    closed = replace(open_page, status="resolved")
+    rows = v.alert_rows([closed], [raised, other], [PATH], ME, v.AlertFilter())
+    assert "Ledger lag" in [r.title for r in rows if r.kind == "alert"]

@@ -229,7 +229,7 @@ async def _alerts(args: argparse.Namespace) -> int:
 
 
 def _ids(row) -> str:
-    ids = [*row.page_ids, *(k.rsplit(":", 1)[-1] for k in row.alert_keys)]
+    ids = list(dict.fromkeys([*row.page_ids, *(k.rsplit(":", 1)[-1] for k in row.alert_keys)]))
     return "id " + ",".join(i[:12] for i in ids[:3]) if ids else ""
 
 

@@ -1022,6 +1022,10 @@ def alert_rows(
     groups: dict[int, list[_Entry]] = {}
     for entry in index.entries:
         state = entry.state
+        if entry.alert.id in alert_page and entry.alert.source == SOURCE_INCIDENT_IO:
+            # An incident.io alert that an open page stands for is shown by the page's
+            # row (which carries its links and labels), not twice.
+            continue
         if skip_resolved and state == STATE_RESOLVED:
             continue
         if skip_silenced and state == STATE_SILENCED:
