@@ -1,0 +1,292 @@
+"""Availability and readiness from the command line: ``unavailable``, ``overrides``,
+``doctor``.
+
+``unavailable`` prints the plan (every override, who still covers, warnings) and then
+applies it, unless ``--dry-run``. If a create fails half way it exits 1, lists what was
+made and prints the commands that undo it. Bad input (a range in the past, an end before
+the start, a range too long, an unknown colleague or schedule) exits 2 with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from oncall_tui.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    BackendSession,
+    CliError,
+    add_common,
+    print_json,
+    run_async,
+)
+
+WHEN_HINT = (
+    "ISO 8601 with or without a zone (no zone: your display zone), a date, today, "
+    "tomorrow, a weekday, '<day> HH:MM', 'HH:MM', now, 'in 2h'"
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    unavailable = sub.add_parser(
+        "unavailable",
+        help="mark me unavailable (override to no one) or get a colleague to cover",
+        description=(
+            "Put an override on every layer you hold between --from and --to: to no one "
+            "(pages for that layer reach no one), or to a colleague with --cover. Prints "
+            "the plan first. A date alone in --to means the end of that day."
+        ),
+    )
+    unavailable.add_argument("--from", dest="start", required=True, metavar="T", help=WHEN_HINT)
+    unavailable.add_argument("--to", dest="end", required=True, metavar="T", help=WHEN_HINT)
+    unavailable.add_argument(
+        "--schedule",
+        action="append",
+        default=[],
+        metavar="S",
+        help="only this schedule (name, part of a name, or id); repeat for several",
+    )
+    unavailable.add_argument(
+        "--cover", metavar="EMAIL", help="a colleague who takes your shifts (email or name)"
+    )
+    unavailable.add_argument(
+        "--dry-run", action="store_true", help="print the plan, change nothing"
+    )
+    add_common(unavailable)
+    unavailable.set_defaults(handler=cmd_unavailable)
+
+    overrides = sub.add_parser(
+        "overrides", help="my overrides on every schedule, soonest first (or remove one)"
+    )
+    overrides.add_argument("--json", action="store_true", help="machine-readable output")
+    add_common(overrides)
+    overrides.set_defaults(handler=cmd_overrides)
+    osub = overrides.add_subparsers(dest="overrides_command", metavar="COMMAND")
+    remove = osub.add_parser("remove", help="delete one of my overrides by id")
+    remove.add_argument("id", help="override id (or a unique prefix) from `oncall-tui overrides`")
+    add_common(remove)
+    remove.set_defaults(handler=cmd_overrides_remove)
+
+    doctor = sub.add_parser(
+        "doctor", help="check config, credentials, roles, my next shift and links"
+    )
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    add_common(doctor)
+    doctor.set_defaults(handler=cmd_doctor)
+
+
+def _readonly(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "readonly", False))
+
+
+# ------------------------------------------------------------------ unavailable
+
+
+def cmd_unavailable(args: argparse.Namespace) -> int:
+    return run_async(_unavailable(args))
+
+
+async def _unavailable(args: argparse.Namespace) -> int:
+    from oncall_tui.core import availability, timefmt
+    from oncall_tui.core.actions import ActionError
+    from oncall_tui.core.overrides import OverrideActions, parse_when
+    from oncall_tui.core.sync import utcnow
+
+    if _readonly(args) and not args.dry_run:
+        raise CliError("read-only mode: nothing was changed (drop --readonly, or use --dry-run)")
+    async with BackendSession(args) as backends:
+        zone = backends.settings.display_zone()
+        now = utcnow()
+        try:
+            start = parse_when(args.start, now=now, zone=zone)
+            end = parse_when(args.end, now=now, zone=zone, end=True)
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        actions = OverrideActions(backends, readonly=_readonly(args), zone=zone)
+        try:
+            me = await actions.me()
+            colleague = await actions.colleague(args.cover, me) if args.cover else None
+            plan, _ = await actions.plan(
+                start, end, me=me, colleague=colleague, schedules=args.schedule, now=now
+            )
+        except ActionError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        print(f"Times in {timefmt.zone_name(zone)}.")
+        if plan.errors:
+            raise CliError(" ".join(plan.errors), EXIT_USAGE)
+        print(availability.confirm_summary(plan, zone))
+        if args.dry_run:
+            print("Dry run: nothing was changed.")
+            return EXIT_OK
+        try:
+            result = await actions.apply(plan)
+        except ActionError as exc:
+            raise CliError(str(exc)) from None
+    if result.complete:
+        print(result.summary)
+        ids = " ".join(o.id for o in result.created)
+        print(f"To undo: oncall-tui overrides remove ID (ids: {ids})")
+        return EXIT_OK
+    print(result.summary, file=sys.stderr)
+    if result.created:
+        print("Made so far:", file=sys.stderr)
+        for o in result.created:
+            rng = timefmt.format_range(o.start, o.end, zone)
+            print(f"  {o.id}  {rng}", file=sys.stderr)
+        if result.undo is not None:
+            print(result.undo.text, file=sys.stderr)
+        print("To undo what was made:", file=sys.stderr)
+        for o in reversed(result.created):
+            print(f"  oncall-tui overrides remove {o.id}", file=sys.stderr)
+        if result.undo is not None and result.undo.recreate:
+            print(
+                "  (the overrides they replaced are named above; recreate them in "
+                "incident.io if you still want them)",
+                file=sys.stderr,
+            )
+    return EXIT_FAILED
+
+
+# -------------------------------------------------------------------- overrides
+
+
+def cmd_overrides(args: argparse.Namespace) -> int:
+    return run_async(_overrides(args))
+
+
+async def _overrides(args: argparse.Namespace) -> int:
+    from oncall_tui.core import timefmt
+    from oncall_tui.core.actions import ActionError
+    from oncall_tui.core.overrides import OverrideActions
+    from oncall_tui.core.sync import utcnow
+
+    async with BackendSession(args) as backends:
+        zone = backends.settings.display_zone()
+        now = utcnow()
+        actions = OverrideActions(backends, zone=zone)
+        try:
+            mine = await actions.my_overrides(now=now)
+        except ActionError as exc:
+            raise CliError(str(exc)) from None
+    if args.json:
+        print_json(
+            [
+                {
+                    "id": m.id,
+                    "schedule_id": m.override.schedule_id,
+                    "schedule": m.schedule_name,
+                    "rotation_id": m.override.rotation_id,
+                    "layer_id": m.override.layer_id,
+                    "layer": m.layer_name,
+                    "start": m.start,
+                    "end": m.end,
+                    "user": None
+                    if m.override.user is None or m.override.user.is_nobody
+                    else {"id": m.override.user.id, "name": m.override.user.name},
+                    "nobody": m.override.user is None or m.override.user.is_nobody,
+                    "replaces": None
+                    if m.replaces is None
+                    else {"id": m.replaces.id, "name": m.replaces.name},
+                    "i_cover": m.i_cover,
+                    "now": m.start <= now < m.end,
+                }
+                for m in mine
+            ]
+        )
+        return EXIT_OK
+    if not mine:
+        print("You have no upcoming overrides.")
+        return EXIT_OK
+    print(f"Your overrides, soonest first (times in {timefmt.zone_name(zone)}):")
+    for m in mine:
+        state = "  (now)" if m.start <= now < m.end else ""
+        print(f"  {m.id}  {m.describe(zone)}{state}")
+    print("Remove one with: oncall-tui overrides remove ID")
+    return EXIT_OK
+
+
+def cmd_overrides_remove(args: argparse.Namespace) -> int:
+    return run_async(_overrides_remove(args))
+
+
+async def _overrides_remove(args: argparse.Namespace) -> int:
+    from oncall_tui.core.actions import ActionError
+    from oncall_tui.core.overrides import OverrideActions
+
+    if _readonly(args):
+        raise CliError("read-only mode: nothing was changed (started with --readonly)")
+    async with BackendSession(args) as backends:
+        actions = OverrideActions(backends, zone=backends.settings.display_zone())
+        try:
+            outcome = await actions.remove(args.id)
+        except ActionError as exc:
+            raise CliError(str(exc)) from None
+    print(outcome.message)
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------- doctor
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    return run_async(_doctor(args))
+
+
+_MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
+
+
+async def _doctor(args: argparse.Namespace) -> int:
+    from oncall_tui.config import ConfigError, load, resolve_path
+    from oncall_tui.core import doctor
+    from oncall_tui.core.sync import utcnow
+    from oncall_tui.secrets import get, keyring_backend_name, services_for
+
+    demo = bool(getattr(args, "demo", False))
+    path, _ = resolve_path(getattr(args, "config", None))
+    config_error = None
+    exists = path.is_file()
+    if not demo or getattr(args, "config", None):
+        try:
+            load(getattr(args, "config", None))
+        except ConfigError as exc:
+            config_error = str(exc)
+    config = doctor.config_check(str(path), exists=exists, error=config_error, demo=demo)
+    if config_error:
+        report = doctor.Report((config,))
+        return _print_report(args, report)
+    async with BackendSession(args, need_incident_io=False) as backends:
+        settings = backends.settings
+        services = services_for(sorted(settings.grafana), sorted(settings.alertmanager))
+        secrets = {s: (None if demo else get(s)) for s in services}
+        report = await doctor.run_doctor(
+            backends,
+            now=utcnow(),
+            config=config,
+            secrets=secrets,
+            keyring_backend=keyring_backend_name(),
+            demo=demo,
+        )
+    return _print_report(args, report)
+
+
+def _print_report(args: argparse.Namespace, report) -> int:
+    if getattr(args, "json", False):
+        print_json(
+            {
+                "ok": report.ok,
+                "checks": [
+                    {"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix}
+                    for c in report.checks
+                ],
+            }
+        )
+        return report.exit_code
+    width = max((len(c.name) for c in report.checks), default=10)
+    for c in report.checks:
+        print(f"{_MARK.get(c.status, c.status.upper())}  {c.name:<{width}}  {c.detail}")
+        if c.fix and c.status != "pass":
+            print(f"{'':4}  {'':<{width}}  fix: {c.fix}")
+    print(report.summary())
+    return report.exit_code

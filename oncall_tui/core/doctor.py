@@ -1,0 +1,399 @@
+"""``oncall-tui doctor``: check, before going on call, that everything needed works.
+
+One :class:`Check` per line: pass, warn or fail, what was found, and for anything not
+passing, what to do about it. Warnings never fail the run. The checks talk to the
+configured backends (the same clients the dashboard uses), so a pass here means the
+dashboard will work; the quick links are probed with HEAD (GET when HEAD is refused),
+http(s) only, in parallel, each with a short timeout.
+
+Nothing here prints; the CLI renders the :class:`Report`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+
+from oncall_tui import __version__
+from oncall_tui.backends.http import ApiError, AuthError, NetworkError
+from oncall_tui.config import LinkConfig, Settings
+from oncall_tui.core import timefmt, views
+from oncall_tui.core.sources import Backends
+from oncall_tui.domain import User
+from oncall_tui.safety import clean_text, openable_url
+from oncall_tui.secrets import Found, env_name
+
+PASS = "pass"
+WARN = "warn"
+FAIL = "fail"
+
+LINK_TIMEOUT = 4.0
+SHIFT_HORIZON = timedelta(days=14)
+
+# The dashboard actions checked against the key's roles. The first three are what an
+# on-call engineer cannot do without; the others only warn.
+NEEDED_ACTIONS = {
+    "ack": "acknowledge pages",
+    "escalate": "escalate and page people",
+    "override": "mark yourself unavailable or get cover (overrides)",
+}
+OTHER_ACTIONS = {
+    "nack": "decline a page",
+    "snooze": "snooze a page",
+    "resolve_alert": "resolve incident.io alerts",
+    "declare": "declare incidents",
+    "note": "take incident notes",
+    "update": "update incident status and severity",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: str  # pass | warn | fail
+    detail: str
+    fix: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAIL
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    checks: tuple[Check, ...]
+
+    @property
+    def failed(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.status == FAIL)
+
+    @property
+    def warnings(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.status == WARN)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def summary(self) -> str:
+        n = len(self.checks)
+        f, w = len(self.failed), len(self.warnings)
+        if not f and not w:
+            return f"All {n} checks passed. Ready to go on call."
+        parts = []
+        if f:
+            parts.append(f"{f} failed")
+        if w:
+            parts.append(f"{w} warning{'s' if w != 1 else ''}")
+        tail = " Fix what failed before your shift." if f else " Nothing blocks you."
+        return f"{n} checks: " + ", ".join(parts) + "." + tail
+
+
+# ======================================================================== checks
+
+
+def config_check(origin: str, *, exists: bool, error: str | None, demo: bool = False) -> Check:
+    """Whether the configuration loaded (the CLI loads it and passes what happened)."""
+    if error:
+        return Check(
+            "config",
+            FAIL,
+            clean_text(error, limit=600, multiline=True),
+            "fix the field named above (see config.example.toml), or run `oncall-tui config init`",
+        )
+    if demo:
+        return Check("config", PASS, "demo world: built-in settings, no file needed")
+    if not exists:
+        return Check(
+            "config",
+            WARN,
+            f"no file at {origin}; using defaults and ONCALL_TUI_* variables",
+            "run `oncall-tui config init` to write one",
+        )
+    return Check("config", PASS, f"{origin} is valid")
+
+
+def zone_check(settings: Settings) -> Check:
+    zone = settings.display_zone()
+    name = timefmt.zone_name(zone)
+    how = "UTC (ui.utc)" if settings.ui.utc else name
+    if settings.ui.utc or settings.user.timezone:
+        return Check("time zone", PASS, f"times shown in {how}")
+    return Check(
+        "time zone",
+        PASS if name != "UTC" else WARN,
+        f"times shown in {name} (this machine's zone)",
+        "" if name != "UTC" else "set [user] timezone (e.g. Europe/London) to see your own hours",
+    )
+
+
+def secrets_check(service: str, found: Found | None, *, demo: bool) -> Check:
+    if demo:
+        return Check(f"secret {service}", PASS, "demo token (built in)")
+    if found is None or not found.value:
+        note = f" ({found.note})" if found is not None and found.note else ""
+        return Check(
+            f"secret {service}",
+            FAIL,
+            f"no token found in the keyring or {env_name(service)}{note}",
+            f"run `oncall-tui auth set {service}`, or set {env_name(service)}",
+        )
+    return Check(f"secret {service}", PASS, f"found in the {found.origin}")
+
+
+def keyring_check(backend_name: str, origins: Mapping[str, str]) -> Check:
+    """The keyring in use (``secrets.keyring_backend_name()``) and where secrets came from."""
+    where = ", ".join(f"{s} from {o}" for s, o in origins.items() if o)
+    tail = f"; {where}" if where else ""
+    if " " in backend_name or not backend_name:
+        # keyring_backend_name() gives a reason, not a backend, when there is none.
+        return Check(
+            "keyring",
+            WARN,
+            f"{backend_name or 'no keyring'}{tail}",
+            "secrets must come from ONCALL_TUI_* environment variables; on a desktop, "
+            "install or unlock a keyring (GNOME Keyring, KWallet, macOS Keychain)",
+        )
+    return Check("keyring", PASS, f"{backend_name}{tail}")
+
+
+def _api_fix(exc: ApiError, service: str) -> str:
+    if isinstance(exc, AuthError):
+        return f"the token is wrong or expired: `oncall-tui auth set {service}` with a new one"
+    if isinstance(exc, NetworkError):
+        return "check the URL in the config, your network or VPN, and that the service is up"
+    return "check the URL in the config points at the right service"
+
+
+async def incident_io_checks(backends: Backends, *, now: datetime) -> list[Check]:
+    """The key, "me", the roles behind each action, and my next shift."""
+    io = backends.incidentio
+    settings = backends.settings
+    if io is None:
+        return [Check("incident.io", FAIL, "not configured", "set [incident_io] in the config")]
+    checks: list[Check] = []
+    try:
+        identity = await io.identity()
+    except ApiError as exc:
+        checks.append(
+            Check(
+                "incident.io key",
+                FAIL,
+                clean_text(str(exc), limit=300),
+                _api_fix(exc, "incident-io"),
+            )
+        )
+        return checks
+    roles = ", ".join(identity.roles) or "none"
+    if identity.team_roles:
+        roles += f"; for {', '.join(identity.teams) or 'its teams'} only: "
+        roles += ", ".join(identity.team_roles)
+    checks.append(Check("incident.io key", PASS, f"key {identity.name!r} works; roles: {roles}"))
+
+    me: User | None = None
+    email = settings.user.email
+    if not email:
+        checks.append(
+            Check(
+                "me",
+                FAIL,
+                "no [user] email configured, so your shifts and pages cannot be found",
+                "set [user] email to the address you sign in to incident.io with",
+            )
+        )
+    else:
+        try:
+            me = await io.find_user_by_email(email)
+        except ApiError as exc:
+            checks.append(
+                Check("me", FAIL, f"looking up {email}: {exc}", _api_fix(exc, "incident-io"))
+            )
+        else:
+            if me is None:
+                checks.append(
+                    Check(
+                        "me",
+                        FAIL,
+                        f"no incident.io user has the email {email}",
+                        "set [user] email to the address you sign in to incident.io with",
+                    )
+                )
+            else:
+                checks.append(Check("me", PASS, f"{email} is {me.name} ({me.id})"))
+    if me is not None and settings.incident_io.act_as_user:
+        io.act_as_user_id = me.id
+    try:
+        caps = await io.probe_capabilities()
+    except ApiError as exc:
+        checks.append(Check("roles", FAIL, f"cannot read the key's roles: {exc}"))
+    else:
+        backends.capabilities = caps
+        for action, words in (*NEEDED_ACTIONS.items(), *OTHER_ACTIONS.items()):
+            try:
+                cap = caps[action]
+            except KeyError:
+                continue
+            needed = action in NEEDED_ACTIONS
+            if cap.available is False:
+                checks.append(
+                    Check(
+                        f"can {action}",
+                        FAIL if needed else WARN,
+                        f"you cannot {words} from here: {cap.reason}",
+                        "ask an incident.io admin to add that role to the API key "
+                        "(Settings → API keys), or do it in incident.io itself",
+                    )
+                )
+            else:
+                if cap.available is None:
+                    note = " (the key has the role; the server is asked on first use)"
+                else:
+                    note = f" ({cap.reason})" if cap.reason else ""
+                checks.append(Check(f"can {action}", PASS, f"you can {words}{note}"))
+    if me is not None:
+        checks.append(await next_shift_check(backends, me, now=now))
+    return checks
+
+
+async def next_shift_check(backends: Backends, me: User, *, now: datetime) -> Check:
+    from oncall_tui.core.actions import ActionError
+    from oncall_tui.core.overrides import OverrideActions
+
+    zone = backends.settings.display_zone()
+    actions = OverrideActions(backends, clock=lambda: now, zone=zone)
+    try:
+        data = await actions.load(now - timedelta(days=1), now + SHIFT_HORIZON)
+    except ActionError as exc:
+        return Check("my next shift", FAIL, str(exc), "check the key can read schedules")
+    current = views.my_current_shifts(data.shifts, data.schedules, me, now)
+    upcoming = views.my_next_shift(data.shifts, data.schedules, me, now)
+
+    def title(s: views.MyShift) -> str:
+        if not s.layer_name or s.layer_name in s.schedule_name:
+            return s.schedule_name
+        return f"{s.schedule_name} — {s.layer_name}"
+
+    parts = []
+    if current:
+        s = current[0]
+        parts.append(f"on call now: {title(s)} until {timefmt.format_time(s.end, zone, now=now)}")
+    if upcoming is not None:
+        when = timefmt.format_range(upcoming.start, upcoming.end, zone)
+        parts.append(f"next: {title(upcoming)}, {when} ({timefmt.countdown(upcoming.start, now)})")
+    if not parts:
+        days = SHIFT_HORIZON.days
+        return Check(
+            "my next shift",
+            WARN,
+            f"no shifts in the next {days} days on {len(data.schedules)} schedules",
+            "if you expected one, check [user] email and [incident_io] schedules",
+        )
+    return Check("my next shift", PASS, "; ".join(parts))
+
+
+async def alertmanager_checks(backends: Backends) -> list[Check]:
+    async def one(key: str, client) -> Check:
+        try:
+            status = await client.status()
+        except ApiError as exc:
+            return Check(key, FAIL, clean_text(str(exc), limit=300), _api_fix(exc, key))
+        facts = [
+            f"{label} {status[field]}"
+            for label, field in (("version", "version"), ("cluster", "cluster"))
+            if status.get(field) not in (None, "", "unknown", "N/A")
+        ]
+        tail = f" ({', '.join(facts)})" if facts else ""
+        return Check(key, PASS, f"{client.base_url} answers{tail}")
+
+    items = sorted(backends.alertmanagers.items())
+    return list(await asyncio.gather(*(one(k, c) for k, c in items)))
+
+
+async def link_checks(
+    links: Sequence[LinkConfig],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float = LINK_TIMEOUT,
+    probe: bool = True,
+) -> list[Check]:
+    """Each quick link from ``[ui.links]``, probed in parallel (HEAD, GET if refused)."""
+    if not links:
+        return [Check("quick links", PASS, "none configured ([ui.links] is empty)")]
+    if not probe:
+        return [
+            Check(
+                f"link {clean_text(link.name, limit=60)}", WARN, f"{link.url} (not checked: demo)"
+            )
+            for link in links
+        ]
+    headers = {"User-Agent": f"oncall-tui/{__version__} (doctor)"}
+
+    async def one(client: httpx.AsyncClient, link: LinkConfig) -> Check:
+        name = f"link {clean_text(link.name, limit=60)}"
+        url, problem = openable_url(link.url)
+        if url is None:
+            return Check(name, FAIL, f"{link.url}: {problem}", "use an http(s) address")
+        try:
+            response = await client.head(url)
+            if response.status_code in (405, 501):
+                async with client.stream("GET", url) as streamed:
+                    response = streamed
+        except httpx.TimeoutException:
+            return Check(
+                name, FAIL, f"{url}: no answer within {timeout:g}s", "check your network or VPN"
+            )
+        except httpx.HTTPError as exc:
+            reason = clean_text(type(exc).__name__, limit=60)
+            return Check(name, FAIL, f"{url}: unreachable ({reason})", "check the URL and your VPN")
+        code = response.status_code
+        if code >= 500:
+            return Check(name, FAIL, f"{url}: answers {code}", "the site is having trouble")
+        if code == 404:
+            return Check(name, WARN, f"{url}: answers 404", "check the address in [ui.links]")
+        if code in (401, 403):
+            return Check(name, PASS, f"{url}: reachable (asks you to sign in)")
+        return Check(name, PASS, f"{url}: reachable ({code})")
+
+    async with httpx.AsyncClient(
+        transport=transport, timeout=timeout, follow_redirects=True, headers=headers
+    ) as client:
+        return list(await asyncio.gather(*(one(client, link) for link in links)))
+
+
+async def run_doctor(
+    backends: Backends,
+    *,
+    now: datetime,
+    config: Check,
+    secrets: Mapping[str, Found | None],
+    keyring_backend: str,
+    demo: bool = False,
+    link_transport: httpx.AsyncBaseTransport | None = None,
+    link_timeout: float = LINK_TIMEOUT,
+) -> Report:
+    """Every check, in the order a person reads them."""
+    settings = backends.settings
+    checks: list[Check] = [config, zone_check(settings)]
+    for service, found in secrets.items():
+        checks.append(secrets_check(service, found, demo=demo))
+    origins = {s: (f.origin if f is not None else "") for s, f in secrets.items()}
+    if demo:
+        origins = {}
+    checks.append(keyring_check(keyring_backend, origins))
+    io_checks, am_checks, links = await asyncio.gather(
+        incident_io_checks(backends, now=now),
+        alertmanager_checks(backends),
+        link_checks(
+            settings.ui.links, transport=link_transport, timeout=link_timeout, probe=not demo
+        ),
+    )
+    checks += [*io_checks, *am_checks, *links]
+    return Report(tuple(checks))
