@@ -1,0 +1,347 @@
+"""Incident commands: ``declare``, ``incidents``, ``note``, ``timeline`` and ``outbox``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from oncall_tui.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    BackendSession,
+    CliError,
+    add_common,
+    print_json,
+    run_async,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    declare = sub.add_parser(
+        "declare",
+        help="declare an incident (you lead it)",
+        description=(
+            "Declare an incident. Safe to retry: pass the same --key again and incident.io "
+            "returns the incident it already opened instead of a second one."
+        ),
+    )
+    declare.add_argument("name", metavar="NAME", help="what is broken, in a few words")
+    declare.add_argument(
+        "--severity", "-s", required=True, help="severity name or id, e.g. minor, major, critical"
+    )
+    declare.add_argument("--summary", help="what we know so far")
+    declare.add_argument("--type", dest="incident_type", help="incident type name or id")
+    declare.add_argument("--private", action="store_true", help="a private incident")
+    declare.add_argument("--no-lead", action="store_true", help="do not make me the incident lead")
+    declare.add_argument(
+        "--key", help="idempotency key: reuse the one printed by a failed attempt to retry it"
+    )
+    declare.add_argument("--json", action="store_true", help="machine-readable output")
+    add_common(declare)
+    declare.set_defaults(handler=cmd_declare)
+
+    incidents = sub.add_parser("incidents", help="open and post-incident incidents")
+    incidents.add_argument("--json", action="store_true", help="machine-readable output")
+    add_common(incidents)
+    incidents.set_defaults(handler=cmd_incidents)
+
+    note = sub.add_parser(
+        "note",
+        help="add a note to an incident's timeline (kept in the outbox until sent)",
+    )
+    note.add_argument("incident", metavar="INCIDENT", help="INC-123, 123 or the incident id")
+    note.add_argument("text", metavar="TEXT", help="the note; '-' reads it from standard input")
+    add_common(note)
+    note.set_defaults(handler=cmd_note)
+
+    timeline = sub.add_parser("timeline", help="an incident's whole timeline")
+    timeline.add_argument("incident", metavar="INCIDENT", help="INC-123, 123 or the incident id")
+    timeline.add_argument(
+        "--markdown", action="store_true", help="markdown for the incident analysis"
+    )
+    timeline.add_argument("--output", "-o", metavar="FILE", help="write to FILE (markdown)")
+    timeline.add_argument("--utc", action="store_true", help="times in UTC")
+    add_common(timeline)
+    timeline.set_defaults(handler=cmd_timeline)
+
+    outbox = sub.add_parser(
+        "outbox", help="notes and updates waiting to be sent, and those that were refused"
+    )
+    outbox.add_argument("--json", action="store_true", help="machine-readable output")
+    outbox.add_argument("--all", action="store_true", help="include delivered items")
+    outbox.add_argument("--send", action="store_true", help="try to send what is waiting, now")
+    add_common(outbox)
+    outbox.set_defaults(handler=cmd_outbox)
+
+
+# ----------------------------------------------------------------------- helpers
+
+
+def _open_outbox(args: argparse.Namespace):
+    from oncall_tui.core.incidents import outbox_path
+    from oncall_tui.core.outbox import Outbox, OutboxError
+
+    try:
+        return Outbox(outbox_path(demo=bool(getattr(args, "demo", False))))
+    except OutboxError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _actions(backends, outbox, args):
+    from oncall_tui.core.incidents import IncidentActions
+
+    return IncidentActions(backends, outbox, readonly=bool(getattr(args, "readonly", False)))
+
+
+def _zone(backends, utc: bool):
+    from oncall_tui.core import timefmt
+
+    return timefmt.UTC_ZONE if utc else backends.settings.display_zone()
+
+
+# ----------------------------------------------------------------------- declare
+
+
+def cmd_declare(args: argparse.Namespace) -> int:
+    return run_async(_declare(args))
+
+
+async def _declare(args: argparse.Namespace) -> int:
+    from oncall_tui.core.actions import ActionError
+    from oncall_tui.core.incidents import DeclareDraft
+
+    draft = DeclareDraft(
+        name=args.name,
+        summary=args.summary or "",
+        severity_id=args.severity,
+        type_id=args.incident_type or "",
+        private=args.private,
+        me_as_lead=not args.no_lead,
+    )
+    if args.key:
+        draft.key = args.key
+    async with BackendSession(args) as backends:
+        actions = _actions(backends, None, args)
+        try:
+            declared = await actions.declare(draft)
+        except ActionError as exc:
+            raise CliError(f"{exc} (retry with --key {draft.key})") from None
+    incident = declared.incident
+    if args.json:
+        print_json(
+            {
+                "id": incident.id,
+                "reference": incident.reference,
+                "name": incident.name,
+                "severity": incident.severity.name if incident.severity else None,
+                "status": incident.status.name,
+                "visibility": incident.visibility,
+                "lead": incident.lead.name if incident.lead else None,
+                "permalink": incident.permalink,
+                "slack_channel": incident.slack_channel_name,
+                "key": draft.key,
+            }
+        )
+    else:
+        print(declared.message)
+        if incident.permalink:
+            print(incident.permalink)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------- incidents
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    return run_async(_incidents(args))
+
+
+async def _incidents(args: argparse.Namespace) -> int:
+    from oncall_tui.core import timefmt
+    from oncall_tui.core.actions import ActionError
+    from oncall_tui.core.sync import utcnow
+
+    async with BackendSession(args) as backends:
+        actions = _actions(backends, None, args)
+        try:
+            incidents = await actions.list_incidents()
+        except ActionError as exc:
+            raise CliError(str(exc)) from None
+        me = await actions.me()
+    now = utcnow()
+    if args.json:
+        print_json(
+            [
+                {
+                    "id": i.id,
+                    "reference": i.reference,
+                    "name": i.name,
+                    "status": i.status.name,
+                    "category": i.status.category,
+                    "severity": i.severity.name if i.severity else None,
+                    "lead": i.lead.name if i.lead else None,
+                    "created_at": i.created_at,
+                    "my_roles": list(i.roles_of(me.id)) if me else [],
+                }
+                for i in incidents
+            ]
+        )
+        return EXIT_OK
+    if not incidents:
+        print("No open incidents.")
+    for i in incidents:
+        mine = ", ".join(i.roles_of(me.id)) if me else ""
+        severity = i.severity.name if i.severity else "-"
+        lead = i.lead.name if i.lead else "no lead"
+        print(
+            f"{i.reference:<9} {severity[:9]:<9} {i.status.name[:13]:<13} "
+            f"{timefmt.ago(i.created_at, now):>8}  {i.name}  (lead: {lead}"
+            + (f"; you: {mine})" if mine else ")")
+        )
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------------- note
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.text == "-" else args.text
+    return run_async(_note(args, text))
+
+
+async def _note(args: argparse.Namespace, text: str) -> int:
+    from oncall_tui.core.actions import ActionError
+    from oncall_tui.core.outbox import STATE_DELIVERED
+
+    outbox = _open_outbox(args)
+    try:
+        async with BackendSession(args) as backends:
+            actions = _actions(backends, outbox, args)
+            try:
+                incident = await actions.find(args.incident)
+                queued = actions.note(incident, text)
+            except ActionError as exc:
+                raise CliError(str(exc)) from None
+            item = await actions.wait_for(queued.item.key)
+    finally:
+        outbox.close()
+    if item is not None and item.state == STATE_DELIVERED:
+        print(f"Note added to {incident.reference}. {item.status_text}")
+        return EXIT_OK
+    if item is not None and item.is_open:
+        print(
+            f"Note saved, not sent yet ({item.status_text}). It waits in {outbox.path}; "
+            "the dashboard or `oncall-tui outbox --send` sends it."
+        )
+        return EXIT_OK
+    reason = item.status_text if item else "unknown"
+    raise CliError(f"note not sent: {reason}")
+
+
+# ---------------------------------------------------------------------- timeline
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    return run_async(_timeline(args))
+
+
+async def _timeline(args: argparse.Namespace) -> int:
+    from oncall_tui.core import timefmt
+    from oncall_tui.core.actions import ActionError
+    from oncall_tui.core.sync import utcnow
+
+    outbox = _open_outbox(args)
+    try:
+        async with BackendSession(args) as backends:
+            actions = _actions(backends, outbox, args)
+            try:
+                incident = await actions.find(args.incident)
+                data = await actions.load_timeline(incident)
+            except ActionError as exc:
+                raise CliError(str(exc)) from None
+            zone = _zone(backends, args.utc)
+            now = utcnow()
+            entries = actions.entries(data)
+            markdown = actions.markdown(data, tz=zone, now=now)
+    finally:
+        outbox.close()
+    for problem in data.problems:
+        print(f"note: {problem}", file=sys.stderr)
+    if args.output:
+        path = Path(args.output)
+        try:
+            path.write_text(markdown, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {path}: {exc.strerror}") from None
+        print(f"Wrote the timeline of {incident.reference} ({len(entries)} entries) to {path}")
+        return EXIT_OK
+    if args.markdown:
+        sys.stdout.write(markdown)
+        return EXIT_OK
+    print(f"{incident.reference}: {incident.name}")
+    print(
+        f"{incident.status.name} · "
+        f"{incident.severity.name if incident.severity else 'no severity'} · "
+        f"times in {timefmt.zone_name(zone)}"
+    )
+    for entry in entries:
+        when = timefmt.format_time(entry.at, zone, now=now)
+        flag = f" [{entry.state or 'pending'}]" if entry.pending else ""
+        author = f" {entry.author}:" if entry.author else ""
+        print(f"{when}  {entry.kind:<8}{author} {entry.text}{flag}")
+        for line in entry.detail.splitlines():
+            print(f"{'':>20}{line}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------ outbox
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    return run_async(_outbox(args))
+
+
+async def _outbox(args: argparse.Namespace) -> int:
+    from oncall_tui.core import timefmt
+    from oncall_tui.core.incidents import delivery_words, item_summary
+    from oncall_tui.core.outbox import STATE_DELIVERED, STATE_DISMISSED
+    from oncall_tui.core.sync import utcnow
+
+    outbox = _open_outbox(args)
+    try:
+        if args.send:
+            if getattr(args, "readonly", False):
+                raise CliError("read-only mode: nothing is sent (started with --readonly)")
+            async with BackendSession(args) as backends:
+                actions = _actions(backends, outbox, args)
+                outbox.recover()
+                results = await outbox.deliver_due(actions.send, utcnow(), fallback=actions.reroute)
+            for result in results:
+                said = delivery_words(result)
+                if said is not None:
+                    print(said[0], file=sys.stderr)
+        items = outbox.items()
+        if not args.all:
+            items = [i for i in items if i.state not in (STATE_DELIVERED, STATE_DISMISSED)]
+    finally:
+        outbox.close()
+    rows = [item_summary(i) for i in items]
+    if args.json:
+        print_json({"outbox": str(outbox.path), "items": rows})
+        return EXIT_OK
+    if not rows:
+        print(f"Nothing waiting ({outbox.path}).")
+        return EXIT_OK
+    now = utcnow()
+    print(f"{len(rows)} item(s) in {outbox.path}:")
+    for row in rows:
+        first = row["text"].splitlines()[0][:80] if row["text"] else ""
+        what = " · ".join(p for p in (row["change"], first) if p)
+        print(
+            f"  {row['state']:<15} {row['incident']:<9} {row['kind']:<6} "
+            f"{timefmt.ago(row['created_at'], now):>8}  {what}"
+        )
+        print(f"  {'':<15} {row['status']}")
+    failed = [r for r in rows if r["state"] not in ("pending", "sending")]
+    return EXIT_FAILED if failed else EXIT_OK
