@@ -157,7 +157,7 @@ async def test_detail_shows_links_missing_and_refused_and_the_trend():
         assert "notified Mia (high urgency)" in body
         assert "▶ L1 On call: Payments (ack within 5m)" in body
         status = detail.status_content().plain
-        assert status.startswith("CRIT · triggered · since Tue 14:29 CET (8m ago)")
+        assert status.startswith("CRIT · triggered · since Tue 14:34 CET (3m ago)")
         assert "paging me" in status and "level 1 of 3" in status
         # Another row resets the metric; the same row keeps it.
         detail.show(row, alert=w.CHECKOUT, pages=[w.page()])

@@ -186,17 +186,17 @@ QUIET_ALERTS = (
 
 def page(status: str = "triggered", *, acked_by: User | None = None) -> Page:
     events = [
-        PageEvent("E1", "triggered", ago(minutes=8)),
-        PageEvent("E2", "notified_users", ago(minutes=8), users=(ME,), urgency="high"),
+        PageEvent("E1", "triggered", ago(minutes=3)),
+        PageEvent("E2", "notified_users", ago(minutes=3), users=(ME,), urgency="high"),
     ]
     if acked_by is not None:
-        events.append(PageEvent("E3", "acked", ago(minutes=2), users=(acked_by,)))
+        events.append(PageEvent("E3", "acked", ago(minutes=1), users=(acked_by,)))
     return Page(
         id="PG1",
         title="Checkout p99 latency above 800ms",
         status=status,
-        created_at=ago(minutes=8),
-        updated_at=ago(minutes=2),
+        created_at=ago(minutes=3),
+        updated_at=ago(minutes=1),
         priority="P1",
         path_id=PATH.id,
         events=tuple(events),
@@ -333,3 +333,104 @@ class WidgetApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield from self._widgets
+
+
+# ------------------------------------------------------------- snapshot set-ups
+
+
+def shift_panel(*, on_call: bool, compact: bool | None = None) -> tuple[App, object]:
+    from oncall_tui.ui.widgets.shift_panel import ShiftPanel
+
+    panel = ShiftPanel(clock=clock, zone=ZONE, compact=compact)
+
+    async def run_before(pilot) -> None:
+        panel.update_data(
+            schedules=SCHEDULES,
+            shifts=shifts(on_call=on_call),
+            me=ME,
+            glance_schedule_ids=GLANCE,
+        )
+        await pilot.pause()
+
+    return WidgetApp(panel), run_before
+
+
+def alert_table(rows: Sequence[views.AlertRow], *, cursor_down: int = 0) -> tuple[App, object]:
+    from oncall_tui.ui.widgets.alert_table import AlertTable
+
+    table = AlertTable(clock=clock, empty_text="All quiet: no pages, no firing alerts.")
+
+    async def run_before(pilot) -> None:
+        table.focus()
+        table.update_rows(rows)
+        for _ in range(cursor_down):
+            table.action_cursor_down()
+        await pilot.pause()
+
+    return WidgetApp(table), run_before
+
+
+def alert_detail() -> tuple[App, object]:
+    from oncall_tui.ui.widgets.alert_detail import AlertDetail
+
+    detail = AlertDetail(clock=clock, zone=ZONE)
+
+    async def run_before(pilot) -> None:
+        row = rows_paged()[0]
+        detail.show(
+            row,
+            alert=CHECKOUT,
+            pages=[page()],
+            notes=NOTES,
+            path=PATH,
+            series=SERIES,
+        )
+        await pilot.pause()
+
+    return WidgetApp(detail), run_before
+
+
+def status_bar() -> tuple[App, object]:
+    from oncall_tui.ui.widgets.status_bar import StatusBar
+
+    bar = StatusBar(clock=clock)
+
+    async def run_before(pilot) -> None:
+        bar.update_state(health=HEALTH, readonly=True, pending_writes=2, filter_text="")
+        await pilot.pause()
+
+    return WidgetApp(bar), run_before
+
+
+def timeline() -> tuple[App, object]:
+    from oncall_tui.ui.widgets.timeline_view import TimelineView
+
+    view = TimelineView(zone=ZONE)
+
+    async def run_before(pilot) -> None:
+        view.set_entries(TIMELINE)
+        await pilot.pause()
+
+    return WidgetApp(view), run_before
+
+
+def together() -> tuple[App, object]:
+    """Shift panel, alert table and status bar as the dashboard stacks them."""
+    from oncall_tui.ui.widgets.alert_table import AlertTable
+    from oncall_tui.ui.widgets.shift_panel import ShiftPanel
+    from oncall_tui.ui.widgets.status_bar import StatusBar
+
+    panel = ShiftPanel(clock=clock, zone=ZONE)
+    table = AlertTable(clock=clock)
+    bar = StatusBar(clock=clock)
+
+    async def run_before(pilot) -> None:
+        panel.update_data(
+            schedules=SCHEDULES, shifts=shifts(on_call=True), me=ME, glance_schedule_ids=GLANCE
+        )
+        table.focus()
+        table.update_rows(rows_paged())
+        bar.update_state(health=HEALTH, readonly=False, pending_writes=1, filter_text="")
+        await pilot.pause()
+
+    return WidgetApp(panel, table, bar), run_before

@@ -50,7 +50,7 @@ _MODAL_CSS = """
         border: round $primary; background: $surface; padding: 0 1;
     }}
     & .modal-title {{ text-style: bold; color: $primary; padding: 0 0 1 0; }}
-    & .modal-hint {{ color: $text-muted; padding: 1 0 0 0; }}
+    & .modal-hint {{ color: $foreground-muted; padding: 1 0 0 0; }}
     & .modal-error {{ color: $error; height: auto; }}
     & .modal-buttons {{ height: auto; align-horizontal: right; padding: 1 0 0 0; }}
     & .modal-buttons Button {{ margin: 0 0 0 2; }}
@@ -59,7 +59,9 @@ _MODAL_CSS = """
 
 # ------------------------------------------------------------------------- durations
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|days?|h|hours?|hrs?|m|mins?|minutes?|s|secs?|seconds?)")
+_PART = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)(?![a-z])"
+)
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _CLOCK = re.compile(r"^(?:until\s+)?(tomorrow\s+)?(\d{1,2})(?::(\d{2}))?\s*$")
 MAX_DURATION = timedelta(days=30)
@@ -244,7 +246,7 @@ class ChooseScreen(ModalScreen[str | None]):
         for oid, label, detail in found:
             prompt = Content(label)
             if detail:
-                prompt = prompt + Content.styled(f"\n  {detail}", "$text-muted")
+                prompt = prompt + Content.styled(f"\n  {detail}", "$foreground-muted")
             prompts.append(Option(prompt, id=oid))
         options.add_options(prompts)
         self._shown = [oid for oid, _, _ in found]

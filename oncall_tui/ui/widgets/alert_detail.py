@@ -72,7 +72,7 @@ _STATE_STYLE = {
     "acked": "$acked",
     "snoozed": "$snoozed",
     "silenced": "$snoozed",
-    "resolved": "$text-muted",
+    "resolved": "$foreground-muted",
 }
 MAX_LABELS = 40
 MAX_EVENTS = 50
@@ -103,7 +103,7 @@ def event_words(event: PageEvent) -> str:
 def _add_section(blocks: list[Content], title: str) -> None:
     if blocks:
         blocks.append(Content(""))
-    blocks.append(Content.styled(title, "bold $text-muted"))
+    blocks.append(Content.styled(title, "bold $foreground-muted"))
 
 
 class AlertDetail(Widget):
@@ -228,7 +228,7 @@ class AlertDetail(Widget):
 
     def title_content(self) -> Content:
         if self._row is None:
-            return Content.styled("Nothing selected", "$text-muted")
+            return Content.styled("Nothing selected", "$foreground-muted")
         return Content(clean(self._row.title, limit=500) or "(no title)")
 
     def status_content(self, now: datetime | None = None) -> Content:
@@ -238,21 +238,26 @@ class AlertDetail(Widget):
         now = now or self._clock()
         parts: list[tuple[str, str] | str] = [
             (severity_label(row.severity), _SEVERITY_STYLE.get(row.severity, "bold")),
-            (" · ", "$text-muted"),
-            (clean(row.state, limit=40), _STATE_STYLE.get(row.state, "")),
-            (" · ", "$text-muted"),
+            (" · ", "$foreground-muted"),
+            (
+                clean(row.state, limit=40),
+                _SEVERITY_STYLE.get(row.severity, "")
+                if row.state == "firing"
+                else _STATE_STYLE.get(row.state, ""),
+            ),
+            (" · ", "$foreground-muted"),
             f"since {timefmt.format_time(row.started_at, self.zone, now=now)}",
-            (f" ({timefmt.ago(row.started_at, now)})", "$text-muted"),
-            (" · ", "$text-muted"),
+            (f" ({timefmt.ago(row.started_at, now)})", "$foreground-muted"),
+            (" · ", "$foreground-muted"),
             clean(row.source, limit=120),
         ]
         if row.count > 1:
-            parts.append((f" · {row.count} alerts grouped", "$text-muted"))
+            parts.append((f" · {row.count} alerts grouped", "$foreground-muted"))
         if row.mine:
             parts.append((" · paging me", "bold $mine"))
         if row.level is not None:
             level = f"level {row.level}" + (f" of {row.levels}" if row.levels else "")
-            parts.append((" · ", "$text-muted"))
+            parts.append((" · ", "$foreground-muted"))
             parts.append(level)
             if row.next_level_at is not None:
                 parts.append((f", moves up {timefmt.countdown(row.next_level_at, now)}", "$major"))
@@ -261,7 +266,9 @@ class AlertDetail(Widget):
     def body_content(self, now: datetime | None = None) -> Content:
         row = self._row
         if row is None:
-            return Content.styled("Select a page or an alert to see its details.", "$text-muted")
+            return Content.styled(
+                "Select a page or an alert to see its details.", "$foreground-muted"
+            )
         now = now or self._clock()
         blocks: list[Content] = []
         alert = self._alerts[0] if self._alerts else None
@@ -299,7 +306,7 @@ class AlertDetail(Widget):
                             ("\n" if n else "", ""),
                             (
                                 timefmt.format_time(note.created_at, self.zone, now=now),
-                                "$text-muted",
+                                "$foreground-muted",
                             ),
                             (f"  {clean(note.author, limit=60)}: ", "bold"),
                             clean(note.content, multiline=True),
@@ -308,7 +315,7 @@ class AlertDetail(Widget):
                 )
             )
         else:
-            blocks.append(Content.styled("no notes", "$text-muted"))
+            blocks.append(Content.styled("no notes", "$foreground-muted"))
         _add_section(blocks, "Escalation")
         blocks.append(self._history(now))
         if self._path is not None and self._path.levels:
@@ -316,9 +323,9 @@ class AlertDetail(Widget):
         return Content("\n").join(blocks)
 
     def _links_block(self, alert: Alert | None, row: AlertRow) -> Content:
-        parts: list[tuple[str, str] | str] = [("Links", "bold $text-muted")]
+        parts: list[tuple[str, str] | str] = [("Links", "bold $foreground-muted")]
         if alert is None:
-            parts.append(("\nno alert data for this page", "$text-muted"))
+            parts.append(("\nno alert data for this page", "$foreground-muted"))
             return Content.assemble(*parts)
         width = max(len(k) for k in LINK_KINDS)
         for kind in LINK_KINDS:
@@ -330,7 +337,7 @@ class AlertDetail(Widget):
             elif link.problem and link.problem.startswith("refused"):
                 parts.append((f"✗ {clean(link.problem, limit=200)}", "$major"))
             else:
-                parts.append(("✗ missing", "$text-muted"))
+                parts.append(("✗ missing", "$foreground-muted"))
         return Content.assemble(*parts)
 
     def _labels(self, alert: Alert) -> Content:
@@ -339,10 +346,10 @@ class AlertDetail(Widget):
         for n, (key, value) in enumerate(items[:MAX_LABELS]):
             if n:
                 parts.append("  ")
-            parts.append((clean(key, limit=80) + "=", "$text-muted"))
+            parts.append((clean(key, limit=80) + "=", "$foreground-muted"))
             parts.append(clean(value, limit=200))
         if len(items) > MAX_LABELS:
-            parts.append((f"  (+{len(items) - MAX_LABELS} more)", "$text-muted"))
+            parts.append((f"  (+{len(items) - MAX_LABELS} more)", "$foreground-muted"))
         return Content.assemble(*parts)
 
     def _history(self, now: datetime) -> Content:
@@ -351,16 +358,16 @@ class AlertDetail(Widget):
         )
         if not events:
             text = "not paged" if not self._pages else "no events yet"
-            return Content.styled(text, "$text-muted")
+            return Content.styled(text, "$foreground-muted")
         lines: list[tuple[str, str] | str] = []
         for n, event in enumerate(events[-MAX_EVENTS:]):
             lines.append(("\n" if n else "", ""))
             lines.append(
-                (timefmt.format_time(event.occurred_at, self.zone, now=now), "$text-muted")
+                (timefmt.format_time(event.occurred_at, self.zone, now=now), "$foreground-muted")
             )
             lines.append("  " + event_words(event))
         if len(events) > MAX_EVENTS:
-            lines.insert(0, (f"({len(events) - MAX_EVENTS} earlier events)\n", "$text-muted"))
+            lines.insert(0, (f"({len(events) - MAX_EVENTS} earlier events)\n", "$foreground-muted"))
         return Content.assemble(*lines)
 
     def _when(self, t: datetime, now: datetime) -> str:
@@ -370,7 +377,7 @@ class AlertDetail(Widget):
         path = self._path
         assert path is not None
         parts: list[tuple[str, str] | str] = [
-            (f"Path {clean(path.name, limit=80)}:", "$text-muted")
+            (f"Path {clean(path.name, limit=80)}:", "$foreground-muted")
         ]
         for n, level in enumerate(path.levels, start=1):
             targets = ", ".join(clean(t.name or t.id, limit=60) for t in level.targets) or "?"

@@ -229,7 +229,7 @@ class AlertTable(ScrollView, can_focus=True):
         scrollbar-size-vertical: 1;
         background: $surface;
         color: $foreground;
-        & > .alert-table--header { text-style: bold; color: $text-muted; background: $panel; }
+        & > .alert-table--header { text-style: bold; color: $foreground-muted; background: $panel; }
         & > .alert-table--cursor { background: $block-cursor-blurred-background; }
         &:focus > .alert-table--cursor {
             background: $block-cursor-background;
@@ -238,7 +238,7 @@ class AlertTable(ScrollView, can_focus=True):
         & > .alert-table--marked { background: $accent 25%; }
         & > .alert-table--new { color: $accent; text-style: bold; }
         & > .alert-table--mine { color: $mine; text-style: bold; }
-        & > .alert-table--muted { color: $text-muted; }
+        & > .alert-table--muted { color: $foreground-muted; }
         & > .alert-table--critical { color: $critical; text-style: bold; }
         & > .alert-table--major { color: $major; text-style: bold; }
         & > .alert-table--minor { color: $minor; }
@@ -247,11 +247,11 @@ class AlertTable(ScrollView, can_focus=True):
         & > .alert-table--firing { color: $critical; }
         & > .alert-table--acked { color: $acked; }
         & > .alert-table--snoozed { color: $snoozed; }
-        & > .alert-table--resolved { color: $text-muted; }
+        & > .alert-table--resolved { color: $foreground-muted; }
         & > .alert-table--link-ok { color: $acked; }
-        & > .alert-table--link-missing { color: $text-muted; }
+        & > .alert-table--link-missing { color: $foreground-muted; }
         & > .alert-table--link-refused { color: $major; }
-        & > .alert-table--empty { color: $text-muted; text-style: italic; }
+        & > .alert-table--empty { color: $foreground-muted; text-style: italic; }
     }
     """
 
@@ -722,6 +722,9 @@ class AlertTable(ScrollView, can_focus=True):
                 segments.append(seg(_pad(severity_label(row.severity), cells, "left"), style))
             elif name == "state":
                 state_class = _STATE_CLASS.get(row.state)
+                if state_class == "firing":
+                    # A firing alert is as loud as its severity; a page is always loud.
+                    state_class = _SEVERITY_CLASS.get(row.severity, "firing")
                 style = self._style(state_class) if state_class else None
                 text = _STATE_SHORT.get(row.state, clean(row.state, limit=40))
                 segments.append(seg(_pad(text, cells, "left"), style))

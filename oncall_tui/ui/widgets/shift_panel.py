@@ -159,9 +159,9 @@ class ShiftPanel(Widget):
         now = now or self._clock()
         zone = timefmt.UTC_ZONE if self.show_utc else self.zone
         if not self._loaded:
-            return [Content.styled("Loading schedules…", "$text-muted")]
+            return [Content.styled("Loading schedules…", "$foreground-muted")]
         if self._me is None:
-            return [Content.styled("Schedules: who I am is not known yet", "$text-muted")]
+            return [Content.styled("Schedules: who I am is not known yet", "$foreground-muted")]
         current = views.my_current_shifts(self._shifts, self._schedules, self._me, now)
         compact = self.is_compact
         out: list[Content] = []
@@ -189,9 +189,9 @@ class ShiftPanel(Widget):
             (f" · {timefmt.time_left(first.end, now)}", "$mine"),
         ]
         if first.next_user is not None:
-            parts.append((f" · next {clean(first.next_user.name, limit=60)}", "$text-muted"))
+            parts.append((f" · next {clean(first.next_user.name, limit=60)}", "$foreground-muted"))
         if len(current) > 1:
-            parts.append((f" · +{len(current) - 1} more", "$text-muted"))
+            parts.append((f" · +{len(current) - 1} more", "$foreground-muted"))
         return Content.assemble(*parts)
 
     def _full_on(self, shift: views.MyShift, now: datetime, zone) -> list[Content]:
@@ -200,16 +200,16 @@ class ShiftPanel(Widget):
             (" ON CALL ", "bold $background on $mine"),
             " ",
             (_where(shift), "bold"),
-            (" — ", "$text-muted"),
+            (" — ", "$foreground-muted"),
             (timefmt.time_left(shift.end, now), "bold $mine"),
             (f" (until {until})", ""),
-            (" override" if shift.is_override else "", "$text-muted italic"),
+            (" override" if shift.is_override else "", "italic $foreground-muted"),
         )
         lines = [head]
         details: list[tuple[str, str] | str] = []
         others = [lay for lay in shift.others if lay.layer_name]
         if others:
-            details.append(("  also on: ", "$text-muted"))
+            details.append(("  also on: ", "$foreground-muted"))
             details.append(
                 " · ".join(
                     f"{clean(lay.layer_name, limit=60)}: {clean(lay.who, limit=120)}"
@@ -218,10 +218,10 @@ class ShiftPanel(Widget):
             )
         if shift.next_user is not None and shift.next_start is not None:
             nxt = timefmt.format_time(shift.next_start, zone, now=now)
-            details.append(("  next: " if not details else "  · next: ", "$text-muted"))
+            details.append(("  next: " if not details else "  · next: ", "$foreground-muted"))
             details.append(f"{clean(shift.next_user.name, limit=60)} at {nxt}")
         elif shift.next_known:
-            details.append(("  next: " if not details else "  · next: ", "$text-muted"))
+            details.append(("  next: " if not details else "  · next: ", "$foreground-muted"))
             details.append(("no one takes over", "bold $critical"))
         if details:
             lines.append(Content.assemble(*details))
@@ -231,15 +231,15 @@ class ShiftPanel(Widget):
         nxt = views.my_next_shift(self._shifts, self._schedules, self._me, now)
         if nxt is None:
             return Content.assemble(
-                ("Off call", "bold"), (" · no upcoming shift in view", "$text-muted")
+                ("Off call", "bold"), (" · no upcoming shift in view", "$foreground-muted")
             )
         when = timefmt.format_time(nxt.start, zone, now=now)
         return Content.assemble(
             ("Off call", "bold"),
-            (" · next: ", "$text-muted"),
+            (" · next: ", "$foreground-muted"),
             (_where(nxt), "bold"),
             f", {when} ",
-            (f"({timefmt.countdown(nxt.start, now)})", "$text-muted"),
+            (f"({timefmt.countdown(nxt.start, now)})", "$foreground-muted"),
         )
 
     def _glance(self, now: datetime, zone) -> Content | None:
@@ -253,7 +253,7 @@ class ShiftPanel(Widget):
         parts: list[tuple[str, str] | str] = []
         for n, glance in enumerate(glances):
             if n:
-                parts.append((" │ ", "$text-muted"))
+                parts.append((" │ ", "$foreground-muted"))
             style = "" if glance.covered else "bold $critical"
             parts.append((clean(glance.text, limit=400), style))
         return Content.assemble(*parts)

@@ -50,6 +50,7 @@ class MetricSparkline(Widget):
     MetricSparkline {
         height: auto;
         width: 1fr;
+        margin-bottom: 1;
         & > Sparkline { height: 2; margin: 0 0; }
         & > Sparkline > .sparkline--max-color { color: $major; }
         & > Sparkline > .sparkline--min-color { color: $info; }
@@ -103,19 +104,19 @@ class MetricSparkline(Widget):
 
     def caption(self) -> Content:
         if self._state == "loading":
-            return Content.styled("loading metric…", "italic $text-muted")
+            return Content.styled("loading metric…", "italic $foreground-muted")
         if self._state == "none" or self._series is None or self._trend is None:
-            return Content.styled(clean(self._reason), "$text-muted")
+            return Content.styled(clean(self._reason), "$foreground-muted")
         unit = self._series.unit
         t = self._trend
         colour = {"rising": "$critical", "falling": "$acked"}.get(t.direction, "$info")
         return Content.assemble(
             (clean(self._series.name, limit=120) or "metric", "bold"),
-            ("  peak ", "$text-muted"),
+            ("  peak ", "$foreground-muted"),
             format_value(t.peak, unit),
-            (" · now ", "$text-muted"),
+            (" · now ", "$foreground-muted"),
             (format_value(t.now, unit), "bold"),
-            (" · ", "$text-muted"),
+            (" · ", "$foreground-muted"),
             (clean(t.words, limit=120), colour),
         )
 

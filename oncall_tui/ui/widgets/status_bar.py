@@ -42,7 +42,7 @@ def source_segment(
         if health.error:
             body = Content.styled(f"{name} ✗ no data yet", "$stale")
         else:
-            body = Content.styled(f"{name} … loading", "$text-muted")
+            body = Content.styled(f"{name} … loading", "$foreground-muted")
     elif age > stale_after.total_seconds():
         body = Content.assemble(
             (f"{name} ", "$stale"),
@@ -199,7 +199,7 @@ class StatusBar(Widget):
         error are summed up ("✓ 2 fresh") so the stale and failing ones keep their room."""
         now = self._clock()
         if not self._health:
-            return Content.styled("no data source", "$text-muted")
+            return Content.styled("no data source", "$foreground-muted")
         parts: list[Content] = []
         fresh = 0
         for h in self._health:
@@ -216,7 +216,7 @@ class StatusBar(Widget):
     def extras_content(self, *, short: bool = False) -> Content:
         parts: list[Content] = []
         if self._filter:
-            parts.append(Content.styled(self._filter, "$text-muted"))
+            parts.append(Content.styled(self._filter, "$foreground-muted"))
         if self._pending:
             if short:
                 text = f"{self._pending} waiting"
@@ -225,7 +225,7 @@ class StatusBar(Widget):
                 text = f"{self._pending} {noun} waiting"
             parts.append(Content.styled(text, "bold $major"))
         if self._readonly:
-            label = " RO " if short else " READ-ONLY "
+            label = " READ-ONLY "
             parts.append(Content.styled(label, "bold $background on $warning"))
         return Content(" │ ").join(parts)
 

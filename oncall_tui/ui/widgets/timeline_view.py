@@ -69,13 +69,13 @@ class TimelineView(ScrollView, can_focus=True):
         overflow-x: hidden;
         scrollbar-size-vertical: 1;
         background: $surface;
-        & > .timeline--time { color: $text-muted; }
+        & > .timeline--time { color: $foreground-muted; }
         & > .timeline--kind { color: $info; text-style: bold; }
         & > .timeline--author { text-style: bold; }
         & > .timeline--pending { color: $snoozed; text-style: italic; }
         & > .timeline--failed { color: $critical; text-style: bold; }
         & > .timeline--text { }
-        & > .timeline--empty { color: $text-muted; text-style: italic; }
+        & > .timeline--empty { color: $foreground-muted; text-style: italic; }
     }
     """
 
