@@ -31,6 +31,20 @@ SEMANTIC_DEFAULTS = {
 }
 
 
+CAPABILITY_LABELS = {
+    "ack": "Acknowledge",
+    "snooze": "Snooze",
+    "nack": "Decline",
+    "escalate": "Escalate and shadow",
+    "reassign": "Reassign",
+    "override": "Overrides (unavailable, cover)",
+    "resolve_alert": "Resolve alert",
+    "declare": "Declare incident",
+    "note": "Timeline notes",
+    "update": "Status and severity updates",
+}
+
+
 class OnCallApp(App[int]):
     TITLE = "oncall-tui"
     SUB_TITLE = f"v{__version__}"
@@ -41,6 +55,7 @@ class OnCallApp(App[int]):
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+t", "next_theme", "Theme", show=False, id="theme.next"),
+        Binding("D", "declare", "Declare", show=False, id="declare"),
     ]
 
     def __init__(
@@ -64,6 +79,7 @@ class OnCallApp(App[int]):
             from oncall_tui.ui.screens.dashboard import DashboardScreen
 
             self._main_screen = lambda app: DashboardScreen(session)
+        self._outbox_stop: Any = None
         self._theme_problems: list[str] = []
         found = load_themes()
         for theme in found.themes.values():
@@ -113,10 +129,71 @@ class OnCallApp(App[int]):
             self.notify(problem, severity="warning", timeout=8)
         if self._main_screen is not None:
             self.push_screen(self._main_screen(self))
+        if self.session is not None:
+            from oncall_tui.ui.screens.incidents import start_delivery
+
+            self._outbox_stop = start_delivery(self)
+
+        self._start_reminders()
 
     async def on_unmount(self) -> None:
+        if self._outbox_stop is not None:
+            self._outbox_stop.set()
         if self.session is not None:
             await self.session.aclose()
+
+    # -- incidents ---------------------------------------------------------------
+
+    def open_incidents(self, select: Any = None) -> None:
+        """Show the incident screen (on ``select``, an Incident, when given)."""
+        from oncall_tui.ui.screens.incidents import IncidentsScreen
+
+        if self.session is None:
+            self.notify("Incidents need a data source (try --demo).", severity="warning")
+            return
+        for screen in self.screen_stack:
+            if isinstance(screen, IncidentsScreen):
+                while self.screen is not screen:
+                    self.pop_screen()
+                if select is not None:
+                    screen.select_incident(select)
+                return
+        self.push_screen(IncidentsScreen(self.session, select=getattr(select, "id", None)))
+
+    def open_declare(self, alert: Any = None, page: Any = None) -> None:
+        """The declare form, prefilled from an alert or page when given."""
+        from oncall_tui.core.incidents import draft_from_alert
+        from oncall_tui.ui.screens.declare import DeclareScreen
+        from oncall_tui.ui.screens.incidents import incident_actions
+
+        if self.session is None:
+            self.notify("Declaring needs a data source (try --demo).", severity="warning")
+            return
+        if self.readonly:
+            self.notify(
+                "Read-only mode: declaring is off (started with --readonly).", severity="error"
+            )
+            return
+        source = alert or page
+        what = f"{getattr(source, 'title', '')}" if source is not None else ""
+
+        def declared(result: Any) -> None:
+            if result is not None:
+                self.notify(result.message, title="Incident declared", timeout=10, markup=False)
+                self.open_incidents(select=result.incident)
+
+        self.push_screen(
+            DeclareScreen(
+                incident_actions(self.session),
+                self.settings.ui.severity_guidance,
+                draft_from_alert(alert, page),
+                from_what=what,
+            ),
+            declared,
+        )
+
+    def action_declare(self) -> None:
+        self.open_declare()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -129,4 +206,61 @@ class OnCallApp(App[int]):
             parts.append("Read-only: every write is disabled (started with --readonly).")
         if self.demo:
             parts.append("Demo: a simulated incident.io and Grafana; nothing leaves this machine.")
+        caps = getattr(getattr(self.session, "backends", None), "capabilities", None)
+        if caps is not None:
+            for capability in caps.actions:
+                if not capability.usable:
+                    label = CAPABILITY_LABELS.get(capability.action, capability.action)
+                    parts.append(f"\n{label} is not available: {capability.reason}")
         return " ".join(parts)
+
+    # -- calendar and shift reminders ------------------------------------------------
+
+    def open_calendar(self) -> None:
+        """Show the shift calendar (back to it if it is already open)."""
+        from oncall_tui.ui.screens.calendar import CalendarScreen
+
+        if self.session is None:
+            self.notify("The calendar needs a data source (try --demo).", severity="warning")
+            return
+        for screen in self.screen_stack:
+            if isinstance(screen, CalendarScreen):
+                while self.screen is not screen:
+                    self.pop_screen()
+                return
+        self.push_screen(CalendarScreen(self.session, clock=self.session.engine.clock))
+
+    def _start_reminders(self) -> None:
+        minutes = self.settings.actions.reminder_minutes
+        if self.session is None or minutes <= 0:
+            return
+        from datetime import timedelta
+
+        from oncall_tui.core.reminders import ReminderTracker
+
+        self._reminders = ReminderTracker(timedelta(minutes=minutes))
+        self.set_interval(15, self.check_reminders)
+
+    def check_reminders(self) -> None:
+        """Toast (and bell, and a desktop notification if wanted) each reminder due
+        before one of my shifts starts or ends; each is given once."""
+        tracker = getattr(self, "_reminders", None)
+        if tracker is None or self.session is None:
+            return
+        engine = self.session.engine
+        snap = engine.snapshot()
+        found = tracker.check(
+            snap.shifts, snap.schedules, snap.me, engine.clock(), zone=self.settings.display_zone()
+        )
+        if not found:
+            return
+        for reminder in found:
+            title = "Shift starting" if reminder.kind == "start" else "Shift ending"
+            self.notify(reminder.text, title=title, timeout=30, markup=False)
+        ui = self.settings.ui
+        if ui.bell:
+            self.bell()
+        if ui.desktop_notifications:
+            from oncall_tui.ui.screens.dashboard import desktop_notify
+
+            desktop_notify("oncall-tui: shift reminder", " ".join(r.text for r in found))

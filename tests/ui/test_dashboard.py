@@ -322,3 +322,29 @@ async def test_narrow_terminals_stay_usable(size):
         await pilot.press("escape")
         await pilot.press("question_mark")
         await until(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
+
+
+async def test_unavailable_actions_are_dimmed_with_the_reason_in_help():
+    from dataclasses import replace
+
+    from oncall_tui.backends.incidentio import Capabilities, Capability
+
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        await until(pilot, lambda: app.session.backends.capabilities is not None)
+        caps = app.session.backends.capabilities
+        withdrawn = tuple(
+            replace(c, available=False, reason="the key lacks act_on_behalf_of_users")
+            if c.action == "nack"
+            else c
+            for c in caps.actions
+        )
+        app.session.backends.capabilities = Capabilities(caps.identity, withdrawn)
+        assert isinstance(withdrawn[0], Capability)
+        move_to(app, lambda r: r.kind == "page")
+        assert app.screen.check_action("decline", ()) is None
+        assert app.screen.check_action("ack", ()) is True
+        assert "Decline is not available: the key lacks act_on_behalf_of_users" in (
+            app.help_intro()
+        )
