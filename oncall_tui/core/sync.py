@@ -82,6 +82,7 @@ class _FeedState:
     next_due: datetime
     in_flight: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    not_before: datetime | None = None  # a server's Retry-After: no poll before this
 
 
 MAX_BACKOFF = 300.0
@@ -185,7 +186,9 @@ class SyncEngine:
                 self.polls += 1
             now = self.clock()
             interval = feed.interval(self.world)
+            was_failing = state.health.failures > 0
             state.next_due = now + timedelta(seconds=interval)
+            state.not_before = None
             state.health = replace(
                 state.health,
                 last_ok=now,
@@ -194,6 +197,8 @@ class SyncEngine:
                 failures=0,
                 next_poll=state.next_due,
             )
+            if was_failing:
+                self._backend_is_back(feed, now)
             # The pages interval depends on the world we just applied: re-plan others.
             self._replan()
             self._changed()
@@ -202,8 +207,16 @@ class SyncEngine:
     def _failed(self, feed: Feed, state: _FeedState, started: datetime, exc: Exception) -> None:
         failures = state.health.failures + 1
         retry_after = exc.retry_after if isinstance(exc, RateLimited | ApiError) else None
-        delay = backoff_delay(feed.interval(self.world), failures, retry_after)
-        state.next_due = self.clock() + timedelta(seconds=delay)
+        interval = feed.interval(self.world)
+        delay = backoff_delay(interval, failures, retry_after)
+        # Between polls, never wait longer than the feed's own interval (a Retry-After
+        # aside): a backend that comes back is then seen within one interval. The client
+        # already backs off between the attempts of one poll, so a failing backend is
+        # asked no more often than a healthy one.
+        delay = min(delay, max(interval, retry_after or 0.0))
+        now = self.clock()
+        state.next_due = now + timedelta(seconds=delay)
+        state.not_before = now + timedelta(seconds=retry_after) if retry_after else None
         state.health = replace(
             state.health,
             last_attempt=started,
@@ -211,6 +224,22 @@ class SyncEngine:
             failures=failures,
             next_poll=state.next_due,
         )
+
+    def _backend_is_back(self, feed: Feed, now: datetime) -> None:
+        """A failing feed of a backend answered again: the backend is back, so its other
+        failing feeds try now instead of waiting out their backoff (a Retry-After still
+        holds). Only on that transition, so one endpoint that keeps failing is not
+        polled at the pace of a healthy sibling."""
+        if not feed.backend:
+            return
+        for name, state in self._state.items():
+            other = self._feeds[name]
+            if other is feed or other.backend != feed.backend or not state.health.failures:
+                continue
+            due = max(now, state.not_before) if state.not_before else now
+            if due < state.next_due:
+                state.next_due = due
+                state.health = replace(state.health, next_poll=due)
 
     def _replan(self) -> None:
         """Bring a feed forward when its interval shrank (e.g. I just got paged)."""
@@ -305,14 +334,25 @@ class SyncEngine:
 
 
 def merge_health(name: str, parts: list[SourceHealth]) -> SourceHealth:
-    """One backend's health from its feeds': as fresh as its stalest feed, with the
-    first error (prefixed by the feed that has it)."""
+    """One backend's health from its feeds', with the first error (prefixed by the feed
+    that has it).
+
+    ``last_ok`` is when the backend last answered, or, while some of its feeds fail, the
+    oldest good answer among the failing ones (the data we cannot refresh). Feeds polled
+    rarely (identity hourly, schedules every few minutes) do not make a healthy backend
+    look stale. None while a feed has never answered."""
     oks = [h.last_ok for h in parts]
     errors = [h for h in parts if h.error]
     first = errors[0] if errors else None
+    if any(t is None for t in oks):
+        last_ok = None
+    elif errors:
+        last_ok = min(h.last_ok for h in errors)  # type: ignore[type-var]
+    else:
+        last_ok = max(oks)  # type: ignore[type-var]
     return SourceHealth(
         name=name,
-        last_ok=None if any(t is None for t in oks) else min(oks),  # type: ignore[type-var]
+        last_ok=last_ok,
         last_attempt=max((h.last_attempt for h in parts if h.last_attempt), default=None),
         error=f"{first.name}: {first.error}"
         if first and first.name != name
