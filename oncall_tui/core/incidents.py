@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from oncall_tui import __version__
@@ -502,9 +503,9 @@ class IncidentActions:
         problems: list[str] = []
         now = self.clock()
 
-        async def part(label: str, coro, default=()):
-            try:
-                return await coro
+        async def part(label: str, make: Callable[[], Any], default: Any = ()) -> Any:
+            try:  # made here, so a cancelled poll leaves no coroutine un-awaited
+                return await make()
             except CapabilityUnavailable:
                 if label == "timeline notes":
                     problems.append(
@@ -520,13 +521,16 @@ class IncidentActions:
         except ApiError as exc:
             raise ActionError(f"Cannot read the updates of {incident.reference}: {exc}") from None
         items, pages, links = await asyncio.gather(
-            part("timeline notes", io.list_timeline_items(incident.id)),
-            part("pages", io.list_escalations(None, incident_id=incident.id, limit=MAX_PAGES)),
-            part("linked alerts", io.incident_alerts(incident_id=incident.id)),
+            part("timeline notes", lambda: io.list_timeline_items(incident.id)),
+            part(
+                "pages",
+                lambda: io.list_escalations(None, incident_id=incident.id, limit=MAX_PAGES),
+            ),
+            part("linked alerts", lambda: io.incident_alerts(incident_id=incident.id)),
         )
         alert_ids = list(dict.fromkeys(link.alert_id for link in links))[:MAX_LINKED_ALERTS]
         fetched = await asyncio.gather(
-            *(part("an alert", io.get_alert(a), None) for a in alert_ids)
+            *(part("an alert", lambda a=a: io.get_alert(a), None) for a in alert_ids)
         )
         alerts = tuple(a for a in fetched if a is not None)
         if len(links) > MAX_LINKED_ALERTS:

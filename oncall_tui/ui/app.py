@@ -138,7 +138,7 @@ class OnCallApp(App[int]):
 
     async def on_unmount(self) -> None:
         if self._outbox_stop is not None:
-            self._outbox_stop.set()
+            await self._outbox_stop.stop()
         if self.session is not None:
             await self.session.aclose()
 

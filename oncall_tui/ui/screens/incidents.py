@@ -1,0 +1,981 @@
+"""The incident screen: open incidents, one incident's live timeline, and a note one key away.
+
+The list shows triage and live incidents first, then post-incident ones, with severity,
+status, lead, age and my role. The selected incident's timeline merges what incident.io
+knows with what is still in the outbox, and is polled every
+``[incident_io.poll] timeline`` seconds while the screen is open (one worker group,
+``exclusive``). ``n`` focuses the note box: type, Enter, done; the note shows at once,
+marked pending, and is delivered from the outbox.
+
+Every string from the API is drawn through :mod:`oncall_tui.ui.text` (never as markup).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TextArea
+
+from oncall_tui.core import timefmt
+from oncall_tui.core.actions import ActionError, Outcome
+from oncall_tui.core.incidents import (
+    CHECKLIST,
+    IncidentActions,
+    Lookups,
+    Queued,
+    TimelineData,
+    checklist_state,
+    delivery_words,
+    severity_guidance,
+    slack_url,
+    sort_incidents,
+)
+from oncall_tui.core.sync import utcnow
+from oncall_tui.domain import Incident, User
+from oncall_tui.safety import clean_text, openable_url
+from oncall_tui.ui.screens.modals import ChooseScreen, ConfirmScreen, PromptScreen
+from oncall_tui.ui.text import clean, plain, plain_content
+from oncall_tui.ui.widgets.timeline_view import TimelineView
+
+__all__ = [
+    "BindingCommands",
+    "DeliveryRunner",
+    "IncidentsScreen",
+    "NoteInput",
+    "incident_actions",
+    "start_delivery",
+]
+
+# Writes on this screen; the rest only read or open links.
+WRITE_ACTIONS = frozenset(
+    {"note", "status", "severity", "lead", "page", "checklist", "close_incident", "declare"}
+)
+NEEDS_INCIDENT = WRITE_ACTIONS - {"declare"} | {"export", "open_call", "open_slack"}
+SETTLE_SECONDS = 8.0  # how long a status change waits for the API before "saved, pending"
+
+
+# --------------------------------------------------------------------- shared pieces
+
+
+def incident_actions(session: Any) -> IncidentActions:
+    """The session's one :class:`IncidentActions` (lookups and role history are cached)."""
+    actions = getattr(session, "_incident_actions", None)
+    if actions is None:
+        actions = IncidentActions(
+            session.backends,
+            getattr(session, "outbox", None),
+            engine=session.engine,
+            readonly=session.readonly,
+        )
+        session._incident_actions = actions
+    return actions
+
+
+class DeliveryRunner:
+    """The outbox delivery loop running in an app worker; :meth:`stop` ends it cleanly
+    (before the outbox file is closed)."""
+
+    def __init__(self, stop_event: asyncio.Event, worker: Any) -> None:
+        self.stop_event = stop_event
+        self.worker = worker
+
+    async def stop(self, timeout: float = 3.0) -> None:
+        self.stop_event.set()
+        try:
+            await asyncio.wait_for(self.worker.wait(), timeout)
+        except Exception:  # cancelled, errored or slow: make sure it is gone
+            self.worker.cancel()
+
+
+def start_delivery(app: Any) -> DeliveryRunner | None:
+    """Run the outbox delivery loop in an app worker (None when there is no outbox)."""
+    session = getattr(app, "session", None)
+    if session is None or getattr(session, "outbox", None) is None:
+        return None
+    actions = incident_actions(session)
+    stop = asyncio.Event()
+
+    def delivered(results) -> None:
+        for result in results:
+            if result.item.key in actions.settling:
+                continue  # the action that queued it reports how it ended
+            said = delivery_words(result)
+            if said is not None:
+                text, severity = said
+                app.notify(
+                    text,
+                    severity=severity,
+                    timeout=12 if severity == "error" else 4,
+                    markup=False,
+                )
+        for screen in app.screen_stack:
+            if isinstance(screen, IncidentsScreen):
+                screen.outbox_changed(fetch=True)
+
+    worker = app.run_worker(
+        actions.run_delivery(stop, delivered),
+        name="outbox delivery",
+        group="outbox",
+        exclusive=True,
+        exit_on_error=False,
+    )
+    return DeliveryRunner(stop, worker)
+
+
+class BindingCommands(Provider):
+    """The command palette lists every key of the active screen by its description."""
+
+    def _commands(self) -> list[tuple[str, str, str]]:
+        screen = self.screen
+        seen: dict[str, tuple[str, str, str]] = {}
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or not active.enabled or binding.action in seen:
+                continue
+            if active.node is not screen:
+                continue
+            keys = self.app.get_key_display(Binding(key, ""))
+            seen[binding.action] = (binding.description, binding.action, keys)
+        return list(seen.values())
+
+    async def discover(self) -> Hits:
+        for description, action, keys in self._commands():
+            yield DiscoveryHit(description, self._runner(action), help=f"key {keys}")
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for description, action, keys in self._commands():
+            score = matcher.match(description)
+            if score > 0:
+                yield Hit(
+                    score, matcher.highlight(description), self._runner(action), help=f"key {keys}"
+                )
+
+    def _runner(self, action: str) -> Callable[[], Any]:
+        screen = self.screen
+
+        async def run() -> None:
+            await screen.run_action(action)
+
+        return run
+
+
+# --------------------------------------------------------------------- note input
+
+
+class NoteInput(TextArea):
+    """The note box. Enter sends; Ctrl+J starts a new line; a paste keeps every line."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "leave", "Leave the note box", show=False, id="note.leave"),
+    ]
+
+    class Submitted(Message):
+        def __init__(self, note: NoteInput, text: str) -> None:
+            super().__init__()
+            self.note = note
+            self.text = text
+
+    class Left(Message):
+        pass
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("", soft_wrap=True, show_line_numbers=False, **kwargs)
+        self.placeholder = "n: type a note · Enter sends · Ctrl+J new line · Esc leaves"
+
+    async def _on_key(self, event) -> None:
+        if event.key == "enter":
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.Submitted(self, self.text))
+            return
+        if event.key == "ctrl+j":
+            event.prevent_default()
+            event.stop()
+            self.insert("\n")
+        # Anything else: TextArea's own handler runs next (Textual dispatches along the MRO).
+
+    def action_leave(self) -> None:
+        self.post_message(self.Left())
+
+
+# ------------------------------------------------------------------------ screen
+
+
+def _age(created: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - created).total_seconds()))
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400 * 2:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+_CATEGORY_WORDS = {"live": "active", "learning": "post-incident"}
+_SEVERITY_STYLE = {"critical": "bold red", "major": "dark_orange", "minor": "yellow"}
+
+
+class IncidentsScreen(Screen):
+    TITLE = "Incidents"
+    COMMANDS: ClassVar[set] = {BindingCommands}
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("n", "note", "Note", id="incident.note"),
+        Binding("s", "status", "Status", id="incident.status"),
+        Binding("v", "severity", "Severity", id="incident.severity"),
+        Binding("L", "lead", "Hand over lead", id="incident.lead"),
+        Binding("p", "page", "Page in", id="incident.page"),
+        Binding("c", "checklist", "Checklist", id="incident.checklist"),
+        Binding("X", "close_incident", "Close", id="incident.close"),
+        Binding("E", "export", "Export", id="incident.export"),
+        Binding("o", "open_call", "Call", id="incident.call"),
+        Binding("l", "open_slack", "Slack", id="incident.slack"),
+        Binding("D", "declare", "Declare", id="declare"),
+        Binding("t", "focus_timeline", "Timeline", show=False, id="incident.timeline"),
+        Binding("U", "toggle_utc", "UTC times", show=False, id="incident.utc"),
+        Binding("r", "refresh", "Refresh", show=False, id="incident.refresh"),
+        Binding("escape", "back", "Back", id="incident.back"),
+    ]
+
+    DEFAULT_CSS = """
+    IncidentsScreen #incidents { height: auto; max-height: 9; }
+    IncidentsScreen #incident-head {
+        height: auto; max-height: 9; padding: 0 1; background: $boost;
+    }
+    IncidentsScreen #checklist { height: auto; padding: 0 1; }
+    IncidentsScreen #problems { height: auto; padding: 0 1; color: $warning; }
+    IncidentsScreen #problems.-empty { display: none; }
+    IncidentsScreen TimelineView { height: 1fr; min-height: 4; }
+    IncidentsScreen NoteInput { height: auto; min-height: 3; max-height: 8; }
+    """
+
+    def __init__(self, session, *, select: str | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.actions = incident_actions(session)
+        self.settings = session.settings
+        self.zone = session.settings.display_zone()
+        self._incidents: dict[str, Incident] = {}
+        self._order: list[str] = []
+        self._selected: str | None = select
+        self._data: dict[str, TimelineData] = {}
+        self._list_error = ""
+        self._timeline_error = ""
+        self._lookups: Lookups | None = None
+        self._people: list[User] | None = None
+        self._loaded = False
+
+    # -- layout ----------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=True, icon="☎")
+        table: DataTable = DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
+        yield table
+        with Vertical(id="incident"):
+            yield Static("Loading incidents…", id="incident-head")
+            yield Static("", id="checklist")
+            yield Static("", id="problems", classes="-empty")
+            yield TimelineView(zone=self.zone, id="timeline", empty_text="No timeline yet.")
+            yield NoteInput(id="note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#incidents", DataTable)
+        for label, key in (
+            ("Ref", "ref"),
+            ("Severity", "sev"),
+            ("Status", "status"),
+            ("Lead", "lead"),
+            ("Age", "age"),
+            ("Me", "me"),
+            ("Name", "name"),
+        ):
+            table.add_column(label, key=key)
+        table.focus()
+        poll = self.settings.incident_io.poll
+        self.set_interval(poll.incidents, self._load_list)
+        self.set_interval(poll.timeline, self._poll_timeline)
+        self._load_list()
+        self._load_lookups()
+
+    # -- loading -----------------------------------------------------------------
+
+    @work(group="incidents", exclusive=True, exit_on_error=False)
+    async def _load_list(self) -> None:
+        try:
+            incidents = await self.actions.list_incidents()
+        except ActionError as exc:
+            self._list_error = str(exc)
+            self._show_problems()
+            if not self._loaded:
+                self.query_one("#incident-head", Static).update(
+                    Content(f"Cannot load incidents: {clean(str(exc))}")
+                )
+            return
+        self._list_error = ""
+        self._loaded = True
+        self._set_incidents(incidents)
+
+    @work(group="lookups", exclusive=True, exit_on_error=False)
+    async def _load_lookups(self) -> None:
+        try:
+            self._lookups = await self.actions.lookups()
+        except ActionError as exc:
+            self.app.notify(str(exc), severity="warning", timeout=8, markup=False)
+
+    def _poll_timeline(self) -> None:
+        if self._selected is not None:
+            self._load_timeline(self._selected)
+
+    @work(group="timeline", exclusive=True, exit_on_error=False)
+    async def _load_timeline(self, incident_id: str) -> None:
+        incident = self._incidents.get(incident_id)
+        if incident is None:
+            return
+        try:
+            data = await self.actions.load_timeline(incident)
+        except ActionError as exc:
+            self._timeline_error = str(exc)
+            self._show_problems()
+            return
+        self._timeline_error = ""
+        self._data[incident_id] = data
+        if incident_id == self._selected:
+            self._render_timeline()
+
+    def _set_incidents(self, incidents: list[Incident]) -> None:
+        table = self.query_one("#incidents", DataTable)
+        now = utcnow()
+        me = self.session.engine.world.me
+        self._incidents = {i.id: i for i in incidents}
+        order = [i.id for i in incidents]
+        selected = self._selected
+        if order != self._order:
+            table.clear()
+            for incident in incidents:
+                table.add_row(*self._cells(incident, now, me), key=incident.id)
+            self._order = order
+        else:
+            for incident in incidents:
+                for column, cell in zip(
+                    ("ref", "sev", "status", "lead", "age", "me", "name"),
+                    self._cells(incident, now, me),
+                    strict=True,
+                ):
+                    table.update_cell(incident.id, column, cell)
+        if not incidents:
+            self._selected = None
+            self.query_one("#incident-head", Static).update(
+                Content("No open incidents. D declares one.")
+            )
+            self.query_one("#checklist", Static).update("")
+            self.query_one(TimelineView).set_entries([])
+            return
+        if selected not in self._incidents:
+            selected = order[0]
+        index = order.index(selected)
+        if table.cursor_row != index:
+            table.move_cursor(row=index)
+        self._select(selected)
+
+    def _cells(self, incident: Incident, now: datetime, me: User | None) -> list[Text]:
+        severity = incident.severity.name if incident.severity else "—"
+        style = _SEVERITY_STYLE.get(severity.casefold(), "")
+        category = incident.status.category
+        status = incident.status.name
+        if category not in ("triage", "live"):
+            status += f" ({_CATEGORY_WORDS.get(category, category)})"
+        lead = incident.lead.name if incident.lead else "no lead"
+        mine = ", ".join(incident.roles_of(me.id)) if me else ""
+        return [
+            plain(incident.reference, "bold"),
+            plain(severity, style),
+            plain(status),
+            plain(lead, limit=30),
+            plain(_age(incident.created_at, now)),
+            plain(mine or "—", "bold" if mine else "dim", limit=30),
+            plain(incident.name, limit=200),
+        ]
+
+    # -- selection and rendering ----------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#incidents")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value if event.row_key is not None else None
+        if key and key in self._incidents and key != self._selected:
+            self._select(key)
+
+    @on(DataTable.RowSelected, "#incidents")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.query_one(TimelineView).focus()
+
+    def _select(self, incident_id: str) -> None:
+        changed = incident_id != self._selected or incident_id not in self._data
+        self._selected = incident_id
+        self._render_head()
+        self._render_timeline()
+        if changed:
+            self._load_timeline(incident_id)
+
+    @property
+    def incident(self) -> Incident | None:
+        return self._incidents.get(self._selected) if self._selected else None
+
+    def select_incident(self, incident: Incident) -> None:
+        """Show this incident (e.g. just declared), even before the next list poll."""
+        if incident.id not in self._incidents:
+            self._selected = incident.id
+            self._set_incidents(sort_incidents([incident, *self._incidents.values()]))
+        else:
+            self._selected = incident.id
+            table = self.query_one("#incidents", DataTable)
+            table.move_cursor(row=self._order.index(incident.id))
+            self._select(incident.id)
+        self._load_list()
+
+    def _render_head(self) -> None:
+        incident = self.incident
+        head = self.query_one("#incident-head", Static)
+        if incident is None:
+            return
+        now = utcnow()
+        me = self.session.engine.world.me
+        sev = incident.severity.name if incident.severity else "no severity"
+        lead = incident.lead.name if incident.lead else "nobody"
+        mine = ", ".join(incident.roles_of(me.id)) if me else ""
+        line1 = Content.assemble(
+            plain_content(incident.reference, "bold"),
+            "  ",
+            plain_content(sev, "bold"),
+            " · ",
+            plain_content(incident.status.name),
+            " · lead ",
+            plain_content(lead, "bold"),
+            (" · you: " if mine else ""),
+            plain_content(mine, "bold $success") if mine else "",
+            f" · declared {timefmt.ago(incident.created_at, now)}",
+            " · private" if incident.visibility == "private" else "",
+        )
+        parts = [line1, plain_content(incident.name, "bold")]
+        summary = clean(incident.summary, multiline=True, limit=600).strip()
+        if summary:
+            lines = summary.splitlines()
+            shown = "\n".join(lines[:3]) + (" …" if len(lines) > 3 else "")
+            parts.append(plain_content(shown, "$text-muted", multiline=True))
+        links = []
+        if incident.call_url:
+            links.append(Content.assemble("o call ", plain_content(incident.call_url, "underline")))
+        if incident.slack_channel_name or incident.slack_channel_id:
+            name = incident.slack_channel_name or incident.slack_channel_id or ""
+            links.append(Content.assemble("l Slack ", plain_content("#" + name.lstrip("#"))))
+        if links:
+            parts.append(Content(" · ").join(links))
+        head.update(Content("\n").join(parts))
+
+    def _entries(self):
+        data = self._data.get(self._selected or "")
+        if data is None:
+            return None
+        incident = self.incident
+        if incident is not None and data.incident is not incident:
+            data = TimelineData(
+                incident,
+                data.updates,
+                data.items,
+                data.pages,
+                data.alerts,
+                data.role_changes,
+                data.problems,
+                data.fetched_at,
+            )
+        return self.actions.entries(data, me=self._me_name())
+
+    def _me_name(self) -> str:
+        me = self.session.engine.world.me
+        return me.name if me is not None else "you"
+
+    def _render_timeline(self) -> None:
+        view = self.query_one(TimelineView)
+        entries = self._entries()
+        if entries is None:
+            view.empty_text = "Loading the timeline…"
+            view.set_entries([])
+            self.query_one("#checklist", Static).update("")
+            return
+        view.empty_text = "No timeline yet."
+        view.set_entries(entries)
+        self._render_checklist(entries)
+        self._show_problems()
+
+    def _render_checklist(self, entries) -> None:
+        parts: list[Content] = [Content.styled("Lead checklist (c): ", "bold")]
+        for state in checklist_state(entries):
+            mark = "[x]" if state.done else "[ ]"
+            style = "$success" if state.done else "$text-muted"
+            if state.pending:
+                style = "italic $warning"
+            parts.append(Content.styled(f"{mark} {state.item.short}", style))
+            parts.append(Content("  "))
+        self.query_one("#checklist", Static).update(Content.assemble(*parts))
+
+    def _show_problems(self) -> None:
+        widget = self.query_one("#problems", Static)
+        lines = []
+        if self._list_error:
+            lines.append(f"Incident list: {self._list_error}")
+        if self._timeline_error:
+            lines.append(f"Timeline: {self._timeline_error} (showing what was last known)")
+        data = self._data.get(self._selected or "")
+        if data is not None:
+            lines += list(data.problems)
+        outbox = self.actions.outbox
+        if outbox is None:
+            lines.append("Notes are off: the outbox file could not be opened (see the log).")
+        widget.update(Content("\n").join(plain_content(line) for line in lines))
+        widget.set_class(not lines, "-empty")
+
+    def outbox_changed(self, *, fetch: bool = False) -> None:
+        """A note was queued or delivered: redraw now, and fetch so the server's copy
+        replaces the local one."""
+        if not self.is_mounted:
+            return
+        self._render_timeline()
+        if fetch and self._selected is not None:
+            self._load_timeline(self._selected)
+
+    # -- key availability ------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in NEEDS_INCIDENT and self.is_mounted and self.incident is None:
+            return None
+        if action == "open_call" and self.incident is not None and not self.incident.call_url:
+            return None
+        if action == "open_slack" and self.incident is not None and not slack_url(self.incident):
+            return None
+        return True
+
+    # -- running actions ----------------------------------------------------------------
+
+    def _fail(self, message: str) -> None:
+        self.app.notify(clean_text(message, limit=600), severity="error", timeout=12, markup=False)
+
+    def _say(self, message: str, severity: str = "information") -> None:
+        self.app.notify(clean_text(message, limit=600), severity=severity, timeout=6, markup=False)
+
+    def _need(self) -> Incident | None:
+        incident = self.incident
+        if incident is None:
+            self._fail("Choose an incident first.")
+        return incident
+
+    def _guard_write(self) -> bool:
+        try:
+            self.actions.check_write()
+        except ActionError as exc:
+            self._fail(str(exc))
+            return False
+        return True
+
+    @work(group="incident-action", exit_on_error=False)
+    async def _run(self, factory: Callable[[], Any]) -> None:
+        try:
+            outcome = await factory()
+        except ActionError as exc:
+            self._fail(str(exc))
+        except Exception as exc:  # an action never kills the screen
+            self._fail(f"Unexpected error: {clean_text(str(exc), limit=300)}")
+        else:
+            if isinstance(outcome, Outcome):
+                self._say(outcome.message)
+        self.outbox_changed(fetch=True)
+        self._load_list()
+
+    def _queue(self, make: Callable[[], Queued]) -> Queued | None:
+        try:
+            queued = make()
+        except ActionError as exc:
+            self._fail(str(exc))
+            return None
+        self.outbox_changed()
+        return queued
+
+    # -- note -------------------------------------------------------------------------
+
+    def action_note(self) -> None:
+        if self._need() is None or not self._guard_write():
+            return
+        note = self.query_one(NoteInput)
+        note.focus()
+
+    @on(NoteInput.Submitted)
+    def _note_submitted(self, event: NoteInput.Submitted) -> None:
+        incident = self._need()
+        if incident is None:
+            return
+        queued = self._queue(lambda: self.actions.note(incident, event.text))
+        if queued is None:
+            return
+        event.note.clear()
+        self.query_one(TimelineView).scroll_end(animate=False)
+
+    @on(NoteInput.Left)
+    def _note_left(self) -> None:
+        self.query_one("#incidents", DataTable).focus()
+
+    # -- status and severity ------------------------------------------------------------
+
+    async def _need_lookups(self) -> Lookups | None:
+        if self._lookups is None:
+            try:
+                self._lookups = await self.actions.lookups()
+            except ActionError as exc:
+                self._fail(str(exc))
+                return None
+        return self._lookups
+
+    @work(group="incident-dialog", exclusive=True, exit_on_error=False)
+    async def action_status(self) -> None:
+        incident = self._need()
+        if incident is None or not self._guard_write():
+            return
+        lookups = await self._need_lookups()
+        if lookups is None:
+            return
+        options = [
+            (
+                s.id,
+                s.name,
+                _CATEGORY_WORDS.get(s.category, s.category)
+                + (" (current)" if s.id == incident.status.id else ""),
+            )
+            for s in lookups.statuses
+            if s.id != incident.status.id
+        ]
+        chosen = await self.app.push_screen_wait(
+            ChooseScreen(f"Move {incident.reference} to which status?", options)
+        )
+        status = lookups.status(chosen) if chosen else None
+        if status is None:
+            return
+        message = await self.app.push_screen_wait(
+            PromptScreen(
+                f"{incident.reference} → {status.name}: what changed, what happens next?",
+                "e.g. Rolled back; error rate back to normal, watching for 30 minutes",
+                multiline=True,
+                max_length=20_000,
+            )
+        )
+        if message is None:
+            return
+        queued = self._queue(lambda: self.actions.change(incident, status=status, message=message))
+        if queued is not None:
+            done = f"{incident.reference} is now {status.name}"
+            self._run(lambda: self.actions.settle(queued, done, timeout=SETTLE_SECONDS))
+
+    @work(group="incident-dialog", exclusive=True, exit_on_error=False)
+    async def action_severity(self) -> None:
+        incident = self._need()
+        if incident is None or not self._guard_write():
+            return
+        lookups = await self._need_lookups()
+        if lookups is None:
+            return
+        guidance = self.settings.ui.severity_guidance
+        current = incident.severity.id if incident.severity else None
+        options = [
+            (
+                s.id,
+                s.name + (" (current)" if s.id == current else ""),
+                severity_guidance(s, guidance),
+            )
+            for s in reversed(lookups.severities)
+        ]
+        chosen = await self.app.push_screen_wait(
+            ChooseScreen(f"Severity of {incident.reference}?", options)
+        )
+        severity = lookups.severity(chosen) if chosen else None
+        if severity is None or severity.id == current:
+            return
+        message = await self.app.push_screen_wait(
+            PromptScreen(
+                f"{incident.reference} → {severity.name}: why?",
+                "e.g. Failure rate now 15% of EU card payments",
+                multiline=True,
+                max_length=20_000,
+            )
+        )
+        if message is None:
+            return
+        queued = self._queue(
+            lambda: self.actions.change(incident, severity=severity, message=message)
+        )
+        if queued is not None:
+            done = f"{incident.reference} is now {severity.name}"
+            self._run(lambda: self.actions.settle(queued, done, timeout=SETTLE_SECONDS))
+
+    # -- people ------------------------------------------------------------------------
+
+    async def _everyone(self) -> list[User]:
+        if self._people is None:
+            found: dict[str, User] = {}
+            snap = self.session.engine.snapshot()
+            for shift in snap.shifts:
+                if shift.user is not None and not shift.user.is_nobody:
+                    found.setdefault(shift.user.id, shift.user)
+            for path in snap.paths:
+                for user in path.current_responders:
+                    found.setdefault(user.id, user)
+            try:
+                for user in await self.actions.io.list_users(limit=500):
+                    found.setdefault(user.id, user)
+            except Exception as exc:  # the snapshot's people still work
+                self._say(
+                    f"Could not list every user: {clean_text(str(exc), limit=200)}", "warning"
+                )
+            self._people = sorted(found.values(), key=lambda u: u.name.casefold())
+        return self._people
+
+    @work(group="incident-dialog", exclusive=True, exit_on_error=False)
+    async def action_lead(self) -> None:
+        incident = self._need()
+        if incident is None or not self._guard_write():
+            return
+        lead = incident.lead
+        people = [u for u in await self._everyone() if lead is None or u.id != lead.id]
+        by_id = {u.id: u for u in people}
+        chosen = await self.app.push_screen_wait(
+            ChooseScreen(
+                f"Hand the lead of {incident.reference} to…",
+                [(u.id, u.name, u.email or "") for u in people],
+            )
+        )
+        user = by_id.get(chosen or "")
+        if user is None:
+            return
+        was = f" (from {lead.name})" if lead else ""
+        ok = await self.app.push_screen_wait(
+            ConfirmScreen(
+                f"Make {clean(user.name)} the incident lead?",
+                [f"{incident.reference}: {incident.name}", f"Lead: {user.name}{was}"],
+                "Hand over",
+            )
+        )
+        if ok:
+            self._run(lambda: self.actions.hand_over(incident, user))
+
+    @work(group="incident-dialog", exclusive=True, exit_on_error=False)
+    async def action_page(self) -> None:
+        incident = self._need()
+        if incident is None or not self._guard_write():
+            return
+        snap = self.session.engine.snapshot()
+        paths = {p.id: p for p in snap.paths}
+        people = {u.id: u for u in await self._everyone()}
+        options = [
+            (f"path:{p.id}", f"Path: {p.name}", f"{len(p.levels)} levels") for p in paths.values()
+        ]
+        options += [(f"user:{u.id}", u.name, u.email or "") for u in people.values()]
+        chosen = await self.app.push_screen_wait(
+            ChooseScreen(f"Page whom into {incident.reference}?", options)
+        )
+        if not chosen:
+            return
+        kind, _, ident = chosen.partition(":")
+        path = paths.get(ident) if kind == "path" else None
+        user = people.get(ident) if kind == "user" else None
+        if path is None and user is None:
+            return
+        who = path.name if path else user.name  # type: ignore[union-attr]
+        ok = await self.app.push_screen_wait(
+            ConfirmScreen(
+                f"Page {clean(who)} into {incident.reference}?",
+                [
+                    f"{incident.reference}: {incident.name}",
+                    "They are paged now, at high urgency, and linked to this incident.",
+                ],
+                "Page",
+                danger=True,
+            )
+        )
+        if not ok:
+            return
+        if path is not None:
+            self._run(lambda: self.actions.page_into(incident, path=path))
+        else:
+            self._run(
+                lambda: self.actions.page_into(incident, user_ids=[user.id], names=user.name)  # type: ignore[union-attr]
+            )
+
+    # -- checklist ------------------------------------------------------------------------
+
+    @work(group="incident-dialog", exclusive=True, exit_on_error=False)
+    async def action_checklist(self) -> None:
+        incident = self._need()
+        if incident is None or not self._guard_write():
+            return
+        entries = self._entries() or []
+        states = {s.item.id: s for s in checklist_state(entries)}
+        options = []
+        for item in CHECKLIST:
+            state = states[item.id]
+            mark = "[x]" if state.done else "[ ]"
+            detail = "not done: choose to tick"
+            if state.done:
+                who = f" by {state.by}" if state.by else ""
+                when = f" at {timefmt.format_clock(state.at, self._zone())}" if state.at else ""
+                detail = f"done{who}{when}: choose to untick"
+            options.append((item.id, f"{mark} {item.label}", detail))
+        chosen = await self.app.push_screen_wait(
+            ChooseScreen(f"Lead checklist for {incident.reference}", options)
+        )
+        if not chosen or chosen not in states:
+            return
+        done = not states[chosen].done
+        queued = self._queue(lambda: self.actions.tick(incident, chosen, done))
+        if queued is not None:
+            self._say(queued.message)
+
+    # -- close -------------------------------------------------------------------------
+
+    @work(group="incident-dialog", exclusive=True, exit_on_error=False)
+    async def action_close_incident(self) -> None:
+        incident = self._need()
+        if incident is None or not self._guard_write():
+            return
+        lookups = await self._need_lookups()
+        if lookups is None:
+            return
+        target = lookups.close_status(incident)
+        if target is None:
+            self._fail("This account has no post-incident or closed status to move to.")
+            return
+        cause = await self.app.push_screen_wait(
+            PromptScreen(
+                f"Close {incident.reference}: what was the root cause?",
+                "e.g. A config change disabled one card network",
+                multiline=True,
+                max_length=20_000,
+            )
+        )
+        if cause is None:
+            return
+        fix = await self.app.push_screen_wait(
+            PromptScreen(
+                f"Close {incident.reference}: what fix is in place?",
+                "e.g. Rolled back to v2024.11.2; a check now blocks such configs",
+                multiline=True,
+                max_length=20_000,
+            )
+        )
+        if fix is None:
+            return
+        ok = await self.app.push_screen_wait(
+            ConfirmScreen(
+                f"Close {incident.reference}?",
+                [
+                    f"Moves it from {incident.status.name} to {target.name}.",
+                    f"Root cause: {clean(cause, limit=200)}",
+                    f"Fix in place: {clean(fix, limit=200)}",
+                ],
+                f"Move to {target.name}",
+            )
+        )
+        if ok:
+            self._run(lambda: self.actions.close(incident, cause, fix, timeout=SETTLE_SECONDS))
+
+    # -- export ------------------------------------------------------------------------
+
+    @work(group="incident-dialog", exclusive=True, exit_on_error=False)
+    async def action_export(self) -> None:
+        incident = self._need()
+        if incident is None:
+            return
+        stamp = utcnow().strftime("%Y%m%d-%H%M")
+        default = Path.cwd() / f"{incident.reference}-timeline-{stamp}.md"
+        path_text = await self.app.push_screen_wait(
+            PromptScreen(
+                f"Write the timeline of {incident.reference} as markdown to:",
+                initial=str(default),
+                max_length=4096,
+            )
+        )
+        if not path_text:
+            return
+        try:
+            data = await self.actions.load_timeline(incident)
+        except ActionError as exc:
+            data = self._data.get(incident.id)
+            if data is None:
+                self._fail(f"Cannot export: {exc}")
+                return
+            self._say(f"Exporting what was last known: {exc}", "warning")
+        text = self.actions.markdown(data, tz=self._zone())
+        path = Path(path_text).expanduser()
+        try:
+            await asyncio.to_thread(path.write_text, text, "utf-8")
+        except OSError as exc:
+            self._fail(f"Cannot write {path}: {exc.strerror or exc}")
+            return
+        self._say(f"Wrote the timeline of {incident.reference} to {path}")
+
+    # -- links -------------------------------------------------------------------------
+
+    def _open(self, url: str | None, what: str) -> None:
+        safe, problem = openable_url(url)
+        if safe is None:
+            self._fail(f"No {what} link to open" + (f" ({problem})." if url else "."))
+            return
+        self.app.open_url(safe)
+        self._say(f"Opened the {what}: {safe[:100]}")
+
+    def action_open_call(self) -> None:
+        incident = self._need()
+        if incident is not None:
+            self._open(incident.call_url, "call")
+
+    def action_open_slack(self) -> None:
+        incident = self._need()
+        if incident is not None:
+            self._open(slack_url(incident), "Slack channel")
+
+    # -- the rest --------------------------------------------------------------------------
+
+    def _zone(self):
+        return timefmt.UTC_ZONE if self.query_one(TimelineView).show_utc else self.zone
+
+    def action_declare(self) -> None:
+        opener = getattr(self.app, "open_declare", None)
+        if opener is None:
+            self._fail("Declaring is not available in this build.")
+            return
+        opener()
+
+    def action_focus_timeline(self) -> None:
+        self.query_one(TimelineView).focus()
+
+    def action_toggle_utc(self) -> None:
+        view = self.query_one(TimelineView)
+        view.show_utc = not view.show_utc
+        self._say("Times in UTC." if view.show_utc else f"Times in {timefmt.zone_name(self.zone)}.")
+
+    def action_refresh(self) -> None:
+        self._load_list()
+        if self._selected:
+            self._load_timeline(self._selected)
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
