@@ -22,6 +22,7 @@ from oncall_tui.config import (
     Settings,
     UserConfig,
 )
+from oncall_tui.sim.grafana import Faults as GrafanaFaults
 from oncall_tui.sim.grafana import GrafanaWorld
 from oncall_tui.sim.grafana import create_app as create_grafana_app
 from oncall_tui.sim.incidentio import create_app as create_incidentio_app
@@ -73,9 +74,11 @@ def build_demo(
     eu = GrafanaWorld(
         clock, seed=seed + 1, instance="eu", grafana_url=GRAFANA_EU, prometheus_url=PROMETHEUS
     )
+    # Every app gets its fault switches (all off), reachable as ``app.state.faults``, so
+    # tests and drills can make one source fail while the dashboard runs.
     io_app = create_incidentio_app(world, token=DEMO_TOKEN)
-    us_app = create_grafana_app(us, token=DEMO_TOKEN)
-    eu_app = create_grafana_app(eu, token=DEMO_TOKEN)
+    us_app = create_grafana_app(us, token=DEMO_TOKEN, faults=GrafanaFaults())
+    eu_app = create_grafana_app(eu, token=DEMO_TOKEN, faults=GrafanaFaults())
     transports: dict[str, httpx.AsyncBaseTransport] = {
         "incident-io": httpx.ASGITransport(app=io_app),
         "grafana:us": httpx.ASGITransport(app=us_app),
