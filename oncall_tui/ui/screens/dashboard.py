@@ -106,6 +106,9 @@ class DashboardScreen(Screen):
     DashboardScreen.narrow.detail-open AlertDetail { display: block; width: 1fr; }
     DashboardScreen.narrow.detail-open #left { display: none; }
     DashboardScreen.short ShiftPanel { max-height: 3; }
+    /* Toasts stack above the status bar, not over it: a source going stale, or the
+       READ-ONLY badge, must stay readable while a notice is up. */
+    DashboardScreen ToastRack { margin-bottom: 2; }
     """
 
     def __init__(self, session) -> None:
