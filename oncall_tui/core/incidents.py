@@ -120,7 +120,7 @@ class ChecklistItem:
 
 
 CHECKLIST: tuple[ChecklistItem, ...] = (
-    ChecklistItem("call", "The right people are on the call", "people on call"),
+    ChecklistItem("call", "The right people are on the call", "people"),
     ChecklistItem("notes", "Notes are being taken", "notes"),
     ChecklistItem("banner", "Status banner updated", "banner"),
     ChecklistItem("statuspage", "Status page updated", "status page"),

@@ -109,7 +109,11 @@ async def test_list_orders_incidents_and_shows_my_role():
         table = s.query_one(DataTable)
         rows = [[str(c) for c in table.get_row_at(n)] for n in range(table.row_count)]
         assert any("Incident Lead" in row for row in rows)
-        assert any("Documenting (post-incident)" in row for row in rows)
+        assert rows[-1][2] == "Documenting"  # post-incident, after the open ones
+        head = str(s.query_one("#incident-head").render())
+        table.move_cursor(row=table.row_count - 1)
+        await until(pilot, lambda: "(post-incident)" in str(s.query_one("#incident-head").render()))
+        assert head != str(s.query_one("#incident-head").render())
 
 
 async def test_a_note_shows_at_once_and_is_confirmed():

@@ -58,12 +58,13 @@ class DeclareScreen(ModalScreen[Declared | None]):
     DeclareScreen .title { text-style: bold; color: $error; }
     DeclareScreen .from { color: $text-muted; }
     DeclareScreen Label { margin: 1 0 0 0; text-style: bold; }
-    DeclareScreen #summary { height: 6; }
+    DeclareScreen #name { background: $boost; }
+    DeclareScreen #summary { height: 5; background: $boost; }
     DeclareScreen #severity-row { height: auto; }
     DeclareScreen #severity { width: 24; height: auto; }
     DeclareScreen #guidance { width: 1fr; height: auto; padding: 0 0 0 2; }
     DeclareScreen #options { height: auto; margin: 1 0 0 0; }
-    DeclareScreen #options Checkbox { width: auto; margin: 0 2 0 0; }
+    DeclareScreen #options Checkbox { width: auto; margin: 0 0 0 3; }
     DeclareScreen #type { width: 30; }
     DeclareScreen #error { color: $error; height: auto; margin: 1 0 0 0; }
     DeclareScreen #buttons { height: auto; align-horizontal: right; margin: 1 0 0 0; }
@@ -99,23 +100,26 @@ class DeclareScreen(ModalScreen[Declared | None]):
                 placeholder="e.g. Card payments failing for EU customers",
                 id="name",
                 max_length=NAME_LIMIT * 4,
+                compact=True,
             )
             yield Label("Summary: what we know (links welcome)")
-            summary = TextArea(self.draft.summary, id="summary", soft_wrap=True)
+            summary = TextArea(self.draft.summary, id="summary", soft_wrap=True, compact=True)
             summary.placeholder = "Impact, since when, what has been tried"
             yield summary
             yield Label("Severity: when in doubt, declare and adjust later")
             with Horizontal(id="severity-row"):
-                yield RadioSet(id="severity")
+                yield RadioSet(id="severity", compact=True)
                 yield Static("Loading severities…", id="guidance")
             with Horizontal(id="options"):
-                yield Select[str]([], prompt="Type: the default", id="type", allow_blank=True)
-                yield Checkbox("Private incident", self.draft.private, id="private")
-                yield Checkbox("Me as lead", self.draft.me_as_lead, id="lead")
+                yield Select[str](
+                    [], prompt="Type: the default", id="type", allow_blank=True, compact=True
+                )
+                yield Checkbox("Private incident", self.draft.private, id="private", compact=True)
+                yield Checkbox("Me as lead", self.draft.me_as_lead, id="lead", compact=True)
             yield Static("", id="error")
             with Horizontal(id="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Declare", id="declare", variant="error")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Declare", id="declare", variant="error", compact=True)
             yield Static("Ctrl+S declares · Tab moves between fields · Esc cancels", classes="hint")
 
     def on_mount(self) -> None:

@@ -255,6 +255,12 @@ class IncidentsScreen(Screen):
     IncidentsScreen #incident-head {
         height: auto; max-height: 9; padding: 0 1; background: $boost;
     }
+    IncidentsScreen #summary { height: auto; max-height: 3; padding: 0 1; background: $boost; }
+    IncidentsScreen #summary.-empty { display: none; }
+    IncidentsScreen.short #summary { display: none; }
+    IncidentsScreen.short #incidents { max-height: 5; }
+    IncidentsScreen #links { height: auto; padding: 0 1; background: $boost; }
+    IncidentsScreen #links.-empty { display: none; }
     IncidentsScreen #checklist { height: auto; padding: 0 1; }
     IncidentsScreen #problems { height: auto; padding: 0 1; color: $warning; }
     IncidentsScreen #problems.-empty { display: none; }
@@ -276,6 +282,7 @@ class IncidentsScreen(Screen):
         self._timeline_error = ""
         self._lookups: Lookups | None = None
         self._people: list[User] | None = None
+        self._me: User | None = session.engine.world.me
         self._loaded = False
 
     # -- layout ----------------------------------------------------------------
@@ -286,6 +293,8 @@ class IncidentsScreen(Screen):
         yield table
         with Vertical(id="incident"):
             yield Static("Loading incidents…", id="incident-head")
+            yield Static("", id="summary", classes="-empty")
+            yield Static("", id="links", classes="-empty")
             yield Static("", id="checklist")
             yield Static("", id="problems", classes="-empty")
             yield TimelineView(zone=self.zone, id="timeline", empty_text="No timeline yet.")
@@ -298,18 +307,22 @@ class IncidentsScreen(Screen):
             ("Ref", "ref"),
             ("Severity", "sev"),
             ("Status", "status"),
-            ("Lead", "lead"),
             ("Age", "age"),
             ("Me", "me"),
             ("Name", "name"),
+            ("Lead", "lead"),
         ):
             table.add_column(label, key=key)
         table.focus()
+        self.set_class(self.size.height < 32, "short")
         poll = self.settings.incident_io.poll
         self.set_interval(poll.incidents, self._load_list)
         self.set_interval(poll.timeline, self._poll_timeline)
         self._load_list()
         self._load_lookups()
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.height < 32, "short")
 
     # -- loading -----------------------------------------------------------------
 
@@ -327,6 +340,7 @@ class IncidentsScreen(Screen):
             return
         self._list_error = ""
         self._loaded = True
+        self._me = await self.actions.me()
         self._set_incidents(incidents)
 
     @work(group="lookups", exclusive=True, exit_on_error=False)
@@ -348,7 +362,10 @@ class IncidentsScreen(Screen):
         try:
             data = await self.actions.load_timeline(incident)
         except ActionError as exc:
-            self._timeline_error = str(exc)
+            self._timeline_error = (
+                f"not refreshed: {exc}. Showing what was last known; notes you type are "
+                "kept and sent when incident.io answers."
+            )
             self._show_problems()
             return
         self._timeline_error = ""
@@ -359,7 +376,7 @@ class IncidentsScreen(Screen):
     def _set_incidents(self, incidents: list[Incident]) -> None:
         table = self.query_one("#incidents", DataTable)
         now = utcnow()
-        me = self.session.engine.world.me
+        me = self._me
         self._incidents = {i.id: i for i in incidents}
         order = [i.id for i in incidents]
         selected = self._selected
@@ -371,7 +388,7 @@ class IncidentsScreen(Screen):
         else:
             for incident in incidents:
                 for column, cell in zip(
-                    ("ref", "sev", "status", "lead", "age", "me", "name"),
+                    ("ref", "sev", "status", "age", "me", "name", "lead"),
                     self._cells(incident, now, me),
                     strict=True,
                 ):
@@ -395,19 +412,19 @@ class IncidentsScreen(Screen):
         severity = incident.severity.name if incident.severity else "—"
         style = _SEVERITY_STYLE.get(severity.casefold(), "")
         category = incident.status.category
-        status = incident.status.name
-        if category not in ("triage", "live"):
-            status += f" ({_CATEGORY_WORDS.get(category, category)})"
+        status = plain(incident.status.name)
+        if category not in ("triage", "live"):  # after the open ones; dim, named in the head
+            status.stylize("dim italic")
         lead = incident.lead.name if incident.lead else "no lead"
         mine = ", ".join(incident.roles_of(me.id)) if me else ""
         return [
             plain(incident.reference, "bold"),
             plain(severity, style),
-            plain(status),
-            plain(lead, limit=30),
+            status,
             plain(_age(incident.created_at, now)),
             plain(mine or "—", "bold" if mine else "dim", limit=30),
-            plain(incident.name, limit=200),
+            plain(incident.name, limit=70),
+            plain(lead, limit=30),
         ]
 
     # -- selection and rendering ----------------------------------------------------
@@ -452,38 +469,44 @@ class IncidentsScreen(Screen):
         if incident is None:
             return
         now = utcnow()
-        me = self.session.engine.world.me
+        me = self._me
         sev = incident.severity.name if incident.severity else "no severity"
         lead = incident.lead.name if incident.lead else "nobody"
         mine = ", ".join(incident.roles_of(me.id)) if me else ""
+        category = incident.status.category
+        state = incident.status.name
+        if category not in ("triage", "live"):
+            state += f" ({_CATEGORY_WORDS.get(category, category)})"
         line1 = Content.assemble(
             plain_content(incident.reference, "bold"),
             "  ",
             plain_content(sev, "bold"),
             " · ",
-            plain_content(incident.status.name),
+            plain_content(state),
             " · lead ",
             plain_content(lead, "bold"),
             (" · you: " if mine else ""),
             plain_content(mine, "bold $success") if mine else "",
-            f" · declared {timefmt.ago(incident.created_at, now)}",
+            f" · {_age(incident.created_at, now)} old",
             " · private" if incident.visibility == "private" else "",
         )
         parts = [line1, plain_content(incident.name, "bold")]
         summary = clean(incident.summary, multiline=True, limit=600).strip()
-        if summary:
-            lines = summary.splitlines()
-            shown = "\n".join(lines[:3]) + (" …" if len(lines) > 3 else "")
-            parts.append(plain_content(shown, "$text-muted", multiline=True))
-        links = []
+        lines = [line for line in summary.splitlines() if line.strip()]
+        shown = "\n".join(lines[:2]) + (" …" if len(lines) > 2 else "")
+        self.query_one("#summary", Static).update(
+            plain_content(shown, "$text-muted", multiline=True)
+        )
+        self.query_one("#summary").set_class(not shown, "-empty")
+        links: list[Content] = []
         if incident.call_url:
             links.append(Content.assemble("o call ", plain_content(incident.call_url, "underline")))
         if incident.slack_channel_name or incident.slack_channel_id:
             name = incident.slack_channel_name or incident.slack_channel_id or ""
             links.append(Content.assemble("l Slack ", plain_content("#" + name.lstrip("#"))))
-        if links:
-            parts.append(Content(" · ").join(links))
         head.update(Content("\n").join(parts))
+        self.query_one("#links", Static).update(Content(" · ").join(links))
+        self.query_one("#links").set_class(not links, "-empty")
 
     def _entries(self):
         data = self._data.get(self._selected or "")
@@ -504,8 +527,7 @@ class IncidentsScreen(Screen):
         return self.actions.entries(data, me=self._me_name())
 
     def _me_name(self) -> str:
-        me = self.session.engine.world.me
-        return me.name if me is not None else "you"
+        return self._me.name if self._me is not None else "you"
 
     def _render_timeline(self) -> None:
         view = self.query_one(TimelineView)
@@ -521,14 +543,14 @@ class IncidentsScreen(Screen):
         self._show_problems()
 
     def _render_checklist(self, entries) -> None:
-        parts: list[Content] = [Content.styled("Lead checklist (c): ", "bold")]
+        parts: list[Content] = [Content.styled("Checklist (c): ", "bold")]
         for state in checklist_state(entries):
             mark = "[x]" if state.done else "[ ]"
             style = "$success" if state.done else "$text-muted"
             if state.pending:
                 style = "italic $warning"
             parts.append(Content.styled(f"{mark} {state.item.short}", style))
-            parts.append(Content("  "))
+            parts.append(Content(" "))
         self.query_one("#checklist", Static).update(Content.assemble(*parts))
 
     def _show_problems(self) -> None:
@@ -537,7 +559,7 @@ class IncidentsScreen(Screen):
         if self._list_error:
             lines.append(f"Incident list: {self._list_error}")
         if self._timeline_error:
-            lines.append(f"Timeline: {self._timeline_error} (showing what was last known)")
+            lines.append(f"Timeline {self._timeline_error}")
         data = self._data.get(self._selected or "")
         if data is not None:
             lines += list(data.problems)
@@ -844,9 +866,7 @@ class IncidentsScreen(Screen):
         if not chosen or chosen not in states:
             return
         done = not states[chosen].done
-        queued = self._queue(lambda: self.actions.tick(incident, chosen, done))
-        if queued is not None:
-            self._say(queued.message)
+        self._queue(lambda: self.actions.tick(incident, chosen, done))  # shown pending at once
 
     # -- close -------------------------------------------------------------------------
 
