@@ -354,3 +354,16 @@ async def test_export_writes_markdown(tmp_path):
         await until(pilot, target.exists)
         text = target.read_text()
         assert text.startswith("# INC-242") and "## What surprised us" in text
+
+
+async def test_the_command_palette_runs_incident_actions():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_incidents(pilot, "INC-242")
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "CommandPalette")
+        await pilot.press(*"hand over")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ChooseScreen")
+        assert "Hand the lead of INC-242" in str(app.screen.query_one(".modal-title").render())

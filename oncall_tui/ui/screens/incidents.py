@@ -143,9 +143,9 @@ class BindingCommands(Provider):
         seen: dict[str, tuple[str, str, str]] = {}
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or not active.enabled or binding.action in seen:
+            if not binding.description or not binding.id or not active.enabled:
                 continue
-            if active.node is not screen:
+            if binding.action in seen or active.node is not screen:
                 continue
             keys = self.app.get_key_display(Binding(key, ""))
             seen[binding.action] = (binding.description, binding.action, keys)
