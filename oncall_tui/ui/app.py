@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Header, Static
 
 from oncall_tui import __version__
@@ -91,6 +92,19 @@ class OnCallApp(App[int]):
             self.set_keymap(dict(settings.ui.keymap))
         if demo:
             self.sub_title = f"v{__version__} · demo world"
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Toasts are plain text unless asked otherwise: they quote page titles, alert
+        names and API errors, which must never be read as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # -- themes ------------------------------------------------------------------
 

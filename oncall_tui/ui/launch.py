@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import gc
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from oncall_tui.config import Settings
@@ -29,6 +34,9 @@ class Session:
         await self.backends.aclose()
         if self.outbox is not None:
             self.outbox.close()
+            if self.demo is not None:
+                # The demo's outbox lives in a directory of its own, gone with the process.
+                shutil.rmtree(Path(self.outbox.path).parent, ignore_errors=True)
 
 
 def make_session(
@@ -53,8 +61,8 @@ def make_session(
 
 
 def _open_outbox(*, demo: bool) -> Outbox | None:
-    """The outbox file (``demo-outbox.sqlite3`` for the demo world, which starts afresh
-    each time: its incidents do not outlive the process). None if it cannot be opened;
+    """The outbox file (for the demo world, a fresh file in a temporary directory of
+    its own). None if it cannot be opened;
     the incident screen then refuses notes and says why."""
     import logging
 
@@ -62,9 +70,9 @@ def _open_outbox(*, demo: bool) -> Outbox | None:
 
     path = outbox_path(demo=demo)
     if demo:
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                path.with_name(path.name + suffix).unlink()
+        # Each demo process gets a fresh outbox of its own: demo incidents do not outlive
+        # the process, and two demos at once must not share one file.
+        path = Path(tempfile.mkdtemp(prefix="oncall-tui-demo-")) / path.name
     try:
         return Outbox(path)
     except OutboxError as exc:
@@ -73,12 +81,33 @@ def _open_outbox(*, demo: bool) -> Outbox | None:
 
 
 def build_app(settings: Settings, *, demo: bool, readonly: bool, theme: str | None = None):
+    """The dashboard app of this process, with its session. Call it once per process:
+    it sets the garbage collector up for a long-running app (see :func:`_startup_gc`)."""
     from oncall_tui.ui.app import OnCallApp
 
-    session = make_session(settings, demo=demo, readonly=readonly)
-    return OnCallApp(
-        session.settings, demo=demo, readonly=readonly, theme_name=theme, session=session
-    )
+    with _startup_gc():
+        session = make_session(settings, demo=demo, readonly=readonly)
+        return OnCallApp(
+            session.settings, demo=demo, readonly=readonly, theme_name=theme, session=session
+        )
+
+
+@contextlib.contextmanager
+def _startup_gc() -> Iterator[None]:
+    """Start-up makes tens of thousands of objects that live as long as the process
+    (modules, clients, the demo world, the app). Collecting while they are being made
+    finds nothing, and rescanning them on every full collection afterwards (and once more
+    when the process exits) is wasted work: pause the collector while building, then move
+    everything alive into the permanent generation (:func:`gc.freeze`). Objects made
+    later are collected as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def launch(settings: Settings, *, demo: bool, readonly: bool, theme: str | None) -> int:

@@ -348,3 +348,14 @@ async def test_unavailable_actions_are_dimmed_with_the_reason_in_help():
         assert "Decline is not available: the key lacks act_on_behalf_of_users" in (
             app.help_intro()
         )
+
+
+async def test_toasts_never_read_api_text_as_markup():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        app.screen._fail("refused: [bold]x[/bold] [link=https://evil.example]y[/link]")
+        await pilot.pause(0.1)
+        toast = list(app._notifications)[-1]
+        assert toast.markup is False
+        assert "[link=https://evil.example]" in toast.message
