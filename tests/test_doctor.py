@@ -1,0 +1,206 @@
+"""``doctor`` checks: against the demo world (everything answers), with a wrong key, a
+missing secret, a missing "me", a key without roles, and quick links that answer,
+redirect, refuse HEAD, are missing, fail or hang (httpx.MockTransport, no network)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+
+from oncall_tui.config import LinkConfig, Settings, UiConfig, UserConfig
+from oncall_tui.core import doctor
+from oncall_tui.core.doctor import FAIL, PASS, WARN
+from oncall_tui.core.sources import build_backends
+from oncall_tui.secrets import Found
+from oncall_tui.sim.demo import build_demo
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def demo_backends(*, tokens=None, email: str | None = None):
+    demo = build_demo(
+        Settings(user=UserConfig(timezone="Europe/London")),
+        clock=lambda: NOW,
+        background_alerts=0,
+    )
+    settings = demo.settings
+    if email is not None:
+        settings = settings.model_copy(update={"user": UserConfig(email=email)})
+    backends = build_backends(settings, transports=demo.transports, tokens=tokens or demo.tokens)
+    return demo, backends
+
+
+def by_name(report: doctor.Report) -> dict[str, doctor.Check]:
+    return {c.name: c for c in report.checks}
+
+
+async def run(backends, **kw) -> doctor.Report:
+    return await doctor.run_doctor(
+        backends,
+        now=NOW,
+        config=doctor.config_check("demo", exists=False, error=None, demo=True),
+        secrets={"incident-io": None},
+        keyring_backend="keyring.backends.SecretService.Keyring",
+        demo=kw.pop("demo", True),
+        **kw,
+    )
+
+
+async def test_demo_world_passes():
+    _, backends = demo_backends()
+    report = await run(backends)
+    checks = by_name(report)
+    assert report.ok and report.exit_code == 0, [c for c in report.checks if c.failed]
+    assert checks["incident.io key"].status == PASS
+    assert "schedule_overrides_editor" in checks["incident.io key"].detail
+    assert checks["me"].detail.startswith("me@example.com is Robin Ahn")
+    for action in ("ack", "escalate", "override"):
+        assert checks[f"can {action}"].status == PASS
+    assert checks["my next shift"].status == PASS
+    assert "on call now: On call: Payments" in checks["my next shift"].detail
+    for key in ("grafana:us", "grafana:eu", "alertmanager:k8s"):
+        assert checks[key].status == PASS and "answers" in checks[key].detail
+    assert checks["keyring"].status == PASS
+    assert checks["quick links"].detail.startswith("none configured")
+    assert report.summary().startswith(f"All {len(report.checks)} checks passed")
+    await backends.aclose()
+
+
+async def test_wrong_key_fails_with_a_fix():
+    _, backends = demo_backends(
+        tokens={
+            "incident-io": "wrong",
+            "grafana:us": "demo-token",
+            "grafana:eu": "wrong",
+            "alertmanager:k8s": "demo-token",
+        }
+    )
+    report = await run(backends)
+    checks = by_name(report)
+    assert checks["incident.io key"].status == FAIL
+    assert "oncall-tui auth set incident-io" in checks["incident.io key"].fix
+    assert checks["grafana:eu"].status == FAIL
+    assert "oncall-tui auth set grafana:eu" in checks["grafana:eu"].fix
+    assert checks["grafana:us"].status == PASS
+    assert report.exit_code == 1
+    assert "me" not in checks  # nothing more can be asked with a key that does not work
+    await backends.aclose()
+
+
+async def test_unknown_me_fails_and_skips_my_shift():
+    _, backends = demo_backends(email="ghost@example.com")
+    report = await run(backends)
+    checks = by_name(report)
+    assert checks["me"].status == FAIL
+    assert "no incident.io user has the email ghost@example.com" in checks["me"].detail
+    assert "my next shift" not in checks
+    assert not report.ok
+    await backends.aclose()
+
+
+def test_missing_secret_and_no_keyring():
+    missing = doctor.secrets_check(
+        "grafana:eu", Found("grafana:eu", None, "", "no keyring"), demo=False
+    )
+    assert missing.status == FAIL
+    assert "ONCALL_TUI_GRAFANA__EU__TOKEN" in missing.fix
+    found = doctor.secrets_check(
+        "incident-io", Found("incident-io", "s3cr3t-value", "keyring"), demo=False
+    )
+    assert found.status == PASS and found.detail == "found in the keyring"
+    assert "s3cr3t" not in repr(found) and "s3cr3t" not in found.detail
+    none = doctor.keyring_check("no OS keyring backend on this machine (a headless server?)", {})
+    assert none.status == WARN and "environment" in none.fix
+    used = doctor.keyring_check(
+        "keyring.backends.SecretService.Keyring", {"incident-io": "keyring"}
+    )
+    assert used.status == PASS and "incident-io from keyring" in used.detail
+
+
+def test_config_checks():
+    bad = doctor.config_check("/x/config.toml", exists=True, error="/x/config.toml: ui.theme: bad")
+    assert bad.status == FAIL and "ui.theme" in bad.detail
+    assert doctor.config_check("/x/config.toml", exists=False, error=None).status == WARN
+    assert doctor.config_check("/x/config.toml", exists=True, error=None).status == PASS
+    report = doctor.Report((bad,))
+    assert report.exit_code == 1 and "1 failed" in report.summary()
+
+
+async def test_roles_missing_make_actions_fail_or_warn():
+    _, backends = demo_backends()
+    io = backends.incidentio
+    real = io.identity
+
+    async def narrow():
+        from dataclasses import replace
+
+        ident = await real()
+        return replace(ident, roles=("viewer", "schedules_reader", "on_call_viewer"))
+
+    io.identity = narrow  # a key that can read but not act
+    report = await run(backends)
+    checks = by_name(report)
+    assert checks["can override"].status == FAIL
+    assert "schedule_overrides_editor" in checks["can override"].detail
+    assert checks["can escalate"].status == FAIL
+    assert checks["can declare"].status == WARN  # not needed to go on call
+    assert not report.ok
+    await backends.aclose()
+
+
+def handler(request: httpx.Request) -> httpx.Response:
+    path = request.url.path
+    if path == "/ok":
+        return httpx.Response(200)
+    if path == "/moved":
+        return httpx.Response(302, headers={"Location": "https://links.test/ok"})
+    if path == "/no-head":
+        return httpx.Response(405) if request.method == "HEAD" else httpx.Response(200)
+    if path == "/login":
+        return httpx.Response(401)
+    if path == "/gone":
+        return httpx.Response(404)
+    if path == "/broken":
+        return httpx.Response(503)
+    if path == "/slow":
+        raise httpx.ReadTimeout("timed out", request=request)
+    raise httpx.ConnectError("refused", request=request)
+
+
+async def test_links_are_probed_in_parallel_with_head_then_get():
+    names = ["ok", "moved", "no-head", "login", "gone", "broken", "slow", "down"]
+    links = [LinkConfig(name=n, url=f"https://links.test/{n}") for n in names]
+    seen: list[str] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        return handler(request)
+
+    checks = await doctor.link_checks(links, transport=httpx.MockTransport(record), timeout=1)
+    got = {c.name: c for c in checks}
+    assert got["link ok"].status == PASS and "(200)" in got["link ok"].detail
+    assert got["link moved"].status == PASS
+    assert got["link no-head"].status == PASS and "GET /no-head" in seen
+    assert got["link login"].status == PASS and "sign in" in got["link login"].detail
+    assert got["link gone"].status == WARN
+    assert got["link broken"].status == FAIL and "503" in got["link broken"].detail
+    assert got["link slow"].status == FAIL and "no answer within 1s" in got["link slow"].detail
+    assert got["link down"].status == FAIL and "unreachable" in got["link down"].detail
+    assert all(s.startswith("HEAD") for s in seen if "no-head" not in s)
+
+
+async def test_links_not_probed_in_the_demo():
+    links = [LinkConfig(name="Status", url="https://status.example.com")]
+    checks = await doctor.link_checks(links, probe=False)
+    assert checks[0].status == WARN and "not checked" in checks[0].detail
+
+
+async def test_report_with_links_in_settings():
+    demo, _ = demo_backends()
+    ui = UiConfig(links=[LinkConfig(name="Runbooks", url="https://links.test/ok")])
+    settings = demo.settings.model_copy(update={"ui": ui})
+    backends = build_backends(settings, transports=demo.transports, tokens=demo.tokens)
+    report = await run(backends, demo=False, link_transport=httpx.MockTransport(handler))
+    assert by_name(report)["link Runbooks"].status == PASS
+    await backends.aclose()
