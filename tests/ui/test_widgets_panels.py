@@ -257,7 +257,7 @@ async def test_timeline_lines_show_time_kind_author_and_pending():
         text = [view.render_line(y).text.rstrip() for y in range(view.line_count)]
         assert text[0] == "14:07 CET  created  Mia"
         assert text[1] == "  Incident declared: checkout slow"
-        assert any(line.endswith("Mia  (sending…)") for line in text)
+        assert any(line.endswith("Mia  (waiting to send)") for line in text)
         assert all(len(line) <= 59 for line in text)
         view.show_utc = True
         await pilot.pause()

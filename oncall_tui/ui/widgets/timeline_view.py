@@ -1,7 +1,7 @@
 """A scrollable incident timeline that appends live without jumping.
 
 Each :class:`~oncall_tui.domain.TimelineEntry` is drawn as a first line "14:05 CET  note
-Ana  (sending…)" followed by its text wrapped under it. Lines are built per width with
+Ana  (waiting to send)" followed by its text wrapped under it. Lines are built per width with
 the Line API (only visible lines are drawn). New entries follow the view only when the
 reader is at the bottom; a reader who scrolled up stays on the entry they were reading.
 Times are in the user's zone; ``show_utc`` switches to UTC.
@@ -33,9 +33,9 @@ __all__ = ["TimelineView"]
 _INDENT = 2
 _KIND_WIDTH = 8
 _PENDING_WORDS = {
-    "pending": "sending…",
+    "pending": "waiting to send",
     "sending": "sending…",
-    "failed": "failed, will retry",
+    "failed": "refused, not sent (see oncall-tui outbox)",
     "needs_attention": "not sent: needs attention",
 }
 
