@@ -104,6 +104,13 @@ async def _unavailable(args: argparse.Namespace) -> int:
             end = parse_when(args.end, now=now, zone=zone, end=True)
         except ValueError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
+        if end <= start:
+            raise CliError(
+                f"--to ({timefmt.format_time(end, zone, now=now)}) is not after --from "
+                f"({timefmt.format_time(start, zone, now=now)}); a date alone in --to means "
+                "the end of that day",
+                EXIT_USAGE,
+            )
         actions = OverrideActions(backends, readonly=_readonly(args), zone=zone)
         try:
             me = await actions.me()

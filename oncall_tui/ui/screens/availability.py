@@ -196,6 +196,11 @@ class AvailabilityScreen(ModalScreen[AvailabilityRequest | None]):
         except ValueError as exc:
             error.update(str(exc))
             return
+        if end <= start:
+            error.update(
+                "The end is not after the start (a date alone in To means the end of that day)."
+            )
+            return
         chosen = tuple(self.query_one(SelectionList).selected)
         if not chosen:
             error.update("Pick at least one schedule (Space toggles).")
