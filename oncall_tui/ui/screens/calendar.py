@@ -521,8 +521,8 @@ class CalendarScreen(Screen):
             return Content("")
         now = self.clock()
         head = f"At {timefmt.format_time(view.cursor, self.zone, now=now)}"
-        if view.cursor < now:
-            head += " (past)"
+        if view.cursor + timedelta(hours=1) <= now:
+            head += " (past)"  # the cursor's hour is over, not just begun
         lines = [Content(head + ", on call:").stylize("bold")]
         by_schedule: dict[str, list[str]] = {}
         names: dict[str, str] = {}
