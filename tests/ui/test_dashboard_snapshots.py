@@ -1,0 +1,138 @@
+"""SVG snapshots of the dashboard's main states on the demo world, time standing still.
+
+Each test builds the real ``--demo`` session (``make_session``) on a seeded world with the
+wall clock frozen (see ``demo_session.py``), moves the story on by hand, and compares the
+screen with the SVG under ``__snapshots__/test_dashboard_snapshots/``.
+
+Regenerate after a deliberate change with ``pytest tests/ui/test_dashboard_snapshots.py
+--snapshot-update`` and look at the new SVGs before committing them (``rsvg-convert`` makes
+PNGs; it draws the lines' leading no-break spaces too narrow, so replace ``&#160;`` with a
+plain space and add ``xml:space="preserve"`` to the ``<svg>`` element first).
+"""
+
+from __future__ import annotations
+
+import pytest
+from demo_session import FrozenDemo, frozen_time
+
+from oncall_tui.ui.widgets.status_bar import StatusBar
+
+WIDE = (120, 35)
+SMALL = (80, 24)
+
+# The scripted page reaches me 1.5 s in; by 6 s the alerts feed (every 5 s) has polled
+# again too, so the page's alert, its links and its graph are known.
+PAGE_LANDED = 6
+
+
+@pytest.fixture
+def frozen():
+    with frozen_time() as traveller:
+        yield traveller
+
+
+def is_my_page(row) -> bool:
+    return row.kind == "page" and row.mine and row.state == "triggered"
+
+
+async def paged(demo: FrozenDemo, pilot) -> None:
+    """The scripted page has reached me and the cursor is on it."""
+    await demo.loaded(pilot)
+    demo.advance(PAGE_LANDED)
+    await demo.settle(pilot)
+    await demo.until(pilot, lambda: demo.my_triggered_page() is not None, "the page to me")
+    demo.move_to(is_my_page)
+    await demo.settle(pilot)
+
+
+def test_quiet(snap_compare, frozen):
+    """No scripted story: nothing pages me; Grafana's own alerts fire, the first one
+    highlighted with its graph and links; every source fresh."""
+    demo = FrozenDemo(frozen, scenario=False)
+
+    async def run_before(pilot) -> None:
+        await demo.loaded(pilot)
+        assert demo.my_triggered_page() is None
+        assert not any(row.kind == "page" for row in demo.table.rows)
+
+    assert snap_compare(demo.app, run_before=run_before, terminal_size=WIDE)
+
+
+def test_paged(snap_compare, frozen):
+    """The ledger-lag page has reached me at level 1 of 3: on top, highlighted, with its
+    countdown to the next level, the detail of what paged, and the "New page" toast."""
+    demo = FrozenDemo(frozen)
+
+    async def run_before(pilot) -> None:
+        await paged(demo, pilot)
+        assert demo.table.cursor_item is not None and is_my_page(demo.table.cursor_item)
+        assert any("Paged:" in n for n in demo.notices())
+
+    assert snap_compare(demo.app, run_before=run_before, terminal_size=WIDE)
+
+
+def test_acked(snap_compare, frozen):
+    """After ``a`` on the page: the row reads acked, the escalation countdown is gone,
+    and a toast says what changed."""
+    demo = FrozenDemo(frozen)
+
+    async def run_before(pilot) -> None:
+        await paged(demo, pilot)
+        key = demo.table.cursor_key
+        await pilot.press("a")
+        await demo.until(
+            pilot, lambda: any(n.startswith("Acked") for n in demo.notices()), "ack reported"
+        )
+        await demo.settle(pilot)
+        row = demo.table.get_row(key)
+        assert row is not None and row.state == "acked"
+        assert demo.table.cursor_key == key
+        writes = [w for w in demo.demo.world.writes if w.kind == "escalation.respond"]
+        assert writes and writes[-1].data.get("response") == "ack"
+
+    assert snap_compare(demo.app, run_before=run_before, terminal_size=WIDE)
+
+
+def test_stale_source(snap_compare, frozen):
+    """grafana:eu answers 503 for three minutes: the status bar shows it STALE with the
+    age of its last good data and a warning mark, while the other sources stay fresh."""
+    demo = FrozenDemo(frozen)
+
+    async def run_before(pilot) -> None:
+        await demo.loaded(pilot)
+        demo.faults("grafana:eu").status = 503
+        demo.advance(180)
+        await demo.settle(pilot)
+        bar = demo.screen.query_one(StatusBar)
+        assert bar.has_errors and "grafana:eu" in bar.errors_text()
+        shown = bar.sources_content().plain
+        assert "grafana:eu STALE 3m" in shown and shown.count("STALE") == 1, shown
+        health = {h.name: h for h in demo.session.engine.snapshot().health}
+        assert health["grafana:eu"].error and not health["incident.io"].error
+
+    assert snap_compare(demo.app, run_before=run_before, terminal_size=WIDE)
+
+
+def test_readonly(snap_compare, frozen):
+    """``--readonly`` with the page highlighted: the READ-ONLY badge is shown and the
+    write keys in the footer (ack, escalate, decline, snooze, declare) are dimmed."""
+    demo = FrozenDemo(frozen, readonly=True)
+
+    async def run_before(pilot) -> None:
+        await paged(demo, pilot)
+        assert demo.screen.check_action("ack", ()) is None
+        assert demo.screen.check_action("open_runbook", ()) is True
+
+    assert snap_compare(demo.app, run_before=run_before, terminal_size=WIDE)
+
+
+def test_paged_80x24(snap_compare, frozen):
+    """The paged state in a classic 80×24 terminal: the detail pane folds away (Enter
+    opens it), the shift panel is cut to its first lines, the table keeps its key columns."""
+    demo = FrozenDemo(frozen)
+
+    async def run_before(pilot) -> None:
+        await paged(demo, pilot)
+        assert demo.screen.has_class("narrow") and demo.screen.has_class("short")
+
+    assert snap_compare(demo.app, run_before=run_before, terminal_size=SMALL)
