@@ -49,6 +49,34 @@ def _failed(what: str, exc: ApiError) -> ActionError:
     return ActionError(f"{what} failed: {exc}")
 
 
+def check_write(
+    backends: Backends,
+    readonly: bool,
+    capability: str | None = None,
+    *,
+    refusal: str = "Not available",
+) -> None:
+    """Refuse a write before anything is sent: read-only mode, or an action the key or
+    the API cannot do (with the reason from the capability probe)."""
+    if readonly:
+        raise ActionError("Read-only mode: nothing was changed (started with --readonly).")
+    caps = backends.capabilities
+    if capability and caps is not None:
+        try:
+            usable = caps.available(capability)
+        except KeyError:
+            return
+        if not usable:
+            raise ActionError(f"{refusal}: {caps.reason(capability)}")
+
+
+def incident_io(backends: Backends):
+    """The incident.io client, or a clear refusal when none is configured."""
+    if backends.incidentio is None:
+        raise ActionError("incident.io is not configured.")
+    return backends.incidentio
+
+
 class Actions:
     def __init__(
         self,
@@ -76,20 +104,10 @@ class Actions:
         return self.backends.settings.user.email or "the on-call engineer"
 
     def _check_write(self, capability: str | None = None) -> None:
-        if self.readonly:
-            raise ActionError("Read-only mode: nothing was changed (started with --readonly).")
-        caps = self.backends.capabilities
-        if capability and caps is not None:
-            try:
-                if not caps.available(capability):
-                    raise ActionError(f"Not available: {caps.reason(capability)}")
-            except KeyError:
-                pass
+        check_write(self.backends, self.readonly, capability)
 
     def _io(self):
-        if self.backends.incidentio is None:
-            raise ActionError("incident.io is not configured.")
-        return self.backends.incidentio
+        return incident_io(self.backends)
 
     def _optimistic(self, key: str, state: str) -> str | None:
         if self.engine is None:

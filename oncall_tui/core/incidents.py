@@ -37,7 +37,7 @@ from oncall_tui.backends.incidentio import (
 )
 from oncall_tui.config import default_data_dir
 from oncall_tui.core import timefmt
-from oncall_tui.core.actions import ActionError, Outcome
+from oncall_tui.core.actions import ActionError, Outcome, check_write, incident_io
 from oncall_tui.core.outbox import (
     KIND_NOTE,
     KIND_UPDATE,
@@ -407,9 +407,7 @@ class IncidentActions:
 
     @property
     def io(self) -> IncidentIoClient:
-        if self.backends.incidentio is None:
-            raise ActionError("incident.io is not configured.")
-        return self.backends.incidentio
+        return incident_io(self.backends)
 
     async def me(self, *, strict: bool = False) -> User | None:
         """The configured user (``[user] email``), or None. With ``strict``, a failed
@@ -428,15 +426,7 @@ class IncidentActions:
         return self._me
 
     def check_write(self, capability: str | None = None) -> None:
-        if self.readonly:
-            raise ActionError("Read-only mode: nothing was changed (started with --readonly).")
-        caps = self.backends.capabilities
-        if capability and caps is not None:
-            try:
-                if not caps.available(capability):
-                    raise ActionError(f"Not available: {caps.reason(capability)}")
-            except KeyError:
-                pass
+        check_write(self.backends, self.readonly, capability)
 
     def _need_outbox(self) -> Outbox:
         if self.outbox is None:

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from oncall_tui.backends.http import ApiError
 from oncall_tui.core import availability, timefmt, views
-from oncall_tui.core.actions import ActionError, Outcome
+from oncall_tui.core.actions import ActionError, Outcome, check_write, incident_io
 from oncall_tui.core.availability import AvailabilityPlan, UndoPlan
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import utcnow
@@ -238,21 +238,11 @@ class OverrideActions:
     # -- helpers -------------------------------------------------------------------
 
     def _io(self):
-        if self.backends.incidentio is None:
-            raise ActionError("incident.io is not configured.")
-        return self.backends.incidentio
+        return incident_io(self.backends)
 
     def check_write(self) -> None:
         """Refuse before anything is sent: read-only mode, or a key that cannot override."""
-        if self.readonly:
-            raise ActionError("Read-only mode: nothing was changed (started with --readonly).")
-        caps = self.backends.capabilities
-        if caps is not None:
-            try:
-                if not caps.available("override"):
-                    raise ActionError(f"Overrides are not available: {caps.reason('override')}.")
-            except KeyError:
-                pass
+        check_write(self.backends, self.readonly, "override", refusal="Overrides are not available")
 
     async def me(self) -> User:
         email = self.backends.settings.user.email
