@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from oncall_tui.core import timefmt
 from oncall_tui.domain import (
@@ -796,25 +797,34 @@ def _severity_of(value: str) -> tuple[str, int]:
 
 
 class _Entry:
-    """Per-alert facts computed once per refresh (search key, group, ranks)."""
+    """Per-alert facts computed once (search key, title token, ranks). An entry is shared
+    by the next :class:`AlertIndex` when its alert comes back with the same facts."""
 
     __slots__ = (
         "alert",
+        "aliases",
         "dashboard",
-        "group",
         "label",
+        "page_key",
         "rank",
         "runbook",
         "search",
         "severity",
         "started",
         "state",
+        "token",
     )
 
-    def __init__(self, alert: Alert, group: int, source_label: str) -> None:
+    def __init__(self, alert: Alert, source_label: str) -> None:
         self.alert = alert
-        self.group = group
         self.label = source_label
+        self.token = _title_token(source_label, alert.title)
+        aliases = []
+        if alert.fingerprint:
+            aliases.append("f\x1f" + alert.fingerprint)
+        if alert.dedup_key:
+            aliases.append("d\x1f" + source_label + "\x1f" + alert.dedup_key)
+        self.aliases = tuple(aliases)
         self.started = alert.started_at
         self.severity, self.rank = _severity_of(alert.severity)
         self.state = _alert_state(alert)
@@ -824,6 +834,27 @@ class _Entry:
         for name, value in alert.labels:
             parts.append(name + "=" + value)
         self.search = "\n".join(parts).casefold()
+        # The alert id a page names, for incident.io alerts (shown by the page's row).
+        self.page_key = alert.id if alert.source == SOURCE_INCIDENT_IO else None
+
+
+def _same_facts(a: Alert, b: Alert) -> bool:
+    """True when everything an entry and its row are made of is the same in both (the
+    rest, e.g. the description, is read from the alert itself when shown)."""
+    return a is b or (
+        a.title == b.title
+        and a.state == b.state
+        and a.severity == b.severity
+        and a.started_at == b.started_at
+        and a.silenced_by == b.silenced_by
+        and a.source == b.source
+        and a.instance == b.instance
+        and a.id == b.id
+        and a.fingerprint == b.fingerprint
+        and a.dedup_key == b.dedup_key
+        and a.labels == b.labels
+        and a.links == b.links
+    )
 
 
 def _alert_state(alert: Alert) -> str:
@@ -860,11 +891,41 @@ class AlertIndex:
     Groups duplicates (same source and title, case-insensitive, or the same fingerprint
     or deduplication key) and precomputes lower-case search keys. Build it when the
     alerts change; pass it to :func:`alert_rows` as often as the filter changes.
+
+    ``previous`` (the index of the last refresh) makes a refresh cost what changed:
+    alerts that come back with the same facts keep their entries, and groups whose
+    members are all kept keep their rows for the same pages, paths and me.
     """
 
-    __slots__ = ("by_alert_id", "entries", "group_keys")
+    __slots__ = (
+        "_by_key",
+        "_context",
+        "_group_index",
+        "_inherit",
+        "_key_of_token",
+        "_row_cache",
+        "by_alert_id",
+        "entries",
+        "group_keys",
+        "group_members",
+        "group_sizes",
+        "member_group",
+    )
 
-    def __init__(self, alerts: Sequence[Alert]) -> None:
+    def __init__(self, alerts: Sequence[Alert], previous: AlertIndex | None = None) -> None:
+        old_by_key = previous._by_key if previous is not None else {}
+        old_keys = previous._key_of_token if previous is not None else {}
+        entries: list[_Entry] = []
+        by_key: dict[str, _Entry] = {}
+        for alert in alerts:
+            entry = old_by_key.get(alert.key)
+            if entry is None or not _same_facts(entry.alert, alert):
+                entry = _Entry(alert, alert.source_label)
+            else:
+                entry.alert = alert  # same facts; the rest (description, …) as it is now
+            entries.append(entry)
+            by_key[alert.key] = entry
+
         # Alerts with the same title token share a provisional group; a fingerprint or
         # dedup key seen in two provisional groups joins them (union-find, rare).
         parent: list[int] = []
@@ -878,31 +939,21 @@ class AlertIndex:
                 i = parent[i]
             return i
 
-        def join(x: int, y: int) -> None:
-            x, y = find(x), find(y)
-            if x != y:
-                parent[max(x, y)] = min(x, y)
-
-        labels: list[str] = []
         provisional: list[int] = []
-        for alert in alerts:
-            label = alert.source_label
-            labels.append(label)
-            token = _title_token(label, alert.title)
+        for entry in entries:
+            token = entry.token
             g = title_group.get(token)
             if g is None:
                 g = len(parent)
                 parent.append(g)
                 group_title.append(token)
                 title_group[token] = g
-            if alert.fingerprint:
-                other = alias_group.setdefault("f\x1f" + alert.fingerprint, g)
+            for alias in entry.aliases:
+                other = alias_group.setdefault(alias, g)
                 if other != g:
-                    join(other, g)
-            if alert.dedup_key:
-                other = alias_group.setdefault("d\x1f" + label + "\x1f" + alert.dedup_key, g)
-                if other != g:
-                    join(other, g)
+                    x, y = find(other), find(g)
+                    if x != y:
+                        parent[max(x, y)] = min(x, y)
             provisional.append(g)
         # A group's key is its smallest title token: it does not depend on the order the
         # alerts came in, and it stays put while any member with that title remains.
@@ -914,24 +965,84 @@ class AlertIndex:
                 root_key[root] = token
         group_of_root: dict[int, int] = {}
         group_keys: list[str] = []
-        entries: list[_Entry] = []
+        key_of_token: dict[str, str] = {}
+        members_of: list[list[_Entry]] = []
+        member_group: list[int] = []
         by_alert_id: dict[str, list[int]] = {}
-        for i, alert in enumerate(alerts):
+        for i, entry in enumerate(entries):
             root = find(provisional[i])
             group = group_of_root.get(root)
             if group is None:
                 group = len(group_keys)
                 group_of_root[root] = group
-                group_keys.append(_group_key(root_key[root]))
-            entries.append(_Entry(alert, group, labels[i]))
-            ids = by_alert_id.get(alert.id)
+                token = root_key[root]
+                key = old_keys.get(token) or _group_key(token)
+                key_of_token[token] = key
+                group_keys.append(key)
+                members_of.append([entry])
+            else:
+                members_of[group].append(entry)
+            member_group.append(group)
+            alert_id = entry.alert.id
+            ids = by_alert_id.get(alert_id)
             if ids is None:
-                by_alert_id[alert.id] = [i]
+                by_alert_id[alert_id] = [i]
             else:
                 ids.append(i)
         self.entries = entries
+        self.member_group = member_group
         self.group_keys = group_keys
+        self.group_members = [tuple(m) for m in members_of]
+        self.group_sizes = [len(m) for m in members_of]
         self.by_alert_id = by_alert_id
+        self._by_key = by_key
+        self._key_of_token = key_of_token
+        self._group_index = {key: g for g, key in enumerate(group_keys)}
+        # Rows of whole groups (and their sort keys) for one (pages, paths, me): filtering
+        # on each keystroke then rebuilds only the groups a filter cuts into.
+        self._context: tuple = ()
+        self._row_cache: dict[Any, Any] = {}
+        self._inherit: tuple = ()
+        if previous is not None and previous._context:
+            self._inherit = (previous, previous._context, previous._row_cache)
+
+    def _rows_for(self, pages: object, paths: object, me: object) -> dict:
+        """The row cache, emptied when the pages, paths or me are other objects. Only
+        tuples are trusted to stay as they were; other sequences get a throwaway cache."""
+        if not (isinstance(pages, tuple) and isinstance(paths, tuple)):
+            return {}
+        context = self._context
+        if (
+            len(context) != 3
+            or context[0] is not pages
+            or context[1] is not paths
+            or context[2] is not me
+        ):
+            self._context = (pages, paths, me)
+            self._row_cache = self._inherited(pages, paths, me)
+        return self._row_cache
+
+    def _inherited(self, pages: object, paths: object, me: object) -> dict:
+        """Rows of the previous index for groups whose members are the very same entries
+        (same facts), when the pages, paths and me are the same objects too."""
+        inherit, self._inherit = self._inherit, ()
+        if not inherit:
+            return {}
+        previous, context, cache = inherit
+        if context[0] is not pages or context[1] is not paths or context[2] is not me:
+            return {}
+        kept: dict[Any, Any] = {}
+        old_members = previous.group_members
+        old_group_index = previous._group_index
+        members = self.group_members
+        for group, key in enumerate(self.group_keys):
+            old = old_group_index.get(key)
+            if old is not None:
+                hit = cache.get(old)
+                # Entries have no __eq__: tuple equality is identity, member by member.
+                if hit is not None and members[group] == old_members[old]:
+                    kept[group] = hit
+        return kept
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -991,61 +1102,99 @@ def alert_rows(
     """
     index = alerts if isinstance(alerts, AlertIndex) else AlertIndex(alerts)
     terms = filters.terms
-    paths_by_id = {p.id: p for p in paths}
-    rows: list[AlertRow] = []
+    # Rows (and sort keys, and a page's search text) that do not depend on the filter are
+    # kept in the index for these pages, paths and me, so a keystroke rebuilds only the
+    # groups a filter cuts into.
+    cache = index._rows_for(pages, paths, me)
+    decorated: list[tuple[tuple, AlertRow]] = []
 
     # --- pages
-    alert_page: dict[str, list[tuple[Page, bool, EscalationPath | None]]] = {}
-    for page in pages:
-        path = paths_by_id.get(page.path_id) if page.path_id else None
-        mine = page_reaches_me(page, path, me)
-        if page.is_open:
-            for aid in page.alert_ids:
-                alert_page.setdefault(aid, []).append((page, mine, path))
-        row = _page_row(page, path, mine, index)
-        if _keep(row, filters):
-            if terms:
-                # A page has no labels of its own: its alerts' titles and labels count.
-                parts = [row.title, row.source, row.severity, page.priority]
+    alert_page = cache.get("alert_page")
+    page_rows = cache.get("pages")
+    if alert_page is None or page_rows is None:
+        paths_by_id = {p.id: p for p in paths}
+        alert_page = {}
+        page_rows = []
+        for page in pages:
+            path = paths_by_id.get(page.path_id) if page.path_id else None
+            mine = page_reaches_me(page, path, me)
+            if page.is_open:
                 for aid in page.alert_ids:
-                    parts.extend(index.entries[i].search for i in index.by_alert_id.get(aid, ()))
-                if not _matches("\n".join(parts).casefold(), terms):
-                    continue
-            rows.append(row)
+                    alert_page.setdefault(aid, []).append((page, mine, path))
+            row = _page_row(page, path, mine, index)
+            # A page has no labels of its own: its alerts' titles and labels count.
+            parts = [row.title, row.source, row.severity, page.priority]
+            for aid in page.alert_ids:
+                parts.extend(index.entries[i].search for i in index.by_alert_id.get(aid, ()))
+            page_rows.append((row_sort_key(row), row, "\n".join(parts).casefold()))
+        cache["alert_page"] = alert_page
+        cache["pages"] = page_rows
+    for sort_key, row, search in page_rows:
+        if _keep(row, filters) and (not terms or _matches(search, terms)):
+            decorated.append((sort_key, row))
 
     # --- alerts, filtered per alert, then aggregated per group
     # Per-alert filters run before grouping so that a row's count is the number of
-    # alerts it stands for under the current filter.
+    # alerts it stands for under the current filter. An incident.io alert that an open
+    # page stands for is shown by the page's row (which carries its links and labels),
+    # not twice.
     skip_resolved = not filters.include_resolved
     skip_silenced = filters.hide_acked
     critical_only = filters.critical_only
     groups: dict[int, list[_Entry]] = {}
-    for entry in index.entries:
-        state = entry.state
-        if entry.alert.id in alert_page and entry.alert.source == SOURCE_INCIDENT_IO:
-            # An incident.io alert that an open page stands for is shown by the page's
-            # row (which carries its links and labels), not twice.
+    for entry, group in zip(index.entries, index.member_group, strict=True):
+        if alert_page and entry.page_key in alert_page:
             continue
+        state = entry.state
         if skip_resolved and state == STATE_RESOLVED:
             continue
         if skip_silenced and state == STATE_SILENCED:
             continue
         if critical_only and entry.rank != 0:
             continue
-        if terms and not _matches(entry.search, terms):
-            continue
-        members = groups.get(entry.group)
+        if terms:  # _matches, inlined: this runs once per alert per keystroke
+            search = entry.search
+            missing = False
+            for term in terms:
+                if term not in search:
+                    missing = True
+                    break
+            if missing:
+                continue
+        members = groups.get(group)
         if members is None:
-            groups[entry.group] = [entry]
+            groups[group] = [entry]
         else:
             members.append(entry)
+    # A group whose members all passed is the same row whatever the filter: cached.
+    sizes = index.group_sizes
+    plain = not (filters.mine_only or filters.hide_acked or filters.critical_only)
+    closed = () if filters.include_resolved else CLOSED_STATES
     for group, members in groups.items():
-        row = _group_row(index.group_keys[group], members, alert_page)
-        if row is not None and _keep(row, filters):
-            rows.append(row)
+        whole = len(members) == sizes[group]
+        hit = cache.get(group) if whole else None
+        if hit is None:
+            row = _group_row(index.group_keys[group], members, alert_page)
+            hit = (row_sort_key(row) if row is not None else (), row)
+            if whole:
+                cache[group] = hit
+        row = hit[1]
+        if row is None:
+            continue
+        if plain:
+            if row.state in closed:
+                continue
+        elif not _keep(row, filters):
+            continue
+        decorated.append(hit)  # type: ignore[arg-type]
 
-    rows.sort(key=row_sort_key)
-    return tuple(rows)
+    # Sort keys end with the row key, which is unique: rows themselves are never compared.
+    decorated.sort(key=_first)
+    return tuple(row for _, row in decorated)
+
+
+def _first(pair: tuple) -> tuple:
+    return pair[0]
 
 
 def _keep(row: AlertRow, filters: AlertFilter) -> bool:
