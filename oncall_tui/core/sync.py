@@ -115,6 +115,7 @@ class SyncEngine:
         self._state: dict[str, _FeedState] = {}
         self._listeners: list[Callable[[Snapshot], None]] = []
         self._snapshot: Snapshot | None = None
+        self._reused: dict[str, tuple[tuple, tuple]] = {}
         self.polls = 0
         for feed in feeds or ():
             self.add(feed)
@@ -303,11 +304,29 @@ class SyncEngine:
             for listener in list(self._listeners):
                 listener(snap)
 
+    def _reuse(self, name: str, parts: tuple, build: Callable[[], tuple]) -> tuple:
+        """The tuple built from ``parts`` for the last snapshot when every part is the
+        same object, else a new one. Unchanged lists then stay the same object from one
+        snapshot to the next, so views can keep what they computed from them (at 10,000
+        alerts, re-indexing them because the pages changed costs a frame or more)."""
+        last = self._reused.get(name)
+        if last is not None and len(last[0]) == len(parts):
+            for old, new in zip(last[0], parts, strict=True):
+                if old is not new:
+                    break
+            else:
+                return last[1]
+        built = build()
+        self._reused[name] = (parts, built)
+        return built
+
     def snapshot(self) -> Snapshot:
         if self._snapshot is None:
             w = self.world
-            alerts = tuple(a for feed_alerts in w.alerts.values() for a in feed_alerts)
-            pages = tuple(w.pages.values())
+            feeds = tuple(w.alerts.values())
+            alerts = self._reuse("alerts", feeds, lambda: tuple(a for f in feeds for a in f))
+            pages = self._reuse("pages", tuple(w.pages.values()), lambda: tuple(w.pages.values()))
+            paths = self._reuse("paths", tuple(w.paths.values()), lambda: tuple(w.paths.values()))
             if w.optimistic:
                 pages = tuple(
                     replace(p, status=w.optimistic[p.id]) if p.id in w.optimistic else p
@@ -325,7 +344,7 @@ class SyncEngine:
                 pages=pages,
                 alerts=alerts,
                 incidents=tuple(w.incidents.values()),
-                paths=tuple(w.paths.values()),
+                paths=paths,
                 health=self.backend_health(),
                 pending_writes=w.pending_writes,
                 capabilities=w.capabilities,
