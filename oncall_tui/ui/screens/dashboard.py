@@ -183,7 +183,7 @@ class DashboardScreen(Screen):
     def _rows(self) -> tuple[views.AlertRow, ...]:
         snap = self._snapshot
         if self._index is None or self._index_source is not snap.alerts:
-            self._index = views.AlertIndex(snap.alerts)
+            self._index = views.AlertIndex(snap.alerts, previous=self._index)
             self._index_source = snap.alerts
         return views.alert_rows(snap.pages, self._index, snap.paths, snap.me, self.filters)
 
