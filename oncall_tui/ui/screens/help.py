@@ -37,7 +37,8 @@ def bindings_table(app, screen) -> Table:
     table = Table(box=None, expand=True, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("Key", no_wrap=True, style="bold")
     table.add_column("Does")
-    table.add_column("Binding id (for [ui.keymap])", style="dim", no_wrap=True)
+    # A Text header: as a plain string Rich would take "[ui.keymap]" for a style tag.
+    table.add_column(Text("Binding id (for [ui.keymap])"), style="dim", no_wrap=True)
     for keys, description, binding_id, enabled in binding_rows(app, screen):
         text = Text(description)
         if not enabled:
