@@ -35,6 +35,7 @@ from oncall_tui.domain import (
     User,
 )
 from oncall_tui.safety import clean_text
+from oncall_tui.ui.screens.incidents import BindingCommands
 from oncall_tui.ui.screens.modals import (
     ChooseScreen,
     ConfirmScreen,
@@ -70,6 +71,8 @@ EXIT_AFTER_DATA = bool(os.environ.get("ONCALL_TUI_EXIT_AFTER_DATA"))
 
 class DashboardScreen(Screen):
     TITLE = "On call"
+    # Ctrl+P lists this screen's actions by name too ("ack" finds Ack), as help promises.
+    COMMANDS: ClassVar[set] = {BindingCommands}
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("a", "ack", "Ack", id="ack"),
@@ -545,7 +548,8 @@ class DashboardScreen(Screen):
             self._fail(problem or "No link.")
             return
         self.app.open_url(url)
-        self.app.notify(f"Opened {kind}: {url[:80]}", timeout=4)
+        shown = url if len(url) <= 80 else url[:79] + "…"  # say when the link is cut
+        self.app.notify(f"Opening {kind}: {shown}", timeout=4)
 
     def action_open_runbook(self) -> None:
         self._open(LINK_RUNBOOK)
