@@ -116,11 +116,23 @@ class FrozenDemo:
 
     @property
     def screen(self):
+        """The screen on top (a modal, when one is open)."""
         return self.app.screen
 
     @property
+    def dashboard(self):
+        """The dashboard screen, also while a modal (help, the palette) is over it."""
+        for screen in reversed(self.app.screen_stack):
+            if screen.__class__.__name__ == "DashboardScreen":
+                return screen
+        raise AssertionError("no dashboard on the screen stack")
+
+    def _on_dashboard(self) -> bool:
+        return any(s.__class__.__name__ == "DashboardScreen" for s in self.app.screen_stack)
+
+    @property
     def table(self) -> AlertTable:
-        return self.app.screen.query_one(AlertTable)
+        return self.dashboard.query_one(AlertTable)
 
     def notices(self) -> list[str]:
         return [n.message for n in self.app._notifications]
@@ -154,24 +166,22 @@ class FrozenDemo:
         return any(w.group.startswith(groups) and not w.is_finished for w in self.app.workers)
 
     def _sparkline_settled(self) -> bool:
-        screen = self.screen
+        screen = self.dashboard
         row = screen._current()
         alert = screen._first_alert(row)
         return alert is None or alert.key in screen._sparklines
 
     async def settle(self, pilot) -> None:
         """Wait until every due poll has landed and been drawn, and the highlighted
-        row's sparkline has been fetched."""
-        await self.until(
-            pilot, lambda: self.screen.__class__.__name__ == "DashboardScreen", "dashboard"
-        )
+        row's sparkline has been fetched (with a modal over the dashboard too)."""
+        await self.until(pilot, self._on_dashboard, "dashboard")
         engine = self.session.engine
 
         def quiet() -> bool:
             return (
                 not engine.due()
                 and not self._busy()
-                and not self.screen._dirty
+                and not self.dashboard._dirty
                 and self._sparkline_settled()
             )
 
@@ -187,9 +197,10 @@ class FrozenDemo:
         tick (real time): the header clock, ages and countdowns in the table, the shift
         panel and the status bar. Otherwise a screenshot taken within a second of
         :meth:`advance` could still show the time before it."""
-        for widget in self.screen.query("*"):
-            widget.refresh()
-        self.screen.query_one(StatusBar).update_state()
+        for screen in {self.screen, self.dashboard}:
+            for widget in screen.query("*"):
+                widget.refresh()
+        self.dashboard.query_one(StatusBar).update_state()
 
     async def loaded(self, pilot) -> None:
         """The first polls of every feed have landed and the person has looked at them:
@@ -199,9 +210,7 @@ class FrozenDemo:
         whichever row arrived first (marking that one seen); putting the cursor back on
         top and marking all seen makes the starting screen the same every time.
         """
-        await self.until(
-            pilot, lambda: self.screen.__class__.__name__ == "DashboardScreen", "dashboard"
-        )
+        await self.until(pilot, self._on_dashboard, "dashboard")
         engine = self.session.engine
         await self.until(
             pilot,

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import pytest
 from demo_session import FrozenDemo, frozen_time
+from textual.command import CommandInput, CommandList, CommandPalette
 
+from oncall_tui.ui.screens.help import HelpScreen
 from oncall_tui.ui.widgets.status_bar import StatusBar
 
 WIDE = (120, 35)
@@ -103,7 +105,7 @@ def test_stale_source(snap_compare, frozen):
         demo.faults("grafana:eu").status = 503
         demo.advance(180)
         await demo.settle(pilot)
-        bar = demo.screen.query_one(StatusBar)
+        bar = demo.dashboard.query_one(StatusBar)
         assert bar.has_errors and "grafana:eu" in bar.errors_text()
         shown = bar.sources_content().plain
         assert "grafana:eu STALE 3m" in shown and shown.count("STALE") == 1, shown
@@ -120,8 +122,8 @@ def test_readonly(snap_compare, frozen):
 
     async def run_before(pilot) -> None:
         await paged(demo, pilot)
-        assert demo.screen.check_action("ack", ()) is None
-        assert demo.screen.check_action("open_runbook", ()) is True
+        assert demo.dashboard.check_action("ack", ()) is None
+        assert demo.dashboard.check_action("open_runbook", ()) is True
 
     assert snap_compare(demo.app, run_before=run_before, terminal_size=WIDE)
 
@@ -133,6 +135,48 @@ def test_paged_80x24(snap_compare, frozen):
 
     async def run_before(pilot) -> None:
         await paged(demo, pilot)
-        assert demo.screen.has_class("narrow") and demo.screen.has_class("short")
+        assert demo.dashboard.has_class("narrow") and demo.dashboard.has_class("short")
 
     assert snap_compare(demo.app, run_before=run_before, terminal_size=SMALL)
+
+
+def test_help(snap_compare, frozen):
+    """``?`` over the paged dashboard: each key, what it does, and the binding id to remap
+    it under ``[ui.keymap]`` (the column header once lost that name to Rich markup)."""
+    demo = FrozenDemo(frozen)
+
+    async def run_before(pilot) -> None:
+        await paged(demo, pilot)
+        await pilot.press("question_mark")
+        await demo.until(pilot, lambda: isinstance(demo.app.screen, HelpScreen), "help shown")
+        await demo.settle(pilot)
+
+    assert snap_compare(demo.app, run_before=run_before, terminal_size=WIDE)
+
+
+def test_palette_finds_ack(snap_compare, frozen):
+    """Ctrl+P and "ack" on the paged dashboard: the palette offers the dashboard's Ack
+    (with its key), not just Textual's own commands."""
+    demo = FrozenDemo(frozen)
+
+    async def run_before(pilot) -> None:
+        await paged(demo, pilot)
+        await pilot.press("ctrl+p")
+        await demo.until(
+            pilot, lambda: isinstance(demo.app.screen, CommandPalette), "palette shown"
+        )
+        # A blinking cursor would make the picture depend on the half-second it is taken in.
+        demo.app.screen.query_one(CommandInput).cursor_blink = False
+        await pilot.press("a", "c", "k")
+
+        def offers_ack() -> bool:
+            options = demo.app.screen.query_one(CommandList)
+            return any(
+                "Ack" in str(options.get_option_at_index(i).prompt)
+                for i in range(options.option_count)
+            )
+
+        await demo.until(pilot, offers_ack, "Ack offered")
+        await demo.settle(pilot)
+
+    assert snap_compare(demo.app, run_before=run_before, terminal_size=WIDE)
