@@ -13,7 +13,7 @@ import subprocess
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -324,23 +324,40 @@ class DashboardScreen(Screen):
     # -- availability of keys -------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return None if self.unavailable_reason(action) else True
+
+    def unavailable_reason(self, action: str) -> str | None:
+        """Why ``action`` cannot run now, in words (None when it can). The footer dims
+        such keys; pressing one shows this instead of doing nothing."""
+        label = next((b.description for b in self.BINDINGS if b.action == action), action)
         if action in WRITE_ACTIONS and self.session.readonly:
-            return None
+            return f"Read-only mode: {label} is off (started with --readonly)."
         if action in ROW_ACTIONS:
             row = self._current() if self.is_mounted else None
             if row is None:
-                return None
+                return f"{label}: nothing is selected (the list is empty)."
             capability = ROW_ACTIONS[action]
             caps = self.session.backends.capabilities
             if capability and caps is not None:
                 try:
                     if not caps.available(capability):
-                        return None
+                        why = clean_text(caps.reason(capability), limit=200)
+                        return f"{label} is not available: {why or 'incident.io refused it'}."
                 except KeyError:
                     pass
             if action in ("decline", "snooze") and not row.page_ids:
-                return None
-        return True
+                return f"{label} works on pages; this row is an alert (a acks or silences it)."
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        """A dashboard key that is dimmed right now says why when pressed."""
+        active = self.active_bindings.get(event.key)
+        if active is None or active.enabled or active.node is not self:
+            return
+        reason = self.unavailable_reason(active.binding.action)
+        if reason:
+            event.stop()
+            self.app.notify(reason, severity="warning", timeout=5, markup=False)
 
     # -- actions --------------------------------------------------------------------
 
