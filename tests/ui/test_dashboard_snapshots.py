@@ -2,7 +2,8 @@
 
 Each test builds the real ``--demo`` session (``make_session``) on a seeded world with the
 wall clock frozen (see ``demo_session.py``), moves the story on by hand, and compares the
-screen with the SVG under ``__snapshots__/test_dashboard_snapshots/``.
+screen with the SVG under ``__snapshots__/test_dashboard_snapshots/``. Two pilot tests at
+the end check what a dimmed key says when pressed anyway.
 
 Regenerate after a deliberate change with ``pytest tests/ui/test_dashboard_snapshots.py
 --snapshot-update`` and look at the new SVGs before committing them (``rsvg-convert`` makes
@@ -180,3 +181,33 @@ def test_palette_finds_ack(snap_compare, frozen):
         await demo.settle(pilot)
 
     assert snap_compare(demo.app, run_before=run_before, terminal_size=WIDE)
+
+
+# -- not pictures: what a dimmed key says when pressed anyway ------------------------------
+
+
+async def test_dimmed_keys_say_why(frozen):
+    """A write key in read-only mode, or decline/snooze on an alert row, is dimmed in the
+    footer; pressing it says why instead of doing nothing."""
+    demo = FrozenDemo(frozen, readonly=True)
+    async with demo.app.run_test(size=WIDE) as pilot:
+        await paged(demo, pilot)
+        demo.app.clear_notifications()
+        for key, verb in (("a", "Ack"), ("e", "Escalate"), ("x", "Decline"), ("D", "Declare")):
+            await pilot.press(key)
+            await demo.until(pilot, lambda: demo.notices(), f"a word about {key}")
+            assert demo.notices() == [f"Read-only mode: {verb} is off (started with --readonly)."]
+            demo.app.clear_notifications()
+        assert not [w for w in demo.demo.world.writes if w.kind == "escalation.respond"]
+
+
+async def test_decline_on_an_alert_row_says_it_works_on_pages(frozen):
+    demo = FrozenDemo(frozen)
+    async with demo.app.run_test(size=WIDE) as pilot:
+        await paged(demo, pilot)
+        demo.move_to(lambda row: row.kind == "alert")
+        demo.app.clear_notifications()
+        await pilot.press("x")
+        await demo.until(pilot, lambda: demo.notices(), "a word about x")
+        assert demo.notices()[0].startswith("Decline works on pages")
+        assert isinstance(demo.app.screen, type(demo.dashboard))  # no confirm dialog
