@@ -254,7 +254,9 @@ class AlertDetail(Widget):
         if row.count > 1:
             parts.append((f" · {row.count} alerts grouped", "$foreground-muted"))
         if row.mine:
-            parts.append((" · paging me", "bold $mine"))
+            # Only a page still climbing is paging me; an acked or snoozed one did.
+            paging = row.state in ("triggered", "pending_repeat")
+            parts.append((" · paging me" if paging else " · paged me", "bold $mine"))
         if row.level is not None:
             level = f"level {row.level}" + (f" of {row.levels}" if row.levels else "")
             parts.append((" · ", "$foreground-muted"))
