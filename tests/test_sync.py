@@ -184,3 +184,19 @@ async def test_unexpected_errors_are_recorded_not_raised(exc):
     engine = SyncEngine([feed("f", fetch)], clock=Clock())
     assert await engine.poll("f") is True
     assert engine.health("f").error
+
+
+def test_optimistic_state_gives_way_to_the_server_after_a_grace_period():
+    from oncall_tui.core.sources import OPTIMISTIC_GRACE, _confirm_optimistic
+
+    world = World()
+    world.optimistic["P1"] = "acked"
+    world.optimistic_since["P1"] = T0
+    _confirm_optimistic(world, {"P1": "triggered"}, T0 + timedelta(seconds=5))
+    assert world.optimistic == {"P1": "acked"}  # the server may not have caught up yet
+    _confirm_optimistic(world, {"P1": "triggered"}, T0 + OPTIMISTIC_GRACE * 2)
+    assert world.optimistic == {} and world.optimistic_since == {}
+    world.optimistic["P2"] = "acked"
+    world.optimistic_since["P2"] = T0
+    _confirm_optimistic(world, {"P2": "acked"}, T0)
+    assert world.optimistic == {}

@@ -113,7 +113,13 @@ class Actions:
         if self.engine is None:
             return None
         previous = self.engine.world.optimistic.get(key)
-        self.engine.mutate(lambda w: w.optimistic.__setitem__(key, state))
+        now = self.clock()
+
+        def show(world) -> None:
+            world.optimistic[key] = state
+            world.optimistic_since[key] = now
+
+        self.engine.mutate(show)
         return previous
 
     def _rollback(self, key: str, previous: str | None) -> None:
@@ -123,6 +129,7 @@ class Actions:
         def undo(world) -> None:
             if previous is None:
                 world.optimistic.pop(key, None)
+                world.optimistic_since.pop(key, None)
             else:
                 world.optimistic[key] = previous
 
@@ -154,8 +161,14 @@ class Actions:
         capability = {"ack": "ack", "snooze": "snooze", "nack": "nack"}[response]
         self._check_write(capability)
         io = self._io()
-        shown = {"ack": "acked", "snooze": "snoozed", "nack": "triggered"}[response]
-        previous = self._optimistic(page.id, shown)
+        if response == "nack" and page.status != "triggered":
+            raise ActionError(
+                f"“{page.title}” is {page.status}, not paging anyone: there is nothing to "
+                "decline. To page someone else, escalate (e)."
+            )
+        # A decline moves the page on: the next poll shows where, so nothing is assumed.
+        shown = {"ack": "acked", "snooze": "snoozed"}.get(response)
+        previous = self._optimistic(page.id, shown) if shown else None
         try:
             await io.respond_escalation(
                 page.id,
@@ -164,13 +177,15 @@ class Actions:
                 reason=f"snoozed with {TOOL}" if response == "snooze" else None,
             )
         except CapabilityUnavailable as exc:
-            self._rollback(page.id, previous)
+            if shown:
+                self._rollback(page.id, previous)
             raise ActionError(
                 f"{exc} Respond in the incident.io app or Slack; "
                 "the dashboard will show the new state on its next refresh."
             ) from None
         except ApiError as exc:
-            self._rollback(page.id, previous)
+            if shown:
+                self._rollback(page.id, previous)
             verb = {"ack": "Ack", "snooze": "Snooze", "nack": "Decline"}[response]
             raise _failed(verb, exc) from None
         self._refresh(SOURCE_INCIDENT_IO)

@@ -201,7 +201,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
 
         def apply_pages(world: World, pages) -> None:
             world.pages = {p.id: p for p in pages}
-            _confirm_optimistic(world, {p.id: p.status for p in pages})
+            _confirm_optimistic(world, {p.id: p.status for p in pages}, clock())
 
         feeds.append(
             Feed(
@@ -296,15 +296,23 @@ def _alertmanager_feed(
 
     def apply(world: World, alerts) -> None:
         world.alerts[key] = tuple(alerts)
-        _confirm_optimistic(world, {a.key: a.state for a in alerts})
+        _confirm_optimistic(world, {a.key: a.state for a in alerts}, clock())
 
     return Feed(key, fetch, apply, interval=lambda w: interval, backend=key)
 
 
-def _confirm_optimistic(world: World, states: Mapping[str, str]) -> None:
-    """Drop optimistic states the server now agrees with (or that vanished)."""
-    for key in [k for k, v in world.optimistic.items() if k in states and states[k] == v]:
-        del world.optimistic[key]
+OPTIMISTIC_GRACE = timedelta(seconds=30)
+
+
+def _confirm_optimistic(world: World, states: Mapping[str, str], now: datetime) -> None:
+    """Drop optimistic states the server now agrees with, and those it has not confirmed
+    within the grace period: after that, what the server says is what is shown."""
+    for key, state in list(world.optimistic.items()):
+        since = world.optimistic_since.get(key, now)
+        agreed = key in states and states[key] == state
+        if agreed or now - since > OPTIMISTIC_GRACE:
+            world.optimistic.pop(key, None)
+            world.optimistic_since.pop(key, None)
 
 
 def build_engine(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -> SyncEngine:

@@ -54,8 +54,10 @@ class World:
     paths: dict[str, EscalationPath] = field(default_factory=dict)
     capabilities: frozenset[str] = frozenset()
     pending_writes: int = 0
-    # Optimistic overrides: page/alert key -> state shown until the next poll confirms.
+    # Optimistic overrides: page/alert key -> state shown until a poll confirms it, and
+    # when each was set (a state the server does not confirm in time is dropped).
     optimistic: dict[str, str] = field(default_factory=dict)
+    optimistic_since: dict[str, datetime] = field(default_factory=dict)
 
     def i_am_paged(self) -> bool:
         if self.me is None:

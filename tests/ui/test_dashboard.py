@@ -359,3 +359,19 @@ async def test_toasts_never_read_api_text_as_markup():
         toast = list(app._notifications)[-1]
         assert toast.markup is False
         assert "[link=https://evil.example]" in toast.message
+
+
+async def test_decline_is_refused_on_a_page_that_is_not_paging():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        move_to(app, lambda r: r.kind == "page" and r.state == "acked")
+        assert app.screen.check_action("decline", ()) is None
+        assert "not paging anyone" in app.screen.unavailable_reason("decline")
+        page = next(p for p in app.session.engine.snapshot().pages if p.status == "acked")
+        from oncall_tui.core.actions import ActionError
+
+        with pytest.raises(ActionError, match="nothing to decline"):
+            await app.session.actions.decline(page)
+        nacks = [w for w in writes(app, "escalation.respond") if w.data.get("response") == "nack"]
+        assert not nacks

@@ -347,6 +347,8 @@ class DashboardScreen(Screen):
                     pass
             if action in ("decline", "snooze") and not row.page_ids:
                 return f"{label} works on pages; this row is an alert (a acks or silences it)."
+            if action == "decline" and row.state != "triggered":
+                return f"{label}: this page is {row.state}, not paging anyone; e escalates."
         return None
 
     def on_key(self, event: events.Key) -> None:
