@@ -83,9 +83,9 @@ def _open_outbox(*, demo: bool) -> Outbox | None:
 def build_app(settings: Settings, *, demo: bool, readonly: bool, theme: str | None = None):
     """The dashboard app of this process, with its session. Call it once per process:
     it sets the garbage collector up for a long-running app (see :func:`_startup_gc`)."""
-    from oncall_tui.ui.app import OnCallApp
-
     with _startup_gc():
+        from oncall_tui.ui.app import OnCallApp
+
         session = make_session(settings, demo=demo, readonly=readonly)
         return OnCallApp(
             session.settings, demo=demo, readonly=readonly, theme_name=theme, session=session
