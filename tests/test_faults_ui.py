@@ -52,7 +52,7 @@ def make_app(clock: ShiftedClock) -> tuple[OnCallApp, GrafanaFaults, object]:
     return app, eu_faults, io_faults
 
 
-async def until(pilot, condition, timeout: float = 10.0) -> None:
+async def until(pilot, condition, timeout: float = 20.0) -> None:
     for _ in range(int(timeout / 0.05)):
         if condition():
             return
@@ -125,6 +125,6 @@ async def test_incident_io_down_at_start_then_back():
         assert app.is_running
 
         io_faults.clear()
-        await until(pilot, lambda: health(app, IO).error is None, timeout=15)
-        await until(pilot, lambda: any(r.kind == "page" for r in table.rows), timeout=15)
+        await until(pilot, lambda: health(app, IO).error is None, timeout=20)
+        await until(pilot, lambda: any(r.kind == "page" for r in table.rows), timeout=20)
         await until(pilot, lambda: f"{IO} ✗" not in bar_text(app))
