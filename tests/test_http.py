@@ -778,3 +778,20 @@ async def test_network_failures_are_counted_too():
     client = make_client(Script(httpx.ConnectError("no")), stats=stats, retry=policy(attempts=3))
     await fail(client)
     assert stats.by_endpoint["incident.io GET /v2/alerts"] == 3
+
+
+async def test_lone_surrogates_in_json_become_replacement_characters():
+    # JSON may carry "\ud800"; no terminal, file or URL encoder accepts it.
+    content = b'{"title\\ud800": ["a\\udfffb", {"ok": "\\ud83d\\ude00"}], "raw": "\xed\xa0\x80"}'
+    body = await make_client(Script(httpx.Response(200, content=content))).request("GET", "/x")
+    assert body == {"title\ufffd": ["a\ufffdb", {"ok": "\U0001f600"}], "raw": "\ufffd"}
+    json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+async def test_deeply_nested_json_with_surrogates_is_walked_without_recursion():
+    depth = 900
+    content = ("[" * depth + '"\\ud800"' + "]" * depth).encode()
+    body = await make_client(Script(httpx.Response(200, content=content))).request("GET", "/x")
+    for _ in range(depth):
+        body = body[0]
+    assert body == "\ufffd"

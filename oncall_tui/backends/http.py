@@ -350,12 +350,49 @@ def _html_summary(body: bytes) -> str:
     return f"an HTML error page ({title})" if title else "an HTML error page"
 
 
+# A lone UTF-16 surrogate, written as a JSON escape or as raw (invalid) UTF-8 bytes.
+_SURROGATE_IN_BODY = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    """Replace lone surrogates in every string (keys too) with U+FFFD.
+
+    JSON can carry ``"\\ud800"``; Python keeps it as a string no terminal, file or URL
+    encoder accepts. Walked without recursion: the document may be deeply nested.
+    """
+
+    def fix(item: Any) -> Any:
+        return _SURROGATE.sub("\ufffd", item) if isinstance(item, str) else item
+
+    root = [fix(value)]
+    stack: list[list | dict] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                node[index] = fix(item)
+                if isinstance(item, list | dict):
+                    stack.append(item)
+        else:
+            for key in list(node):
+                item = node.pop(key)
+                node[fix(key)] = fix(item)
+                if isinstance(item, list | dict):
+                    stack.append(item)
+    return root[0]
+
+
 def _loads(body: bytes) -> Any:
-    """``json.loads`` that fails only with ``ValueError`` (deep nesting included)."""
+    """``json.loads`` that fails only with ``ValueError`` (deep nesting included) and
+    never returns a string with a lone surrogate in it."""
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    if _SURROGATE_IN_BODY.search(body):
+        value = _without_surrogates(value)
+    return value
 
 
 _STATUS_TEXT = {
