@@ -285,7 +285,7 @@ def test_at_a_glance_for_escalators_and_global() -> None:
     )
     assert [g.text for g in lines] == [
         "Escalators: Ana until 18:00 CET",
-        "Global on-call: Europe: Ana until 17:00 CET · Americas East: Ben until 00:00 CET",
+        "Global on-call: Europe: Ana until 17:00 CET · Americas East: Ben until Tue 00:00 CET",
     ]
     assert lines[1].next_change == at(0, 16)
     night = v.at_a_glance(shifts, SCHEDULES, at(0, 20), schedule_ids=["S_ESC", "S_MISSING"])

@@ -466,7 +466,7 @@ def at_a_glance(
             single = len([lay for lay in layers if lay.rotation_id or lay.layer_id]) == 1
             parts = []
             for lay in covered:
-                until = f" until {timefmt.format_clock(lay.until, zone)}" if lay.until else ""
+                until = f" until {_until_text(lay.until, now, zone)}" if lay.until else ""
                 who = f"{lay.who}{until}"
                 parts.append(who if single else f"{lay.layer_name}: {who}")
             text = f"{schedule.name}: " + " · ".join(parts)
@@ -494,6 +494,14 @@ def at_a_glance(
 
 
 # ================================================================= coverage gaps
+
+
+def _until_text(until: datetime, now: datetime, zone: timefmt.ZoneLike) -> str:
+    """ "17:00 CET" later today; "Mon 09:00 GMT" on another day, so it never reads as over."""
+    tz = timefmt.resolve_zone(zone)
+    if until.astimezone(tz).date() == now.astimezone(tz).date():
+        return timefmt.format_clock(until, zone)
+    return timefmt.format_time(until, zone, now=now)
 
 
 @dataclass(frozen=True, slots=True)

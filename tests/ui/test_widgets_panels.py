@@ -38,7 +38,7 @@ async def test_shift_panel_on_call_full_and_compact():
         assert "2h 23m left (until Tue 17:00 CET)" in lines[0]
         assert "Weekdays / Secondary: Ben" in lines[1]
         assert "next: Cy at Tue 17:00 CET" in lines[1]
-        assert lines[2].startswith("Escalators: Dee until 01:00 CET │ Global on-call:")
+        assert lines[2].startswith("Escalators: Dee until Wed 01:00 CET │ Global on-call:")
         panel.compact = True
         lines = panel_text(panel)
         assert len(lines) == 2

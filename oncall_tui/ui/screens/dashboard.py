@@ -88,11 +88,11 @@ class DashboardScreen(Screen):
         Binding("O", "open_source", "Source", show=False, id="open.source"),
         Binding("y", "copy_link", "Copy link", show=False, id="copy.link"),
         Binding("D", "declare", "Declare", id="declare"),
-        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("slash", "filter", "Filter", show=False, id="filter"),
         Binding("m", "toggle('mine_only')", "Mine only", show=False, id="filter.mine"),
         Binding("H", "toggle('hide_acked')", "Hide acked", show=False, id="filter.hide_acked"),
         Binding("c", "toggle('critical_only')", "Critical only", show=False, id="filter.critical"),
-        Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("r", "refresh", "Refresh", show=False, id="refresh"),
         Binding("w", "show_errors", "Source errors", show=False, id="errors"),
         Binding("C", "calendar", "Calendar", id="calendar"),
         Binding("i", "incidents", "Incidents", id="incidents"),
@@ -140,7 +140,9 @@ class DashboardScreen(Screen):
             placeholder="Filter: words in title, source, labels (Esc to close)", id="filter"
         )
         yield StatusBar(id="status")
-        yield Footer()
+        # Compact, with the rarer keys left to help (?) and the palette, so the keys that
+        # matter at 3 a.m. (and Help, Quit) fit in 120 columns.
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.engine.subscribe(self._on_snapshot)
@@ -266,6 +268,7 @@ class DashboardScreen(Screen):
     @on(AlertTable.Highlighted)
     def _highlighted(self, event: AlertTable.Highlighted) -> None:
         self._show_detail(event.row_id)
+        self.refresh_bindings()  # decline, snooze, resolve… depend on the row
         if event.row_id:
             self.query_one(AlertTable).mark_seen([event.row_id])
 

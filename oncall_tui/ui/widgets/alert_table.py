@@ -195,7 +195,7 @@ class AlertTable(ScrollView, can_focus=True):
         Binding("home", "first", "First", show=False, id="alerts.first"),
         Binding("end", "last", "Last", show=False, id="alerts.last"),
         Binding("enter", "select", "Open", show=False, id="alerts.select"),
-        Binding("space", "toggle_mark", "Mark", id="alerts.mark"),
+        Binding("space", "toggle_mark", "Mark", show=False, id="alerts.mark"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
