@@ -200,3 +200,27 @@ def test_optimistic_state_gives_way_to_the_server_after_a_grace_period():
     world.optimistic_since["P2"] = T0
     _confirm_optimistic(world, {"P2": "acked"}, T0)
     assert world.optimistic == {}
+
+
+async def test_on_recovery_calls_back_when_a_backend_answers_again():
+    from oncall_tui.core.sync import on_recovery
+
+    clock = Clock()
+    answers = [("a",), NetworkError("down"), NetworkError("down"), ("b",), ("c",)]
+
+    async def fetch():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    engine = SyncEngine(clock=clock)
+    engine.add(
+        Feed("incident.io pages", fetch, lambda w, d: None, lambda w: 10.0, backend="incident.io")
+    )
+    recovered = []
+    on_recovery(engine, "incident.io", lambda: recovered.append(clock()))
+    for _ in range(5):
+        await engine.poll("incident.io pages")
+        clock.advance(400)
+    assert len(recovered) == 1  # once, on the poll that answered after the failures

@@ -383,6 +383,24 @@ def merge_health(name: str, parts: list[SourceHealth]) -> SourceHealth:
     )
 
 
+def on_recovery(engine: SyncEngine, backend: str, callback: Callable[[], object]) -> None:
+    """Call ``callback`` each time ``backend`` answers again after failing (e.g. to send
+    the notes that waited in the outbox at once, rather than at their next backoff)."""
+    failing = False
+
+    def listener(snapshot: Snapshot) -> None:
+        nonlocal failing
+        health = next((h for h in snapshot.health if h.name == backend), None)
+        if health is None:
+            return
+        now_failing = bool(health.error)
+        if failing and not now_failing:
+            callback()
+        failing = now_failing
+
+    engine.subscribe(listener)
+
+
 def describe_error(exc: BaseException) -> str:
     """One line a person can act on, for the status bar."""
     if isinstance(exc, ApiError):

@@ -15,7 +15,8 @@ from oncall_tui.config import Settings
 from oncall_tui.core.actions import Actions
 from oncall_tui.core.outbox import Outbox, OutboxError
 from oncall_tui.core.sources import Backends, build_backends, build_engine
-from oncall_tui.core.sync import SyncEngine
+from oncall_tui.core.sync import SyncEngine, on_recovery
+from oncall_tui.domain import SOURCE_INCIDENT_IO
 
 
 @dataclass
@@ -55,9 +56,11 @@ def make_session(
         backends = build_backends(settings)
     engine = build_engine(backends)
     actions = Actions(backends, engine, readonly=readonly)
-    return Session(
-        settings, backends, engine, actions, readonly, demo_world, _open_outbox(demo=demo)
-    )
+    outbox = _open_outbox(demo=demo)
+    if outbox is not None:
+        # Notes typed during an outage go as soon as incident.io answers again.
+        on_recovery(engine, SOURCE_INCIDENT_IO, outbox.retry_now)
+    return Session(settings, backends, engine, actions, readonly, demo_world, outbox)
 
 
 def _open_outbox(*, demo: bool) -> Outbox | None:
