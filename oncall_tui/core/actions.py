@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from oncall_tui import __version__
 from oncall_tui.backends.http import ApiError
 from oncall_tui.backends.incidentio import CapabilityUnavailable
+from oncall_tui.core import timefmt
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import SyncEngine, utcnow
 from oncall_tui.domain import (
@@ -194,7 +195,9 @@ class Actions:
         if response == "snooze":
             assert until is not None
             return Outcome(
-                f"Snoozed “{page.title}” until {until:%H:%M} UTC; it pages again then.",
+                f"Snoozed “{page.title}” until "
+                f"{timefmt.format_clock(until, self.backends.settings.display_zone())}; "
+                "it pages again then.",
                 (page.id,),
             )
         path = self.path_for(page)

@@ -95,6 +95,7 @@ class DashboardScreen(Screen):
         Binding("r", "refresh", "Refresh", show=False, id="refresh"),
         Binding("w", "show_errors", "Source errors", show=False, id="errors"),
         Binding("C", "calendar", "Calendar", id="calendar"),
+        Binding("escape", "back", "Close filter or detail", show=False, id="back"),
         Binding("i", "incidents", "Incidents", id="incidents"),
     ]
 
@@ -130,6 +131,8 @@ class DashboardScreen(Screen):
     # -- layout ------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # Size classes before the first styling: set after mount, each restyles every widget.
+        self._apply_size(*self.app.size, update=False)
         yield Header(show_clock=True, icon="☎")
         yield ShiftPanel(id="shifts")
         with Horizontal(id="body"):
@@ -156,9 +159,9 @@ class DashboardScreen(Screen):
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
 
-    def _apply_size(self, width: int, height: int) -> None:
-        self.set_class(width < 110, "narrow")
-        self.set_class(height < 30, "short")
+    def _apply_size(self, width: int, height: int, *, update: bool = True) -> None:
+        self.set_class(width < 110, "narrow", update=update)
+        self.set_class(height < 30, "short", update=update)
 
     # -- data --------------------------------------------------------------------
 
@@ -421,24 +424,33 @@ class DashboardScreen(Screen):
         if len(items) == 1:
             self._run(self.actions.ack, items[0])
             return
-        self._confirm_many("Acknowledge", items, self.actions.ack)
+        self._confirm_many(
+            "Acknowledge",
+            items,
+            self.actions.ack,
+            effect="Pages stop paging; Grafana and Alertmanager alerts are silenced.",
+        )
 
     def action_unack(self) -> None:
         items = self._need_items()
         if items:
             self._run(lambda: self._many(items, self.actions.unack))
 
-    def _confirm_many(self, verb: str, items, action, *args, danger: bool = False) -> None:
+    def _confirm_many(
+        self, verb: str, items, action, *args, danger: bool = False, effect: str = ""
+    ) -> None:
         lines = [f"• {clean_text(i.title, limit=90)}" for i in items[:20]]
         if len(items) > 20:
             lines.append(f"… and {len(items) - 20} more")
+        if effect:
+            lines.append(effect)
 
         def done(ok: bool | None) -> None:
             if ok:
                 self._run(lambda: self._many(items, action, *args))
 
         self.app.push_screen(
-            ConfirmScreen(f"{verb} {len(items)} item(s)?", lines, verb, danger=danger), done
+            ConfirmScreen(f"{verb} {_count(items)}?", lines, verb, danger=danger), done
         )
 
     def action_decline(self) -> None:
@@ -446,7 +458,13 @@ class DashboardScreen(Screen):
         if not items:
             self._fail("Decline works on pages; this row has none.")
             return
-        self._confirm_many("Decline", items, self.actions.decline, danger=True)
+        self._confirm_many(
+            "Decline",
+            items,
+            self.actions.decline,
+            danger=True,
+            effect="You are marked unavailable for these pages: each moves up its path.",
+        )
 
     def action_snooze(self) -> None:
         items = [i for i in (self._need_items() or []) if isinstance(i, Page)]
@@ -537,7 +555,12 @@ class DashboardScreen(Screen):
         if not items:
             self._fail("Resolve works on alerts; this row has none.")
             return
-        self._confirm_many("Resolve", items, self.actions.resolve)
+        self._confirm_many(
+            "Resolve",
+            items,
+            self.actions.resolve,
+            effect="The alerts are marked resolved in incident.io, and their pages end.",
+        )
 
     def _people(self) -> list[User]:
         seen: dict[str, User] = {}
@@ -611,7 +634,7 @@ class DashboardScreen(Screen):
         if not event.value:
             event.input.remove_class("shown")
 
-    def key_escape(self) -> None:
+    def action_back(self) -> None:
         box = self.query_one("#filter", Input)
         if box.has_focus:
             box.value = ""
@@ -678,6 +701,15 @@ class DashboardScreen(Screen):
             self._fail("Declaring from the dashboard is not available in this build.")
             return
         opener(alert=alert, page=page)
+
+
+def _count(items) -> str:
+    """ "this page", "3 pages", "2 items" for a confirmation's title."""
+    pages = sum(isinstance(i, Page) for i in items)
+    if len(items) == 1:
+        return "this page" if pages else "this alert"
+    noun = "pages" if pages == len(items) else "alerts" if not pages else "items"
+    return f"{len(items)} {noun}"
 
 
 def desktop_notify(title: str, body: str) -> None:

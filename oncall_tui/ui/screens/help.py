@@ -13,23 +13,28 @@ from textual.widgets import Static
 
 def binding_rows(app, screen) -> list[tuple[str, str, str, bool]]:
     """(keys, description, binding id, enabled) for what is active on ``screen``."""
-    grouped: dict[tuple[str, str], tuple[list[str], Binding, bool]] = {}
+    grouped: dict[tuple[str, str], tuple[list[str], Binding, bool, int]] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
         if not binding.description:
             continue
-        keys, known, enabled = grouped.get(
-            (binding.action, binding.description), ([], binding, active.enabled)
+        # The screen's own actions first, then the focused widget's keys, then the app's;
+        # Textual's unnamed built-ins (scrolling, focus) last.
+        rank = 0 if active.node is screen else 2 if active.node is app else 1
+        keys, known, enabled, best = grouped.get(
+            (binding.action, binding.description), ([], binding, active.enabled, rank)
         )
         keys.append(app.get_key_display(Binding(key, "")))
         grouped[(binding.action, binding.description)] = (
             keys,
             known if known.id else binding,
             enabled,
+            min(best, rank),
         )
+    ordered = sorted(grouped.values(), key=lambda g: (not g[1].id, g[3]))
     return [
         (", ".join(keys), binding.description, binding.id or "", enabled)
-        for keys, binding, enabled in grouped.values()
+        for keys, binding, enabled, _ in ordered
     ]
 
 
