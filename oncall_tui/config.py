@@ -12,9 +12,9 @@ CLI can print it and exit 2 without a traceback.
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
-from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from oncall_tui.safety import UnsafeUrl, check_api_url, openable_url
 
@@ -192,29 +191,14 @@ class ActionsConfig(_Section):
     """Remind me this long before each of my shifts starts and ends (0: off)."""
 
 
-# --------------------------------------------------------------------------- sources
+# --------------------------------------------------------------------------- settings
 
 
-class _TomlSource(PydanticBaseSettingsSource):
-    def __init__(self, settings_cls: type[BaseSettings], data: Mapping[str, Any]):
-        super().__init__(settings_cls)
-        self._data = dict(data)
+class Settings(BaseModel):
+    """Every setting. ``Settings()`` is the defaults; :func:`load` reads the file and the
+    environment into one."""
 
-    def get_field_value(self, field, field_name):  # pragma: no cover - unused
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return self._data
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter="__",
-        case_sensitive=False,
-        extra="forbid",
-        frozen=True,
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     user: UserConfig = Field(default_factory=UserConfig)
     incident_io: IncidentIoConfig = Field(default_factory=IncidentIoConfig)
@@ -222,22 +206,6 @@ class Settings(BaseSettings):
     alertmanager: dict[str, AlertmanagerConfig] = Field(default_factory=dict)
     ui: UiConfig = Field(default_factory=UiConfig)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls,
-        init_settings,
-        env_settings,
-        dotenv_settings,
-        file_secret_settings,
-    ):
-        file_data = _FILE_DATA.get() or {}
-
-        def env_without_secrets() -> dict[str, Any]:
-            return _strip_secret_keys(env_settings())
-
-        return (init_settings, env_without_secrets, _TomlSource(settings_cls, file_data))
 
     # -- derived ----------------------------------------------------------------
 
@@ -250,8 +218,63 @@ class Settings(BaseSettings):
 
 
 # The parsed TOML for the load in progress (set by ``load``; pydantic-settings builds its
-# sources inside ``Settings()``, so the file's content reaches it through this variable).
+# sources inside the loader's constructor, so the file's content reaches it through this
+# variable).
 _FILE_DATA: ContextVar[dict[str, Any] | None] = ContextVar("_FILE_DATA", default=None)
+
+
+@functools.cache
+def _loader() -> type[Settings]:
+    """:class:`Settings` read from its sources, later wins: the TOML file, then the
+    ``ONCALL_TUI_*`` environment. pydantic-settings is imported here, on the first load,
+    not with this module: ``--demo`` and code that builds Settings itself never need it."""
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+    class TomlSource(PydanticBaseSettingsSource):
+        def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]):
+            super().__init__(settings_cls)
+            self._data = dict(data)
+
+        def get_field_value(self, field, field_name):  # pragma: no cover - unused
+            return self._data.get(field_name), field_name, False
+
+        def __call__(self) -> dict[str, Any]:
+            return self._data
+
+    class FromSources(BaseSettings, Settings):
+        model_config = SettingsConfigDict(
+            env_prefix=ENV_PREFIX,
+            env_nested_delimiter="__",
+            case_sensitive=False,
+            extra="forbid",
+            frozen=True,
+        )
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls,
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+        ):
+            file_data = _FILE_DATA.get() or {}
+
+            def env_without_secrets() -> dict[str, Any]:
+                return _strip_secret_keys(env_settings())
+
+            return (init_settings, env_without_secrets, TomlSource(settings_cls, file_data))
+
+    return FromSources
+
+
+def _from_sources() -> Settings:
+    loaded = _loader()()
+    # A plain Settings (equal to one built directly), from the already validated values.
+    return Settings.model_construct(
+        loaded.model_fields_set, **{name: getattr(loaded, name) for name in Settings.model_fields}
+    )
 
 
 def _strip_secret_keys(data: Any) -> Any:
@@ -401,7 +424,7 @@ def load(explicit: str | os.PathLike[str] | None = None, *, require_file: bool =
         )
     token = _FILE_DATA.set(data)
     try:
-        settings = Settings()
+        settings = _from_sources()
     except ValidationError as exc:
         origin = str(path) if exists else "environment"
         raise ConfigError(
