@@ -433,3 +433,10 @@ async def test_request_paths_and_headers(world, clock):
     assert "unprocessed" not in request.url.params  # Grafana does not know it
     assert request.headers["X-Grafana-Org-Id"] == "3"
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_series_parsers_survive_fields_of_the_wrong_type():
+    from oncall_tui.backends import grafana as g
+
+    body = {"status": "success", "data": {"resultType": "matrix", "result": [{"values": True}]}}
+    assert g.parse_prometheus_matrix(body, "up").points == ()

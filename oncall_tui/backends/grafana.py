@@ -131,10 +131,18 @@ def parse_time(value: object) -> datetime | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    when = when.astimezone(UTC)
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError:  # before the first UTC instant (year 1 with a positive offset)
+        return None
     if when.year <= 1:
         return None
     return when
+
+
+def _strings(value: object) -> list[str]:
+    """The strings of a JSON list; anything else (a missing field, ``true``) is none."""
+    return [s for s in value if isinstance(s, str)] if isinstance(value, list) else []
 
 
 def format_time(when: datetime) -> str:
@@ -571,10 +579,8 @@ class AlertmanagerClient(ApiClient):
         if not fingerprint or not re.fullmatch(r"[0-9A-Za-z_.:-]+", fingerprint):
             return None
         status = item.get("status") if isinstance(item.get("status"), Mapping) else {}
-        silenced_by = tuple(
-            clean_text(s, limit=64) for s in status.get("silencedBy") or () if isinstance(s, str)
-        )
-        inhibited_by = [s for s in status.get("inhibitedBy") or () if isinstance(s, str)]
+        silenced_by = tuple(clean_text(s, limit=64) for s in _strings(status.get("silencedBy")))
+        inhibited_by = _strings(status.get("inhibitedBy"))
         if status.get("state") == "suppressed":
             # Silenced; inhibited by another alert; or muted by a time interval
             # (``mutedBy``, newer Alertmanagers), which reads as silenced too.
@@ -589,7 +595,14 @@ class AlertmanagerClient(ApiClient):
             generator_url = None
         rule_uid = labels.get("__alert_rule_uid__") or None
         name = labels.get("alertname") or rule_uid or fingerprint
-        title = clean_text(annotations.get("summary") or name, limit=300)
+        # The summary, else the rule's name; every candidate cleaned, so an escape in a
+        # label never reaches the screen even when the summary cleans to nothing.
+        title = (
+            clean_text(annotations.get("summary"), limit=300)
+            or clean_text(name, limit=300)
+            or clean_text(fingerprint, limit=100)
+            or "(untitled alert)"
+        )
         description = clean_long_text(annotations.get("description") or "")
         if len(description) > MAX_ANNOTATION_VALUE:
             description = description[: MAX_ANNOTATION_VALUE - 1] + "…"
@@ -611,7 +624,7 @@ class AlertmanagerClient(ApiClient):
             id=fingerprint,
             source=self.alert_source,
             instance=self.instance,
-            title=title or name,
+            title=title,
             state=state,
             severity=normalize_severity(labels.get("severity") or labels.get("priority")),
             started_at=starts_at,
@@ -808,7 +821,8 @@ def parse_silence(item: Any) -> Silence | None:
     if not isinstance(silence_id, str) or not silence_id:
         return None
     matchers: list[tuple[str, str, bool, bool]] = []
-    for m in item.get("matchers") or ():
+    raw_matchers = item.get("matchers")
+    for m in raw_matchers if isinstance(raw_matchers, list) else ():
         if not isinstance(m, Mapping):
             continue
         is_equal = m.get("isEqual")
@@ -912,7 +926,8 @@ def parse_prometheus_matrix(body: Any, expr: str, match: Mapping[str, str] | Non
             continue
         labels = _str_map(entry.get("metric"))
         points = []
-        for pair in (entry.get("values") or ())[:MAX_POINTS]:
+        values = entry.get("values")
+        for pair in (values if isinstance(values, list) else [])[:MAX_POINTS]:
             if not isinstance(pair, list | tuple) or len(pair) != 2:
                 continue
             ts = _finite(pair[0])
@@ -943,7 +958,8 @@ def parse_grafana_frames(
     if result.get("error"):
         raise InvalidRequest(f"query {ref_id}: {clean_text(result.get('error'), limit=500)}")
     candidates: list[tuple[dict[str, str], Series]] = []
-    for frame in (result.get("frames") or ())[:1000]:
+    frames = result.get("frames")
+    for frame in (frames if isinstance(frames, list) else [])[:1000]:
         if not isinstance(frame, Mapping):
             continue
         schema = frame.get("schema") if isinstance(frame.get("schema"), Mapping) else {}

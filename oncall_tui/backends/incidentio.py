@@ -309,7 +309,10 @@ def parse_datetime(value: object) -> datetime:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: before the first UTC instant
+        raise ValueError("outside the range of dates") from None
 
 
 def format_datetime(value: datetime) -> str:
@@ -540,7 +543,12 @@ def parse_rotation(o: _Obj) -> Rotation:
         id=o.id(),
         name=o.text("name", limit=200, required=False),
         layers=tuple(
-            Layer(id=layer.id(), name=layer.text("name", limit=200, required=False))
+            # The spec leaves a layer's id optional: one without keeps its name, and its
+            # shifts (which name a layer id) simply match no layer.
+            Layer(
+                id=layer.id(required=False),
+                name=layer.text("name", limit=200, required=False),
+            )
             for layer in o.objs("layers")
         ),
         users=tuple(parse_user(u) for u in o.objs("users")),
