@@ -283,24 +283,24 @@ def test_after_messages() -> None:
     eu_plan = plan.overrides[0]
     during = at(1, 7)
     assert av.after_message(eu_plan, now=during, zone="UTC") == (
-        "Ana is on call for Europe instead until 16:00 UTC"
+        "Ana is on call for Global on-call — Europe instead until 16:00 UTC"
     )
     assert av.after_message(eu_plan, now=NOW, zone="UTC") == (
-        "Ana is on call for Europe instead from Tue 06:00 UTC until 16:00 UTC"
+        "Ana is on call for Global on-call — Europe instead from Tue 06:00 UTC until 16:00 UTC"
     )
     off = av.plan_unavailable(world(), SCHEDULES, [], ME, at(1, 0), at(2, 0), now=NOW)
     assert av.after_message(off.overrides[1], now=during, zone="Europe/Paris") == (
-        "No one is on call for Working hours from Tue 10:00 CET until 18:00 CET; you are off it"
+        "No one is on call for On call: Payments — Working hours from Tue 10:00 CET until 18:00 CET; you are off it"
     )
     created = [_created(eu_plan, "O1")]
     assert av.after_messages(plan, created, now=during, zone="UTC") == (
-        "Ana is on call for Europe instead until 16:00 UTC",
+        "Ana is on call for Global on-call — Europe instead until 16:00 UTC",
     )
     long = av.plan_cover(
         [pay(at(1, 9), at(5, 9))], [PAY], [], ME, ANA, at(1, 0), at(9, 0), now=NOW, zone="UTC"
     )
     assert av.after_message(long.overrides[0], now=at(1, 10), zone="UTC") == (
-        "Ana is on call for Working hours instead until Sat 09:00 UTC"
+        "Ana is on call for On call: Payments — Working hours instead until Sat 09:00 UTC"
     )
 
 

@@ -57,7 +57,7 @@ def test_unavailable_applies_and_says_who_is_on_instead(capsys):
     )
     assert code == 0, err
     assert "Made 1 override." in out
-    assert "No one is on call for Robin (working hours) from Wed 08:00 UTC until 17:00 UTC" in out
+    assert "No one is on call for On call: Payments — Robin (working hours) from Wed 08:00 UTC until 17:00 UTC" in out
     assert "To undo: oncall-tui overrides remove ID (ids: " in out
 
 
@@ -77,7 +77,7 @@ def test_cover_by_a_colleague(capsys):
     )
     assert code == 0, err
     assert "Ask Ana Souza to cover you Wed 08:00–17:00 UTC: 1 override." in out
-    assert "Ana Souza is on call for Robin (working hours) instead" in out
+    assert "Ana Souza is on call for On call: Payments — Robin (working hours) instead" in out
 
 
 @pytest.mark.parametrize(

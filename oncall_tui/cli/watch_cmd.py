@@ -61,7 +61,7 @@ async def _shifts(args: argparse.Namespace) -> int:
         me = await find_me(backends)
         now = utcnow()
         end = now + timedelta(days=args.days)
-        schedules, shifts = await _load_shifts(backends, now, end)
+        schedules, shifts, scheduled = await _load_shifts(backends, now, end)
     current = my_current_shifts(shifts, schedules, me, now)
     upcoming = [s for s in my_upcoming_shifts(shifts, schedules, me, now) if s.start < end]
     mine = sorted([*current, *upcoming], key=lambda s: (s.start, s.schedule_name))
@@ -69,7 +69,9 @@ async def _shifts(args: argparse.Namespace) -> int:
         from oncall_tui.core.calendar import shifts_to_ics
 
         my_parts = [p for s in mine for p in s.parts]
-        data = shifts_to_ics(my_parts, schedules, me, calendar_name="On call", now=now)
+        data = shifts_to_ics(
+            my_parts, schedules, me, calendar_name="On call", now=now, scheduled=scheduled
+        )
         try:
             with open(args.ics, "wb") as handle:
                 handle.write(data)
@@ -123,15 +125,17 @@ async def _load_shifts(backends, start, end):
         schedules = await io.list_schedules()
         full = []
         shifts = []
+        scheduled = []  # the rota before overrides: says whom an override replaces
         for schedule in schedules:
             if not schedule.rotations:
                 schedule = await io.get_schedule(schedule.id)
             full.append(schedule)
             entries = await io.schedule_entries(schedule.id, start - timedelta(days=1), end)
             shifts.extend(entries.final)
+            scheduled.extend(entries.scheduled)
     except ApiError as exc:
         raise CliError(f"cannot load schedules: {exc}") from None
-    return tuple(full), tuple(shifts)
+    return tuple(full), tuple(shifts), tuple(scheduled)
 
 
 # ----------------------------------------------------------------------- alerts

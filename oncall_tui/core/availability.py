@@ -497,8 +497,8 @@ def after_message(planned: PlannedOverride, *, now: datetime, zone: timefmt.Zone
     if planned.start > _aware(now):
         when = f"from {timefmt.format_time(planned.start, zone, now=now)} {when}"
     if planned.nobody:
-        return f"No one is on call for {planned.layer_name} {when}; you are off it"
-    return f"{_who(planned.user)} is on call for {planned.layer_name} instead {when}"
+        return f"No one is on call for {planned.title} {when}; you are off it"
+    return f"{_who(planned.user)} is on call for {planned.title} instead {when}"
 
 
 def after_messages(
