@@ -290,7 +290,8 @@ def test_after_messages() -> None:
     )
     off = av.plan_unavailable(world(), SCHEDULES, [], ME, at(1, 0), at(2, 0), now=NOW)
     assert av.after_message(off.overrides[1], now=during, zone="Europe/Paris") == (
-        "No one is on call for On call: Payments — Working hours from Tue 10:00 CET until 18:00 CET; you are off it"
+        "No one is on call for On call: Payments — Working hours "
+        "from Tue 10:00 CET until 18:00 CET; you are off it"
     )
     created = [_created(eu_plan, "O1")]
     assert av.after_messages(plan, created, now=during, zone="UTC") == (

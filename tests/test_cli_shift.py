@@ -57,7 +57,10 @@ def test_unavailable_applies_and_says_who_is_on_instead(capsys):
     )
     assert code == 0, err
     assert "Made 1 override." in out
-    assert "No one is on call for On call: Payments — Robin (working hours) from Wed 08:00 UTC until 17:00 UTC" in out
+    assert (
+        "No one is on call for On call: Payments — Robin (working hours) "
+        "from Wed 08:00 UTC until 17:00 UTC"
+    ) in out
     assert "To undo: oncall-tui overrides remove ID (ids: " in out
 
 

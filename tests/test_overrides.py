@@ -105,9 +105,10 @@ async def test_unavailable_tomorrow_is_planned_applied_and_listed():
 
     result = await actions.apply(plan)
     assert result.complete and len(result.created) == 2
-    assert "No one is on call for On call: Payments — Robin (working hours) from Wed 08:00 GMT until 17:00 GMT" in (
-        result.summary
-    )
+    assert (
+        "No one is on call for On call: Payments — Robin (working hours) "
+        "from Wed 08:00 GMT until 17:00 GMT"
+    ) in (result.summary)
     stored = list(demo.world.overrides.values())
     assert len(stored) == 2 and all(o.user_id in (None, "NOBODY") for o in stored)
 
@@ -140,7 +141,8 @@ async def test_cover_a_single_day_by_a_colleague_and_their_override_is_mine_to_l
     assert "would hold two layers" in " ".join(plan.warnings)
     result = await actions.apply(plan)
     assert result.messages == (
-        "Ana Souza is on call for On call: Payments — Robin (working hours) instead from Wed 08:00 GMT until 17:00 GMT",
+        "Ana Souza is on call for On call: Payments — Robin (working hours) instead "
+        "from Wed 08:00 GMT until 17:00 GMT",
     )
     (mine,) = await actions.my_overrides()
     assert mine.override.user is not None and mine.override.user.id == ana.id

@@ -48,8 +48,7 @@ async def quiet(demo: FrozenDemo, pilot) -> None:
 
     def done() -> bool:
         busy = any(
-            w.group in ("timeline", "incidents", "lookups", "incident-action")
-            and not w.is_finished
+            w.group in ("timeline", "incidents", "lookups", "incident-action") and not w.is_finished
             for w in demo.app.workers
         )
         return not busy and bool(screen.query_one(TimelineView).entries)
@@ -126,9 +125,7 @@ def test_declare_form_from_an_alert(snap_compare, frozen):
         demo.app.open_declare(alert=alert)
         await demo.until(pilot, lambda: isinstance(demo.screen, DeclareScreen), "the form")
         form = demo.screen
-        await demo.until(
-            pilot, lambda: len(form.query("RadioButton")) == 3, "severities loaded"
-        )
+        await demo.until(pilot, lambda: len(form.query("RadioButton")) == 3, "severities loaded")
         demo.app.clear_notifications()
         await pilot.pause()
 
