@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -375,3 +376,22 @@ async def test_decline_is_refused_on_a_page_that_is_not_paging():
             await app.session.actions.decline(page)
         nacks = [w for w in writes(app, "escalation.respond") if w.data.get("response") == "nack"]
         assert not nacks
+
+
+async def test_first_rows_wait_for_every_backend_but_not_for_a_hung_one():
+    from oncall_tui.domain import Snapshot, SourceHealth
+
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        screen = app.screen
+        now = app.session.engine.clock()
+        waiting = Snapshot(
+            at=now,
+            health=(SourceHealth("incident.io", last_ok=now), SourceHealth("grafana:eu")),
+        )
+        screen._started = False
+        screen._mounted_at = time.monotonic()
+        assert screen._every_backend_tried(waiting) is False  # grafana:eu not yet answered
+        screen._mounted_at -= 10  # …but a hung backend does not hold the others back
+        assert screen._every_backend_tried(waiting) is True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -66,6 +67,7 @@ ROW_ACTIONS = {
     "declare": None,
 }
 SPARKLINE_TTL = timedelta(seconds=60)
+FIRST_ROWS_WAIT = 5.0  # seconds the first rows wait for every backend's first answer
 EXIT_AFTER_DATA = bool(os.environ.get("ONCALL_TUI_EXIT_AFTER_DATA"))
 
 
@@ -127,6 +129,8 @@ class DashboardScreen(Screen):
         self._known_pages: set[str] = set()
         self._sparklines: dict[str, tuple[datetime, Series | None]] = {}
         self._dirty = True
+        self._started = False  # every backend answered (or failed) at least once
+        self._mounted_at = time.monotonic()
 
     # -- layout ------------------------------------------------------------------
 
@@ -137,7 +141,7 @@ class DashboardScreen(Screen):
         yield ShiftPanel(id="shifts")
         with Horizontal(id="body"):
             with Vertical(id="left"):
-                yield AlertTable(id="alerts")
+                yield AlertTable(id="alerts", empty_text="Loading pages and alerts…")
             yield AlertDetail(id="detail")
         yield Input(
             placeholder="Filter: words in title, source, labels (Esc to close)", id="filter"
@@ -180,6 +184,8 @@ class DashboardScreen(Screen):
     def _redraw_clock(self) -> None:
         status = self.query_one(StatusBar)
         status.update_health(self._snapshot.health, utcnow(), **self._status_extras())
+        if not self._started and self._every_backend_tried(self._snapshot):
+            self._render_snapshot()  # the wait for a slow backend is over: show the rest
 
     def _status_extras(self) -> dict:
         return {
@@ -202,13 +208,26 @@ class DashboardScreen(Screen):
         zone = self.session.settings.display_zone()
         self.query_one(ShiftPanel).update_view(snap, now=now, zone=zone)
         table = self.query_one(AlertTable)
-        table.update_rows(self._rows())
+        if self._every_backend_tried(snap):
+            # Rows go to the table once every backend has answered (or failed) once, so
+            # what is there at start-up is the baseline, not a list of "new" rows.
+            table.empty_text = "No pages and nothing firing (or nothing matches the filter)."
+            table.update_rows(self._rows())
         self.query_one(StatusBar).update_health(snap.health, now, **self._status_extras())
         self._announce_new_pages(snap)
         self._show_detail(table.cursor_key)
         if EXIT_AFTER_DATA and (snap.alerts or snap.pages) and snap.shifts:
             # Benchmarks: leave once the first frame showing data has been drawn.
             self.call_after_refresh(self.app.exit, 0)
+
+    def _every_backend_tried(self, snap: Snapshot) -> bool:
+        if self._started:
+            return True
+        # …or after a few seconds: a backend that hangs must not hold back the others.
+        self._started = time.monotonic() - self._mounted_at > FIRST_ROWS_WAIT or (
+            bool(snap.health) and all(h.last_ok is not None or h.error for h in snap.health)
+        )
+        return self._started
 
     def _announce_new_pages(self, snap: Snapshot) -> None:
         mine = {
