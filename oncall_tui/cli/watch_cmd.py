@@ -119,23 +119,20 @@ def _when(start, end, zone) -> str:
 
 async def _load_shifts(backends, start, end):
     from oncall_tui.backends.http import ApiError
+    from oncall_tui.core.sources import schedules_with_entries
 
     io = backends.incidentio
     try:
-        schedules = await io.list_schedules()
-        full = []
-        shifts = []
-        scheduled = []  # the rota before overrides: says whom an override replaces
-        for schedule in schedules:
-            if not schedule.rotations:
-                schedule = await io.get_schedule(schedule.id)
-            full.append(schedule)
-            entries = await io.schedule_entries(schedule.id, start - timedelta(days=1), end)
-            shifts.extend(entries.final)
-            scheduled.extend(entries.scheduled)
+        fetched = await schedules_with_entries(
+            io, await io.list_schedules(), start - timedelta(days=1), end
+        )
     except ApiError as exc:
         raise CliError(f"cannot load schedules: {exc}") from None
-    return tuple(full), tuple(shifts), tuple(scheduled)
+    schedules = tuple(schedule for schedule, _ in fetched)
+    shifts = tuple(s for _, entries in fetched for s in entries.final)
+    # The rota before overrides: says whom an override replaces.
+    scheduled = tuple(s for _, entries in fetched for s in entries.scheduled)
+    return schedules, shifts, scheduled
 
 
 # ----------------------------------------------------------------------- alerts

@@ -9,7 +9,7 @@ into :class:`~oncall_tui.core.sync.Feed` objects for the engine.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +28,15 @@ from oncall_tui.backends.http import RequestStats, Secret
 from oncall_tui.backends.incidentio import Capabilities, IncidentIoClient
 from oncall_tui.config import Settings
 from oncall_tui.core.sync import Feed, SyncEngine, World, utcnow
-from oncall_tui.domain import SOURCE_INCIDENT_IO, Alert, Schedule, Series, Shift, User
+from oncall_tui.domain import (
+    SOURCE_INCIDENT_IO,
+    Alert,
+    Schedule,
+    ScheduleEntries,
+    Series,
+    Shift,
+    User,
+)
 from oncall_tui.secrets import Found
 from oncall_tui.secrets import get as get_secret
 
@@ -241,20 +249,11 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
             wanted = settings.incident_io.schedules
             if wanted:
                 schedules = [s for s in schedules if _wanted(s, wanted)]
-            gate = asyncio.Semaphore(SCHEDULE_CONCURRENCY)
-
-            async def detail(schedule: Schedule) -> tuple[Schedule, tuple[Shift, ...]]:
-                async with gate:
-                    if not schedule.rotations:
-                        schedule = await io.get_schedule(schedule.id)
-                    entries = await io.schedule_entries(
-                        schedule.id, now - SCHEDULE_WINDOW_BEFORE, now + SCHEDULE_WINDOW_AFTER
-                    )
-                return schedule, tuple(entries.final)
-
-            fetched = await _all_or_first_error([detail(s) for s in schedules])
+            fetched = await schedules_with_entries(
+                io, schedules, now - SCHEDULE_WINDOW_BEFORE, now + SCHEDULE_WINDOW_AFTER
+            )
             detailed = [schedule for schedule, _ in fetched]
-            shifts = tuple(shift for _, found in fetched for shift in found)
+            shifts = tuple(shift for _, entries in fetched for shift in entries.final)
             paths = await io.list_escalation_paths()
             return me, detailed, shifts, paths
 
@@ -295,6 +294,22 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
     for key, client in backends.alertmanagers.items():
         feeds.append(_alertmanager_feed(key, client, poll.alerts, clock))
     return feeds
+
+
+async def schedules_with_entries(
+    io: IncidentIoClient, schedules: Iterable[Schedule], start: datetime, end: datetime
+) -> list[tuple[Schedule, ScheduleEntries]]:
+    """Each schedule with its rotations (fetched when the listing left them out) and its
+    entries over ``[start, end)``, a few schedules at a time, in the order given."""
+    gate = asyncio.Semaphore(SCHEDULE_CONCURRENCY)
+
+    async def detail(schedule: Schedule) -> tuple[Schedule, ScheduleEntries]:
+        async with gate:
+            if not schedule.rotations:
+                schedule = await io.get_schedule(schedule.id)
+            return schedule, await io.schedule_entries(schedule.id, start, end)
+
+    return await _all_or_first_error([detail(s) for s in schedules])
 
 
 async def _all_or_first_error(calls: list[Awaitable[Any]]) -> list[Any]:
