@@ -71,6 +71,19 @@ def check_write(
             raise ActionError(f"{refusal}: {caps.reason(capability)}")
 
 
+def known_users(shifts: Iterable[Shift], paths: Iterable[EscalationPath]) -> dict[str, User]:
+    """The people the dashboard knows of, by id: whoever holds a shift in the window and
+    the paths' current responders (never the NOBODY placeholder)."""
+    seen: dict[str, User] = {}
+    for shift in shifts:
+        if shift.user is not None and not shift.user.is_nobody:
+            seen.setdefault(shift.user.id, shift.user)
+    for path in paths:
+        for user in path.current_responders:
+            seen.setdefault(user.id, user)
+    return seen
+
+
 def incident_io(backends: Backends):
     """The incident.io client, or a clear refusal when none is configured."""
     if backends.incidentio is None:
@@ -258,7 +271,7 @@ class Actions:
         except ApiError as exc:
             raise _failed("Escalation", exc) from None
         self._refresh(SOURCE_INCIDENT_IO)
-        who = self._names(users) if users else self._path_name(path_id)
+        who = self.names(users) if users else self._path_name(path_id)
         return Outcome(f"Paged {who} about “{item.title}”.", (created.id,))
 
     async def shadow(self, item: Page | Alert, user: User) -> Outcome:
@@ -305,19 +318,11 @@ class Actions:
                 )
         return tuple(dict.fromkeys(ids))
 
-    def _names(self, user_ids: Iterable[str]) -> str:
-        names = []
-        known = {}
-        if self.engine:
-            for s in self.engine.world.shifts:
-                if s.user:
-                    known[s.user.id] = s.user.name
-            for p in self.engine.world.paths.values():
-                for u in p.current_responders:
-                    known[u.id] = u.name
-        for uid in user_ids:
-            names.append(known.get(uid, uid))
-        return ", ".join(names)
+    def names(self, user_ids: Iterable[str]) -> str:
+        """ "Ana Souza, Kofi Mensah" for user ids (an unknown id is shown as itself)."""
+        world = self.engine.world if self.engine else None
+        known = known_users(world.shifts, world.paths.values()) if world else {}
+        return ", ".join(known[uid].name if uid in known else uid for uid in user_ids)
 
     def _path_name(self, path_id: str | None) -> str:
         if self.engine and path_id in self.engine.world.paths:

@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
 from oncall_tui.core import views
-from oncall_tui.core.actions import ActionError, Outcome
+from oncall_tui.core.actions import ActionError, Outcome, known_users
 from oncall_tui.core.sync import utcnow
 from oncall_tui.domain import (
     LINK_DASHBOARD,
@@ -514,7 +514,7 @@ class DashboardScreen(Screen):
             users = self.actions.next_level_users(item)
             if users:
                 options.append(
-                    ("next", "Next level of this page's path", self.actions._names(users))
+                    ("next", "Next level of this page's path", self.actions.names(users))
                 )
         for path in self._snapshot.paths:
             options.append((f"path:{path.id}", f"Path: {path.name}", f"{len(path.levels)} levels"))
@@ -582,14 +582,8 @@ class DashboardScreen(Screen):
         )
 
     def _people(self) -> list[User]:
-        seen: dict[str, User] = {}
         snap = self._snapshot
-        for shift in snap.shifts:
-            if shift.user is not None and not shift.user.is_nobody:
-                seen.setdefault(shift.user.id, shift.user)
-        for path in snap.paths:
-            for user in path.current_responders:
-                seen.setdefault(user.id, user)
+        seen = known_users(snap.shifts, snap.paths)
         if snap.me is not None:
             seen.pop(snap.me.id, None)
         return sorted(seen.values(), key=lambda u: u.name.lower())
