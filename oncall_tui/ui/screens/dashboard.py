@@ -130,6 +130,8 @@ class DashboardScreen(Screen):
         self._sparklines: dict[str, tuple[datetime, Series | None]] = {}
         self._dirty = True
         self._started = False  # every backend answered (or failed) at least once
+        self._lookup_source: tuple[Alert, ...] | None = None
+        self._lookup: tuple[dict[str, Alert], dict[str, tuple[int, Alert]]] = ({}, {})
         self._mounted_at = time.monotonic()
 
     # -- layout ------------------------------------------------------------------
@@ -260,12 +262,26 @@ class DashboardScreen(Screen):
     def _current(self) -> views.AlertRow | None:
         return self.query_one(AlertTable).cursor_item
 
+    def _alert_lookup(self) -> tuple[dict[str, Alert], dict[str, tuple[int, Alert]]]:
+        """Alerts by key, and by id with their position, built once per alerts tuple (the
+        engine keeps the tuple while no alert changes), so a redraw does not scan them."""
+        alerts = self._snapshot.alerts
+        if self._lookup_source is not alerts:
+            by_key: dict[str, Alert] = {}
+            by_id: dict[str, tuple[int, Alert]] = {}
+            for position, alert in enumerate(alerts):  # the first of a key or id wins
+                by_key.setdefault(alert.key, alert)
+                by_id.setdefault(alert.id, (position, alert))
+            self._lookup = (by_key, by_id)
+            self._lookup_source = alerts
+        return self._lookup
+
     def _items(self, row: views.AlertRow | None) -> list[Page | Alert]:
         if row is None:
             return []
-        snap = self._snapshot
-        pages = [p for p in snap.pages if p.id in row.page_ids]
-        alerts = [a for a in snap.alerts if a.key in row.alert_keys]
+        by_key, _ = self._alert_lookup()
+        pages = [p for p in self._snapshot.pages if p.id in row.page_ids]
+        alerts = [by_key[k] for k in row.alert_keys if k in by_key]
         return [*pages, *alerts]
 
     def _primary(self, row: views.AlertRow | None) -> Page | Alert | None:
@@ -273,18 +289,17 @@ class DashboardScreen(Screen):
         return items[0] if items else None
 
     def _first_alert(self, row: views.AlertRow | None) -> Alert | None:
-        snap = self._snapshot
         if row is None:
             return None
+        by_key, by_id = self._alert_lookup()
         for key in row.alert_keys:
-            for alert in snap.alerts:
-                if alert.key == key:
-                    return alert
-        # A page's related alert, when the world knows it.
-        for page in (p for p in snap.pages if p.id in row.page_ids):
-            for alert in snap.alerts:
-                if alert.id in page.alert_ids:
-                    return alert
+            if key in by_key:
+                return by_key[key]
+        # A page's related alert, when the world knows it (the first in snapshot order).
+        for page in (p for p in self._snapshot.pages if p.id in row.page_ids):
+            found = [by_id[aid] for aid in page.alert_ids if aid in by_id]
+            if found:
+                return min(found, key=lambda hit: hit[0])[1]
         return None
 
     @on(AlertTable.Highlighted)
