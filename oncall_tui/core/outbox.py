@@ -31,6 +31,8 @@ Guarantees, and how they are kept:
   error (a :class:`~oncall_tui.backends.http.NotFound` subclass raised when a newer
   endpoint answers 404), a caller-supplied fallback can deliver the item another way
   (e.g. as an incident update); the item remembers the route and says what happened.
+  The one sender and fallback for incident.io are
+  :meth:`oncall_tui.core.incidents.IncidentActions.send` and ``reroute``.
 * **Two processes, one file.** WAL, a busy timeout, ``BEGIN IMMEDIATE`` for every
   read-modify-write, and claims that name the claiming process.
 
@@ -73,7 +75,6 @@ log = logging.getLogger(__name__)
 
 KIND_NOTE = "note"  # a free-form note on an incident timeline
 KIND_UPDATE = "update"  # an incident update: message and/or status and/or severity
-KIND_ALERT_NOTE = "alert_note"  # a note on an alert
 
 STATE_PENDING = "pending"  # waiting to be sent (maybe after a failed attempt)
 STATE_SENDING = "sending"  # claimed by a process that is sending it now
@@ -1058,149 +1059,3 @@ def default_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("oncall-tui")) / "outbox.sqlite3"
-
-
-# ------------------------------------------------------------ incident.io delivery
-
-
-def _payload_time(item: OutboxItem) -> datetime:
-    raw = item.payload.get("timestamp")
-    if isinstance(raw, str):
-        try:
-            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return item.created_at
-
-
-def _payload_str(item: OutboxItem, name: str) -> str:
-    value = item.payload.get(name)
-    return value if isinstance(value, str) else ""
-
-
-class IncidentIoDelivery:
-    """Sends outbox items with the incident.io client, and re-routes them when a newer
-    endpoint is missing on the account.
-
-    ``send`` is the outbox sender; ``fallback`` its fallback::
-
-        delivery = IncidentIoDelivery(client)
-        await outbox.run(delivery.send, stop, fallback=delivery.fallback)
-
-    Routes, best first:
-
-    * ``note``: a timeline item (``POST /v2/incident_timeline_items``); else an incident
-      update carrying the text; else a stamped line added to the incident summary.
-    * ``update``: an incident update (``POST /v2/incident_updates``); else an incident edit
-      of status and severity (``actions/edit``, which takes no message), the message added
-      to the summary.
-    * ``alert_note``: ``POST /v1/alert_notes``, which takes no idempotency key: before a
-      resend it looks for a note with the same text made since the item was queued.
-
-    Every keyed route reuses the item's key. The summary route first reads the incident
-    and does nothing if the stamped line is already there, so it is idempotent too.
-    """
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    # -- the primary routes --------------------------------------------------
-
-    async def send(self, item: OutboxItem) -> str | None:
-        if item.kind == KIND_NOTE:
-            title, description = self._note_parts(item)
-            created = await self.client.create_timeline_item(
-                item.target,
-                title=title,
-                description=description or None,
-                timestamp=_payload_time(item),
-                idempotency_key=item.key,
-            )
-            return created.id
-        if item.kind == KIND_UPDATE:
-            update = await self.client.create_incident_update(
-                item.target,
-                message=_payload_str(item, "message") or None,
-                status_id=_payload_str(item, "status_id") or None,
-                severity_id=_payload_str(item, "severity_id") or None,
-                idempotency_key=item.key,
-            )
-            return update.id
-        if item.kind == KIND_ALERT_NOTE:
-            return await self._alert_note(item)
-        raise InvalidRequest(f"this version cannot send a {clean_text(item.kind, limit=40)!r}")
-
-    @staticmethod
-    def _note_parts(item: OutboxItem) -> tuple[str, str]:
-        text = _payload_str(item, "text").strip()
-        title = _payload_str(item, "title").strip() or (text.splitlines()[0] if text else "")
-        title = title or "Note"
-        if len(title) > 250:
-            title = title[:249] + "…"
-        if text.startswith(title):
-            return title, text[len(title) :].strip()
-        return title, text
-
-    async def _alert_note(self, item: OutboxItem) -> str:
-        content = _payload_str(item, "text")
-        if item.attempts > 1:
-            # An earlier attempt may have reached the server: find it rather than repeat it.
-            since = item.created_at - timedelta(minutes=5)
-            for existing in await self.client.list_alert_notes(item.target):
-                if existing.content.strip() == content.strip() and existing.created_at >= since:
-                    return existing.id
-        created = await self.client.create_alert_note(item.target, content)
-        return created.id
-
-    # -- fallbacks -----------------------------------------------------------
-
-    async def fallback(self, item: OutboxItem, cause: BaseException) -> Rerouted:
-        if item.kind == KIND_NOTE:
-            text = _payload_str(item, "text").strip() or self._note_parts(item)[0]
-            try:
-                update = await self.client.create_incident_update(
-                    item.target, message=text, idempotency_key=item.key
-                )
-            except Exception as exc:
-                if not is_capability_unavailable(exc):
-                    raise
-            else:
-                return Rerouted(
-                    update.id,
-                    "posted as an incident update, because this incident.io account "
-                    "does not offer timeline notes",
-                )
-            await self._append_to_summary(item, text, "note")
-            return Rerouted(
-                None,
-                "added to the incident summary, because this incident.io account offers "
-                "neither timeline notes nor incident updates",
-            )
-        if item.kind == KIND_UPDATE:
-            message = _payload_str(item, "message").strip()
-            status_id = _payload_str(item, "status_id") or None
-            severity_id = _payload_str(item, "severity_id") or None
-            if status_id or severity_id:
-                await self.client.edit_incident(
-                    item.target, status_id=status_id, severity_id=severity_id
-                )
-            if message:
-                await self._append_to_summary(item, message, "update")
-            how = "applied by editing the incident, because this incident.io account has no "
-            how += "incident updates endpoint"
-            if message:
-                how += "; the message was added to the summary"
-            return Rerouted(None, how)
-        raise cause
-
-    async def _append_to_summary(self, item: OutboxItem, text: str, label: str) -> None:
-        stamp = _payload_time(item).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        line = f"[{stamp}, {label}] {text}"
-        incident = await self.client.get_incident(item.target)
-        summary = incident.summary or ""
-        if line in summary:
-            return  # an earlier attempt already added it
-        new = f"{summary.rstrip()}\n\n{line}" if summary.strip() else line
-        await self.client.edit_incident(item.target, summary=new, notify_incident_channel=False)

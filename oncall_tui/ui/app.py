@@ -6,12 +6,14 @@ and send actions. Nothing here talks HTTP directly: the core does.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
+from textual.signal import Signal
 from textual.widgets import Footer, Header, Static
 
 from oncall_tui import __version__
@@ -80,7 +82,11 @@ class OnCallApp(App[int]):
             from oncall_tui.ui.screens.dashboard import DashboardScreen
 
             self._main_screen = lambda app: DashboardScreen(session)
-        self._outbox_stop: Any = None
+        self._outbox_stop: asyncio.Event | None = None
+        self._outbox_worker: Any = None
+        # Published after each batch of outbox deliveries (the list of Delivery results):
+        # screens that show outbox items subscribe to redraw.
+        self.outbox_signal: Signal[list[Any]] = Signal(self, "outbox")
         self._theme_problems: list[str] = []
         found = load_themes()
         for theme in found.themes.values():
@@ -143,18 +149,56 @@ class OnCallApp(App[int]):
             self.notify(problem, severity="warning", timeout=8)
         if self._main_screen is not None:
             self.push_screen(self._main_screen(self))
-        if self.session is not None:
-            from oncall_tui.ui.screens.incidents import start_delivery
-
-            self._outbox_stop = start_delivery(self)
-
+        self._start_delivery()
         self._start_reminders()
 
     async def on_unmount(self) -> None:
-        if self._outbox_stop is not None:
-            await self._outbox_stop.stop()
+        await self._stop_delivery()
         if self.session is not None:
             await self.session.aclose()
+
+    # -- the outbox ------------------------------------------------------------------
+
+    def _start_delivery(self) -> None:
+        """Deliver the outbox for as long as the app runs (one worker, whatever screen is
+        shown). Each batch is told in a toast (unless the action that queued an item
+        reports it itself) and published on :attr:`outbox_signal`."""
+        if self.session is None or getattr(self.session, "outbox", None) is None:
+            return
+        from oncall_tui.core.incidents import delivery_words
+        from oncall_tui.ui.screens.incidents import incident_actions
+
+        actions = incident_actions(self.session)
+        self._outbox_stop = stop = asyncio.Event()
+
+        def delivered(results: list[Any]) -> None:
+            for result in results:
+                if result.item.key in actions.settling:
+                    continue  # the action that queued it reports how it ended
+                said = delivery_words(result)
+                if said is not None:
+                    text, severity = said
+                    timeout = 12 if severity == "error" else 4
+                    self.notify(text, severity=severity, timeout=timeout)  # type: ignore[arg-type]
+            self.outbox_signal.publish(results)
+
+        self._outbox_worker = self.run_worker(
+            actions.run_delivery(stop, delivered),
+            name="outbox delivery",
+            group="outbox",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _stop_delivery(self, timeout: float = 3.0) -> None:
+        """End the delivery loop cleanly, before the outbox file is closed."""
+        if self._outbox_stop is None or self._outbox_worker is None:
+            return
+        self._outbox_stop.set()
+        try:
+            await asyncio.wait_for(self._outbox_worker.wait(), timeout)
+        except Exception:  # cancelled, errored or slow: make sure it is gone
+            self._outbox_worker.cancel()
 
     # -- incidents ---------------------------------------------------------------
 

@@ -38,7 +38,6 @@ from oncall_tui.core.incidents import (
     Queued,
     TimelineData,
     checklist_state,
-    delivery_words,
     severity_guidance,
     slack_url,
     sort_incidents,
@@ -52,11 +51,9 @@ from oncall_tui.ui.widgets.timeline_view import TimelineView
 
 __all__ = [
     "BindingCommands",
-    "DeliveryRunner",
     "IncidentsScreen",
     "NoteInput",
     "incident_actions",
-    "start_delivery",
 ]
 
 # Writes on this screen; the rest only read or open links.
@@ -82,57 +79,6 @@ def incident_actions(session: Any) -> IncidentActions:
         )
         session._incident_actions = actions
     return actions
-
-
-class DeliveryRunner:
-    """The outbox delivery loop running in an app worker; :meth:`stop` ends it cleanly
-    (before the outbox file is closed)."""
-
-    def __init__(self, stop_event: asyncio.Event, worker: Any) -> None:
-        self.stop_event = stop_event
-        self.worker = worker
-
-    async def stop(self, timeout: float = 3.0) -> None:
-        self.stop_event.set()
-        try:
-            await asyncio.wait_for(self.worker.wait(), timeout)
-        except Exception:  # cancelled, errored or slow: make sure it is gone
-            self.worker.cancel()
-
-
-def start_delivery(app: Any) -> DeliveryRunner | None:
-    """Run the outbox delivery loop in an app worker (None when there is no outbox)."""
-    session = getattr(app, "session", None)
-    if session is None or getattr(session, "outbox", None) is None:
-        return None
-    actions = incident_actions(session)
-    stop = asyncio.Event()
-
-    def delivered(results) -> None:
-        for result in results:
-            if result.item.key in actions.settling:
-                continue  # the action that queued it reports how it ended
-            said = delivery_words(result)
-            if said is not None:
-                text, severity = said
-                app.notify(
-                    text,
-                    severity=severity,
-                    timeout=12 if severity == "error" else 4,
-                    markup=False,
-                )
-        for screen in app.screen_stack:
-            if isinstance(screen, IncidentsScreen):
-                screen.outbox_changed(fetch=True)
-
-    worker = app.run_worker(
-        actions.run_delivery(stop, delivered),
-        name="outbox delivery",
-        group="outbox",
-        exclusive=True,
-        exit_on_error=False,
-    )
-    return DeliveryRunner(stop, worker)
 
 
 class BindingCommands(Provider):
@@ -320,6 +266,9 @@ class IncidentsScreen(Screen):
         self.set_interval(poll.timeline, self._poll_timeline)
         self._load_list()
         self._load_lookups()
+        signal = getattr(self.app, "outbox_signal", None)
+        if signal is not None:
+            signal.subscribe(self, lambda _results: self.outbox_changed(fetch=True))
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.height < 32, "short")
