@@ -11,19 +11,24 @@
 * error bodies (incident.io's ``{type, status, request_id, errors[]}``, Grafana's
   ``{message}``, Alertmanager's plain strings) mapped to typed :class:`ApiError`;
 * a cap on response size, and a readable error for HTML or truncated JSON;
+* an overall deadline for each attempt (a server that trickles bytes cannot hold a
+  request open for ever: the per-read timeout alone restarts with every byte);
+* ``Retry-After`` kept within [1 s, 5 min], and the ``X-RateLimit-*`` headers of every
+  response read into :class:`RateLimit` (``client.rate_limit``) so polls can be paced;
 * the token kept out of reprs, messages, logs and tracebacks;
 * request accounting, so benchmarks and the status bar can tell how chatty we are.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import math
 import random
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -120,7 +125,11 @@ class InvalidRequest(ApiError):
 
 
 class RateLimited(ApiError):
+    """429. ``retry_after`` is the wait we keep to, within [1 s, 5 min];
+    ``asked_retry_after`` is what the server asked for, when it said."""
+
     retryable = True
+    asked_retry_after: float | None = None
 
 
 class ServerError(ApiError):
@@ -145,19 +154,39 @@ class MalformedResponse(ApiError):
 # ------------------------------------------------------------------- accounting
 
 
+RATE_WINDOW = 300.0  # seconds of recent requests kept to tell the request rate
+
+
 @dataclass
 class RequestStats:
-    """Counts of requests sent, by source and by ``METHOD path``."""
+    """Counts of requests sent, by source and by ``METHOD path``, and the times of the
+    last few minutes' requests per source (for the request rate)."""
 
     total: int = 0
     by_source: Counter[str] = field(default_factory=Counter)
     by_endpoint: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
+    recent: dict[str, deque[float]] = field(default_factory=dict, repr=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
     def record(self, source: str, method: str, path: str) -> None:
         self.total += 1
         self.by_source[source] += 1
         self.by_endpoint[f"{source} {method} {path}"] += 1
+        times = self.recent.setdefault(source, deque())
+        now = self.clock()
+        times.append(now)
+        while times and times[0] < now - RATE_WINDOW:
+            times.popleft()
+
+    def per_minute(self, source: str) -> float:
+        """Requests a minute to ``source`` over the last five minutes (or since start,
+        when that is shorter; at least one minute, so a first burst is not inflated)."""
+        now = self.clock()
+        times = self.recent.get(source, ())
+        count = sum(1 for t in times if t >= now - RATE_WINDOW)
+        span = max(60.0, min(RATE_WINDOW, now - self.started))
+        return count * 60.0 / span
 
 
 GLOBAL_STATS = RequestStats()
@@ -267,6 +296,138 @@ def _body_retry_after(body: Any, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - current)
 
 
+MIN_RETRY_AFTER = 1.0  # a Retry-After of 0, negative or in the past waits this long
+MAX_RETRY_AFTER = 300.0  # and a longer one is cut to five minutes
+
+
+def bound_retry_after(seconds: float | None, cap: float = MAX_RETRY_AFTER) -> float | None:
+    """A server's wait, kept within ``[1 s, cap]`` (None stays None).
+
+    ``Retry-After: 0`` or a negative value must not make a hot loop, and one huge value
+    (``86400``) must not leave a feed or a note waiting for a day."""
+    if seconds is None:
+        return None
+    if not math.isfinite(seconds):
+        return cap if seconds > 0 else MIN_RETRY_AFTER
+    return min(max(cap, MIN_RETRY_AFTER), max(MIN_RETRY_AFTER, float(seconds)))
+
+
+# ------------------------------------------------------------------ rate limits
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """What one response said about the shared rate limit (``X-RateLimit-*``).
+
+    incident.io's limit is a token bucket shared by every API key of the organisation,
+    refilled continuously. ``limit`` is the bucket size per ``window`` seconds (60 when
+    the header does not say), ``remaining`` what is left of it. ``problem`` names a
+    header that was present but could not be read; the values it would have given are
+    None, and pacing by the budget is off until a response carries readable ones.
+    """
+
+    limit: int | None = None
+    remaining: int | None = None
+    used: int | None = None
+    reset_in: float | None = None  # seconds from ``observed`` until the bucket is full
+    window: float = 60.0
+    observed: float = 0.0  # time.monotonic() when read
+    problem: str | None = None
+
+    @property
+    def fraction_left(self) -> float | None:
+        """Share of the budget left, 0..1 (None when it cannot be told)."""
+        if self.limit is None or self.remaining is None or self.limit <= 0:
+            return None
+        return min(1.0, max(0.0, self.remaining / self.limit))
+
+    @property
+    def per_minute(self) -> float | None:
+        """The limit as requests a minute."""
+        if self.limit is None or self.limit <= 0:
+            return None
+        return self.limit * 60.0 / self.window
+
+
+_RATE_ITEM = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(?:;(.*))?$")
+_WINDOW_PARAM = re.compile(r"(?:^|;)\s*(?:w|window)\s*=\s*\"?(\d+(?:\.\d+)?)\"?\s*(?:;|$)")
+
+
+def _rate_values(name: str, raw: str) -> tuple[list[tuple[float, float | None]], str | None]:
+    """``[(number, window or None), …]`` from a header that may list several limits
+    (``"1200, 1200;window=60"``, ``"100, 100;w=60, 5000;w=3600"``), and a problem in
+    words when an item is not a non-negative number."""
+    values: list[tuple[float, float | None]] = []
+    problem = None
+    for item in raw.split(",")[:16]:
+        if not item.strip():
+            continue
+        match = _RATE_ITEM.match(item)
+        number = float(match.group(1)) if match else math.nan
+        if not match or not math.isfinite(number) or number < 0 or number > 1e12:
+            shown = clean_text(item.strip(), limit=40)
+            problem = f"{name} is not a count ({shown!r})"
+            continue
+        window = None
+        params = _WINDOW_PARAM.search(match.group(2) or "")
+        if params:
+            window = float(params.group(1)) or None
+        values.append((number, window))
+    return values, problem
+
+
+def parse_rate_limit(headers: Mapping[str, str], now: float | None = None) -> RateLimit | None:
+    """The ``X-RateLimit-*`` headers of one response (None when it has none).
+
+    When a header lists several limits, the first one is the limit in force and the
+    lowest remaining count is what is left. Missing or unreadable values are None, with
+    the reason in ``problem``; a remaining count above the limit is taken as all left."""
+    lowered = {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit-")}
+    if not lowered:
+        return None
+    observed = time.monotonic() if now is None else now
+    problems: list[str] = []
+
+    def read(name: str) -> list[tuple[float, float | None]]:
+        raw = lowered.get(f"x-ratelimit-{name}")
+        if raw is None:
+            return []
+        values, problem = _rate_values(f"X-RateLimit-{name.capitalize()}", raw)
+        if problem:
+            problems.append(problem)
+        elif not values:
+            problems.append(f"X-RateLimit-{name.capitalize()} is empty")
+        return values
+
+    limits = read("limit")
+    remainings = read("remaining")
+    useds = read("used")
+    limit = int(limits[0][0]) if limits else None
+    window = next((w for _, w in limits if w), 60.0)
+    if limit is not None and limit <= 0:
+        problems.append(f"X-RateLimit-Limit is {limit}")
+        limit = None
+    remaining = int(min(v for v, _ in remainings)) if remainings else None
+    used = int(useds[0][0]) if useds else None
+    reset_in = None
+    if "x-ratelimit-reset" in lowered:
+        reset_in = _reset_wait(lowered["x-ratelimit-reset"], time.time())
+        if reset_in is None:
+            shown = clean_text(lowered["x-ratelimit-reset"], limit=40)
+            problems.append(f"X-RateLimit-Reset is not a time ({shown!r})")
+    if remaining is None and limit is not None and used is not None:
+        remaining = max(0, limit - used)
+    return RateLimit(
+        limit=limit,
+        remaining=remaining,
+        used=used,
+        reset_in=reset_in,
+        window=window,
+        observed=observed,
+        problem="; ".join(problems[:3]) or None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     attempts: int = 4
@@ -283,7 +444,8 @@ class RetryPolicy:
     def wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, ApiError) and exc.retry_after is not None:
-            return min(exc.retry_after, self.max_retry_after)
+            # never less than a second: "Retry-After: 0" must not resend at once
+            return min(max(exc.retry_after, MIN_RETRY_AFTER), self.max_retry_after)
         # full jitter: uniform in [0, min(cap, base * 2**n)]
         return random.uniform(0, min(self.cap, self.base * 2 ** (state.attempt_number - 1)))
 
@@ -427,6 +589,7 @@ class ApiClient:
         stats: RequestStats | None = None,
         error_parser: ErrorParser = default_error_parser,
         auth_scheme: str = "Bearer",
+        deadline: float | None = None,
     ) -> None:
         if transport is None:
             base_url = check_api_url(base_url)
@@ -451,6 +614,10 @@ class ApiClient:
             follow_redirects=False,
         )
         self.last_rate_limit: dict[str, str] = {}
+        # The latest X-RateLimit-* a response carried (None until one does).
+        self.rate_limit: RateLimit | None = None
+        # Each attempt, from sending to the last byte, ends by this many seconds.
+        self.deadline = deadline if deadline is not None else deadline_for(timeout)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(source={self.source!r}, base_url={self.display_url!r})"
@@ -535,6 +702,16 @@ class ApiClient:
             raise InvalidRequest(
                 f"{method} {path}: not a valid URL ({reason})", **context
             ) from None
+        try:
+            async with asyncio.timeout(self.deadline):
+                return await self._exchange(request, context, allow_empty)
+        except TimeoutError:
+            raise NetworkError(
+                f"{method} {path}: no complete answer within {self.deadline:g} s", **context
+            ) from None
+
+    async def _exchange(self, request: httpx.Request, context: dict, allow_empty: bool) -> Any:
+        method, path = context["method"], context["path"]
         try:
             response = await self._http.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -623,6 +800,9 @@ class ApiClient:
         for name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
             if name in headers:
                 self.last_rate_limit[name] = clean_text(headers[name], limit=100)
+        seen = parse_rate_limit(headers)
+        if seen is not None:
+            self.rate_limit = seen
 
     def _error(self, status: int, headers: httpx.Headers, body: bytes, context: dict) -> ApiError:
         try:
@@ -650,16 +830,24 @@ class ApiClient:
             message = _STATUS_TEXT[status]
         kwargs = dict(status=status, type=type_, request_id=request_id, errors=errors, **context)
         if status == 429:
-            retry_after = parse_retry_after(headers.get("retry-after"))
-            if retry_after is None:
-                retry_after = _reset_wait(headers.get("x-ratelimit-reset"))
-            if retry_after is None:
-                retry_after = _body_retry_after(parsed)
-            return RateLimited(
-                f"rate limited; retry in {math.ceil(retry_after)}s" if retry_after else message,
-                retry_after=retry_after,
-                **kwargs,
-            )
+            asked = parse_retry_after(headers.get("retry-after"))
+            if asked is None:
+                asked = _reset_wait(headers.get("x-ratelimit-reset"))
+            if asked is None:
+                asked = _body_retry_after(parsed)
+            retry_after = bound_retry_after(asked)
+            if asked is None or retry_after is None:
+                text = message
+            elif asked > retry_after:
+                text = (
+                    f"rate limited; asked to wait {_duration(asked)}, "
+                    f"trying again in {_duration(retry_after)}"
+                )
+            else:
+                text = f"rate limited; retry in {math.ceil(retry_after)}s"
+            limited = RateLimited(text, retry_after=retry_after, **kwargs)
+            limited.asked_retry_after = asked
+            return limited
         if 300 <= status < 400:
             location = display_url(clean_text(redact(headers.get("location", "")), limit=200))
             where = f" to {location}" if location else ""
@@ -675,7 +863,11 @@ class ApiClient:
         if status in (409, 412):
             return Conflict(message, **kwargs)
         if status >= 500:
-            retry_after = parse_retry_after(headers.get("retry-after")) if status == 503 else None
+            retry_after = (
+                bound_retry_after(parse_retry_after(headers.get("retry-after")))
+                if status == 503
+                else None
+            )
             return ServerError(
                 f"server error {status}: {message}", retry_after=retry_after, **kwargs
             )
@@ -683,6 +875,25 @@ class ApiClient:
 
 
 _UNDECODABLE = "the response body could not be decoded (broken compression)"
+
+
+def deadline_for(timeout: float) -> float:
+    """The overall deadline of one attempt for a per-read ``timeout``: twice it, and
+    never under 15 s (a large page on a slow link still arrives)."""
+    return max(15.0, 2.0 * timeout)
+
+
+def _duration(seconds: float) -> str:
+    """ "45s", "5m", "2h", "1d 3h" for a message."""
+    seconds = max(0, math.ceil(seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{round(seconds / 60)}m"
+    if seconds < 172800:
+        return f"{round(seconds / 3600)}h"
+    days, rest = divmod(seconds, 86400)
+    return f"{days}d {round(rest / 3600)}h" if rest >= 3600 else f"{days}d"
 
 
 def _size(n: int) -> str:
