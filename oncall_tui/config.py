@@ -207,6 +207,20 @@ class Settings(BaseModel):
     ui: UiConfig = Field(default_factory=UiConfig)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
 
+    @field_validator("grafana", "alertmanager")
+    @classmethod
+    def _instance_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from oncall_tui.secrets import INSTANCE_NAME
+
+        for name in value:
+            if not INSTANCE_NAME.match(name):
+                raise ValueError(
+                    f"{name!r} cannot name an instance: its token is stored under this name, "
+                    "so use letters, digits, '-' and '_' only (for example "
+                    f"{_suggest_name(name)!r})"
+                )
+        return value
+
     # -- derived ----------------------------------------------------------------
 
     def display_zone(self) -> ZoneInfo:
@@ -215,6 +229,12 @@ class Settings(BaseModel):
         if self.user.timezone:
             return ZoneInfo(self.user.timezone)
         return system_zone()
+
+
+def _suggest_name(name: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "main"
 
 
 # The parsed TOML for the load in progress (set by ``load``; pydantic-settings builds its
@@ -430,9 +450,26 @@ def load(explicit: str | os.PathLike[str] | None = None, *, require_file: bool =
         raise ConfigError(
             f"{origin} (or ONCALL_TUI_* variables)", _problems_from_validation(exc)
         ) from None
+    except ValueError as exc:
+        # pydantic-settings' SettingsError (a ValueError): an ONCALL_TUI_* variable holding
+        # a table or list that is not valid JSON.
+        raise ConfigError("environment (ONCALL_TUI_* variables)", [_env_problem(exc)]) from None
     finally:
         _FILE_DATA.reset(token)
     return Loaded(settings=settings, path=path, exists=exists)
+
+
+def _env_problem(exc: ValueError) -> Problem:
+    text = str(exc)
+    field = ""
+    if '"' in text:
+        field = text.split('"')[1]
+    stem = f"{ENV_PREFIX}{field.upper()}" if field else ENV_PREFIX
+    names = sorted(
+        key for key in os.environ if key.upper() == stem or key.upper().startswith(stem + "__")
+    )
+    where = " or ".join(names) if names else f"a {stem}* variable"
+    return Problem(field, f"{where} is not valid JSON (a table or list there is written as JSON)")
 
 
 def example_path() -> Path:

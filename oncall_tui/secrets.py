@@ -1,8 +1,10 @@
 """Secrets: the OS keyring first, the environment second. Never the config file.
 
 Keyring service ``oncall-tui``; usernames ``incident-io``, ``grafana:NAME`` and
-``alertmanager:NAME``. Environment fallbacks: ``ONCALL_TUI_INCIDENT_IO__API_KEY``,
-``ONCALL_TUI_GRAFANA__NAME__TOKEN``, ``ONCALL_TUI_ALERTMANAGER__NAME__TOKEN``.
+``alertmanager:NAME``, and ``alertmanager:NAME:prometheus`` for the Prometheus beside an
+Alertmanager (a token goes only to the host it was configured for). Environment
+fallbacks: ``ONCALL_TUI_INCIDENT_IO__API_KEY``, ``ONCALL_TUI_GRAFANA__NAME__TOKEN``,
+``ONCALL_TUI_ALERTMANAGER__NAME__TOKEN``, ``ONCALL_TUI_ALERTMANAGER__NAME__PROMETHEUS__TOKEN``.
 
 Values are never printed: :func:`status` says only where a secret was found.
 """
@@ -14,7 +16,12 @@ import re
 from dataclasses import dataclass
 
 KEYRING_SERVICE = "oncall-tui"
-_SERVICE = re.compile(r"^(incident-io|(grafana|alertmanager):([A-Za-z0-9_-]+))$")
+_SERVICE = re.compile(
+    r"^(incident-io|(grafana|alertmanager):([A-Za-z0-9_-]+)|alertmanager:[A-Za-z0-9_-]+:prometheus)$"
+)
+# What a [grafana.NAME] or [alertmanager.NAME] table may be called: the name is part of
+# the keyring entry and of the environment variable, so it must fit both.
+INSTANCE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class SecretError(Exception):
@@ -36,7 +43,8 @@ class Found:
 def check_service(service: str) -> str:
     if not _SERVICE.match(service):
         raise SecretError(
-            f"unknown service {service!r}: use incident-io, grafana:NAME or alertmanager:NAME"
+            f"unknown service {service!r}: use incident-io, grafana:NAME, alertmanager:NAME "
+            "or alertmanager:NAME:prometheus"
         )
     return service
 
@@ -45,8 +53,9 @@ def env_name(service: str) -> str:
     check_service(service)
     if service == "incident-io":
         return "ONCALL_TUI_INCIDENT_IO__API_KEY"
-    kind, name = service.split(":", 1)
-    return f"ONCALL_TUI_{kind.upper()}__{name.upper().replace('-', '_')}__TOKEN"
+    kind, name, *extra = service.split(":")
+    middle = "".join(f"__{part.upper()}" for part in extra)
+    return f"ONCALL_TUI_{kind.upper()}__{name.upper().replace('-', '_')}{middle}__TOKEN"
 
 
 def _env_lookup(name: str) -> str | None:

@@ -63,6 +63,6 @@ def test_config_snippet_is_toml_without_the_token():
     data = tomllib.loads(text)
     assert data == {
         "user": {"email": "me@example.com"},
-        "incident_io": {"base_url": "http://127.0.0.1:8123"},
+        "incident_io": {"base_url": "http://127.0.0.1:8123", "act_as_user": True},
     }
     assert "ONCALL_TUI_INCIDENT_IO__API_KEY=secret-demo" in text  # only as a comment

@@ -242,7 +242,9 @@ async def incident_io_checks(backends: Backends, *, now: datetime) -> list[Check
             except KeyError:
                 continue
             needed = action in NEEDED_ACTIONS
-            if cap.available is False:
+            if cap.available is False and action == "nack" and not io.act_as_user_id:
+                checks.append(_decline_needs_act_as_user(caps, words, needed))
+            elif cap.available is False:
                 checks.append(
                     Check(
                         f"can {action}",
@@ -261,6 +263,29 @@ async def incident_io_checks(backends: Backends, *, now: datetime) -> list[Check
     if me is not None:
         checks.append(await next_shift_check(backends, me, now=now))
     return checks
+
+
+def _decline_needs_act_as_user(caps, words: str, needed: bool) -> Check:
+    """Declining is refused because the dashboard does not act as me: the fix is in the
+    config (``act_as_user``), and only also a role when the key lacks that too."""
+    from oncall_tui.backends.incidentio import ACT_AS_ROLE
+
+    identity = caps.identity
+    roles = set(identity.roles) | set(identity.team_roles) if identity is not None else set()
+    fix = (
+        "set act_as_user = true under [incident_io] in the config file: incident.io takes "
+        "a decline only on behalf of a person"
+    )
+    if identity is not None and ACT_AS_ROLE not in roles:
+        fix += f"; the key also lacks the '{ACT_AS_ROLE}' role (ask an incident.io admin)"
+    elif identity is not None:
+        fix += " (the key already has the role for it)"
+    return Check(
+        "can nack",
+        FAIL if needed else WARN,
+        f"you cannot {words} from here: act_as_user is off in the config",
+        fix,
+    )
 
 
 async def next_shift_check(backends: Backends, me: User, *, now: datetime) -> Check:

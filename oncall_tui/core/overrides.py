@@ -51,6 +51,12 @@ def _local(d: date, t: time, tz) -> datetime:
     return datetime.combine(d, t, tzinfo=tz).astimezone(UTC)
 
 
+# Times a rota change may name: an override further off than this is a typo, and
+# dates near the calendar's ends cannot be computed with at all.
+WHEN_PAST = timedelta(days=366)
+WHEN_FUTURE = timedelta(days=2 * 366)
+
+
 def parse_when(
     text: str, *, now: datetime, zone: timefmt.ZoneLike = None, end: bool = False
 ) -> datetime:
@@ -58,8 +64,26 @@ def parse_when(
 
     A date with no time means the start of that day, or with ``end`` the end of it (so
     ``--from 2026-12-24 --to 2026-12-26`` covers three whole days). Raises ValueError in
-    words. Returns an aware UTC datetime.
+    words, also for a time outside the allowed range (a year back to two years ahead),
+    which it names. Returns an aware UTC datetime.
     """
+    earliest, latest = now - WHEN_PAST, now + WHEN_FUTURE
+    allowed = (
+        f"times from {timefmt.format_time(earliest, zone, now=now)} "
+        f"to {timefmt.format_time(latest, zone, now=now)} are allowed"
+    )
+    try:
+        when = _parse_when(text, now=now, zone=zone, end=end)
+    except (OverflowError, ValueError) as exc:
+        if isinstance(exc, ValueError) and "out of range" not in str(exc):
+            raise
+        raise ValueError(f"{clean_text(text, limit=40)!r} is too far off: {allowed}") from None
+    if not earliest <= when <= latest:
+        raise ValueError(f"{clean_text(text, limit=40)!r} is too far off: {allowed}")
+    return when
+
+
+def _parse_when(text: str, *, now: datetime, zone: timefmt.ZoneLike, end: bool) -> datetime:
     raw = clean_text(text, limit=80).strip()
     if not raw:
         raise ValueError(f"no time given; use {WHEN_HELP}")
@@ -70,7 +94,10 @@ def parse_when(
         return now.astimezone(UTC)
     match = _IN.match(lowered)
     if match:
-        n, unit = int(match.group(1)), match.group(2)[0]
+        digits, unit = match.group(1), match.group(2)[0]
+        if len(digits) > 7:
+            raise OverflowError(digits)
+        n = int(digits)
         delta = {
             "m": timedelta(minutes=n),
             "h": timedelta(hours=n),
@@ -89,7 +116,9 @@ def parse_when(
             if parsed.tzinfo is None:
                 return _local(parsed.date(), parsed.time(), tz)
             return parsed.astimezone(UTC)
-    except ValueError:
+    except ValueError as exc:
+        if "out of range" in str(exc):
+            raise OverflowError(raw) from None
         raise ValueError(f"cannot read {raw!r} as a date or time; use {WHEN_HELP}") from None
     # Friendly: "<day> [HH:MM]" or "HH:MM".
     parts = lowered.split()

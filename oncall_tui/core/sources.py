@@ -102,11 +102,11 @@ def build_backends(
     transports = transports or {}
     backends = Backends(settings=settings, stats=stats or RequestStats())
 
-    def token(service: str) -> Secret:
+    def token(service: str, *, optional: bool = False) -> Secret:
         if tokens is not None and service in tokens:
             return Secret(tokens[service])
         found = secret(service)
-        if not found.value:
+        if not found.value and not optional:
             backends.missing_secrets.append(service)
         return Secret(found.value)
 
@@ -152,9 +152,10 @@ def build_backends(
             timeout=am.timeout,
         )
         if am.prometheus_url:
+            # Prometheus is another host: it gets its own secret, never the Alertmanager's.
             backends.prometheus[service] = PrometheusClient(
                 am.prometheus_url,
-                secret_value,
+                token(f"{service}:prometheus", optional=True),
                 source=f"prometheus:{name}",
                 transport=transports.get(f"prometheus:{name}", transport),
                 stats=backends.stats,

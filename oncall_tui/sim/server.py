@@ -46,6 +46,8 @@ def config_snippet(base_url: str, token: str, me_email: str) -> str:
         "\n"
         "[incident_io]\n"
         f'base_url = "{base_url}"\n'
+        "# Declining a page is done on behalf of a person: the dashboard acts as me.\n"
+        "act_as_user = true\n"
     )
 
 

@@ -448,3 +448,24 @@ def test_grid_cells_map_times_both_ways():
     mid = grid.cell_time(grid.cell_of(c.NOW))
     assert abs((mid - c.NOW).total_seconds()) < 24 * 3600 / grid.cells
     assert isinstance(CalendarGrid().render(), object)
+
+
+async def test_far_off_dates_in_the_form_are_refused_not_fatal(session):
+    app = c.CalendarApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("u")
+        await settle(app, pilot)
+        form = app.screen
+        for start, end in (("now", "9999-12-31"), ("in 99999999h", "in 99999999h")):
+            form.query_one("#av-from").value = start
+            await pilot.pause()
+            form.query_one("#av-to").value = end
+            await pilot.pause()
+            shown = str(form.query_one("#av-range").render())
+            assert "too far off" in shown and "are allowed" in shown
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "too far off" in str(form.query_one("#av-error").render())
+        assert isinstance(app.screen, AvailabilityScreen)
+        assert app.is_running
