@@ -12,7 +12,6 @@ import pytest
 from markdown_it import MarkdownIt
 
 from oncall_tui.core.outbox import (
-    KIND_ALERT_NOTE,
     KIND_NOTE,
     KIND_UPDATE,
     STATE_DELIVERED,
@@ -196,7 +195,7 @@ LOCAL = (
     local("k-failed", KIND_NOTE, note_payload("too long", at=at(39)), STATE_FAILED),
     local("k-dismissed", KIND_NOTE, note_payload("gone", at=at(39)), STATE_DISMISSED),
     local("k-other", KIND_NOTE, note_payload("other incident", at=at(39)), target="01OTHER"),
-    local("k-alert", KIND_ALERT_NOTE, {"text": "alert note"}),
+    local("k-alert", "alert_note", {"text": "a kind this timeline does not show"}),
 )
 
 
