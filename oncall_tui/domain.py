@@ -532,8 +532,24 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedClock:
+    """When one feed of a source last answered, and when its data turns stale (two
+    poll intervals after that, decided by the polling engine)."""
+
+    name: str  # the feed, e.g. "incident.io pages"
+    last_ok: datetime | None = None
+    stale_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceHealth:
-    """How fresh one data source is."""
+    """How fresh one data source is.
+
+    ``feeds`` carry each feed's clock, so whether the source is stale can be told at any
+    moment (:meth:`is_stale`) without asking the engine again. ``pace`` says why polls
+    are slower than configured ("12% of the shared rate limit left; polling every 60 s"),
+    and ``rate`` how much of the shared budget this dashboard uses (for ``w``).
+    """
 
     name: str
     last_ok: datetime | None = None
@@ -542,11 +558,26 @@ class SourceHealth:
     failures: int = 0
     next_poll: datetime | None = None
     unavailable: tuple[str, ...] = ()  # capabilities this source lacks
+    feeds: tuple[FeedClock, ...] = ()
+    pace: str | None = None
+    rate: str | None = None
 
     def age_seconds(self, now: datetime) -> float | None:
         if self.last_ok is None:
             return None
         return (now - self.last_ok).total_seconds()
+
+    def stale_feeds(self, now: datetime) -> tuple[FeedClock, ...]:
+        """The feeds with data that has had no answer for two poll intervals."""
+        return tuple(f for f in self.feeds if f.stale_at is not None and now >= f.stale_at)
+
+    def is_stale(self, now: datetime) -> bool:
+        return bool(self.stale_feeds(now))
+
+    def stale_since(self, now: datetime) -> datetime | None:
+        """The oldest last answer among the stale feeds (None when nothing is stale)."""
+        times = [f.last_ok for f in self.stale_feeds(now) if f.last_ok is not None]
+        return min(times) if times else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,8 +112,9 @@ class Rig:
         return h.error is None and h.failures == 0 and h.last_ok is not None
 
     def interval(self, backend: str) -> float:
-        """The backend's shortest poll interval."""
-        return min(f.interval(self.engine.world) for f in self.engine.feeds if f.backend == backend)
+        """The backend's shortest poll interval, as paced now (a shared rate limit that
+        runs low stretches it)."""
+        return min(self.engine.interval(f.name) for f in self.engine.feeds if f.backend == backend)
 
     def back_within(self, backend: str) -> float:
         """How soon a backend must be seen whole again once it answers: its fastest feed

@@ -78,7 +78,10 @@ def test_backoff_grows_and_is_capped():
     delays = [backoff_delay(10, n) for n in range(1, 12)]
     assert delays[0] < 13 and delays[3] > 60
     assert max(delays) <= 300
-    assert backoff_delay(10, 1, retry_after=900) == 900
+    # a Retry-After is a floor, itself kept within [1 s, 5 min]
+    assert backoff_delay(10, 1, retry_after=120) >= 120
+    assert backoff_delay(10, 1, retry_after=900) == 300
+    assert backoff_delay(10, 1, retry_after=86400) == 300
 
 
 async def test_polls_of_one_feed_never_overlap():

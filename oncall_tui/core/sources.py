@@ -186,6 +186,11 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
 
     if io is not None:
         email = settings.user.email
+        # Every incident.io feed reads the shared rate limit its client last saw.
+        budget: dict[str, Any] = {
+            "rate_limit": lambda: io.rate_limit,
+            "requests_per_minute": lambda: backends.stats.per_minute(io.source),
+        }
 
         async def fetch_identity():
             me = await io.find_user_by_email(email) if email else None
@@ -207,6 +212,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
                 apply_identity,
                 interval=lambda w: 3600.0,
                 backend=SOURCE_INCIDENT_IO,
+                **budget,
             )
         )
 
@@ -224,6 +230,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
                 apply_pages,
                 interval=lambda w: poll.pages_when_paged if w.i_am_paged() else poll.pages,
                 backend=SOURCE_INCIDENT_IO,
+                **budget,
             )
         )
 
@@ -240,6 +247,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
                 apply_alerts,
                 interval=lambda w: poll.alerts,
                 backend=SOURCE_INCIDENT_IO,
+                **budget,
             )
         )
 
@@ -273,6 +281,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
                 apply_schedules,
                 interval=lambda w: poll.schedules,
                 backend=SOURCE_INCIDENT_IO,
+                **budget,
             )
         )
 
@@ -289,6 +298,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
                 apply_incidents,
                 interval=lambda w: poll.incidents,
                 backend=SOURCE_INCIDENT_IO,
+                **budget,
             )
         )
 

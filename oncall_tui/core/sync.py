@@ -4,8 +4,16 @@ A :class:`Feed` is one kind of data from one backend ("pages from incident.io", 
 from grafana:eu"): an async ``fetch`` that returns data, an ``apply`` that folds it into
 the :class:`World`, and an interval that may adapt to the world (faster while I am
 paged). The :class:`SyncEngine` never lets two polls of one feed overlap, keeps what it
-last knew when a poll fails, backs off (honouring ``Retry-After``), records each feed's
-health for the status bar, and recovers by itself on the next good poll.
+last knew when a poll fails, backs off (honouring ``Retry-After`` within [1 s, 5 min]),
+records each feed's health for the status bar, and recovers by itself on the next good
+poll.
+
+Pacing (:mod:`oncall_tui.core.pacing`): a feed's interval is stretched by every reason
+that applies now. The engine brings one, the shared rate limit a backend reports in its
+``X-RateLimit-*`` headers; more are added with :meth:`SyncEngine.add_stretch`. A 429
+holds every feed of that backend (the budget is shared), and "refresh now"
+(:meth:`SyncEngine.poll_soon`) overrides all of it once. A feed with no answer for two
+of its intervals is stale; each snapshot's health carries the clocks to tell.
 
 The engine does not own a loop of its own when a UI is present: the UI asks
 :meth:`SyncEngine.due` on a timer and runs :meth:`SyncEngine.poll` in its workers (one
@@ -22,10 +30,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from oncall_tui.backends.http import ApiError, RateLimited
+from oncall_tui.backends.http import ApiError, RateLimit, RateLimited, bound_retry_after
+from oncall_tui.core.pacing import (
+    Pace,
+    Stretch,
+    budget_stretch,
+    pace_words,
+    paced,
+    rate_words,
+    stale_after,
+)
 from oncall_tui.domain import (
     Alert,
     EscalationPath,
+    FeedClock,
     Incident,
     Page,
     Schedule,
@@ -76,6 +94,10 @@ class Feed:
     interval: Callable[[World], float]
     backend: str = ""  # "incident.io", "grafana:eu": feeds of one backend share staleness
     enabled: bool = True
+    # The backend's latest X-RateLimit-* reading (its client's ``rate_limit``), and the
+    # requests a minute this dashboard sends it: for pacing and the status detail.
+    rate_limit: Callable[[], RateLimit | None] | None = None
+    requests_per_minute: Callable[[], float] | None = None
 
 
 @dataclass
@@ -94,13 +116,18 @@ def backoff_delay(interval: float, failures: int, retry_after: float | None = No
     """Seconds until the next try after ``failures`` consecutive failures.
 
     Exponential from the feed's interval, capped at five minutes, with ±20% jitter; a
-    ``Retry-After`` from the server is a floor, never shortened.
+    ``Retry-After`` from the server is a floor, kept within [1 s, 5 min] itself (a
+    server asking for a day must not leave pages unpolled for a day).
     """
+    retry_after = bound_retry_after(retry_after)
     base = min(MAX_BACKOFF, interval * (2 ** max(0, failures - 1)))
     delay = base * random.uniform(0.8, 1.2)
     if retry_after is not None:
         delay = max(delay, retry_after)
-    return min(max(delay, 1.0), max(MAX_BACKOFF, retry_after or 0.0))
+    return min(max(delay, 1.0), MAX_BACKOFF)
+
+
+StretchRule = Callable[[Feed, World], Stretch | None]
 
 
 class SyncEngine:
@@ -118,6 +145,9 @@ class SyncEngine:
         self._listeners: list[Callable[[Snapshot], None]] = []
         self._snapshot: Snapshot | None = None
         self._reused: dict[str, tuple[tuple, tuple]] = {}
+        self._stretches: list[StretchRule] = []
+        # The latest shared rate-limit reading per backend.
+        self.budgets: dict[str, RateLimit] = {}
         self.polls = 0
         for feed in feeds or ():
             self.add(feed)
@@ -139,6 +169,39 @@ class SyncEngine:
     def health(self, name: str) -> SourceHealth:
         return self._state[name].health
 
+    # -- pacing ------------------------------------------------------------------
+
+    def add_stretch(self, rule: StretchRule) -> None:
+        """Add a reason to poll feeds less often: ``rule(feed, world)`` returns a
+        :class:`~oncall_tui.core.pacing.Stretch` for the feeds it slows, else None.
+        Rules combine with each other and with the shared rate limit."""
+        self._stretches.append(rule)
+        self._changed()
+
+    def pace(self, name: str) -> Pace:
+        """The feed's interval now: its own, stretched by every reason that applies."""
+        feed = self._feeds[name]
+        stretches: list[Stretch | None] = [budget_stretch(self.budgets.get(_backend(feed)))]
+        for rule in self._stretches:
+            try:
+                stretches.append(rule(feed, self.world))
+            except Exception:  # a broken rule must not stop polling
+                continue
+        return paced(feed.interval(self.world), stretches)
+
+    def interval(self, name: str) -> float:
+        return self.pace(name).interval
+
+    def _read_budget(self, feed: Feed) -> None:
+        if feed.rate_limit is None:
+            return
+        try:
+            reading = feed.rate_limit()
+        except Exception:
+            return
+        if reading is not None:
+            self.budgets[_backend(feed)] = reading
+
     def due(self, now: datetime | None = None) -> list[str]:
         """Feeds whose next poll is due and that are not already polling."""
         now = now or self.clock()
@@ -153,11 +216,16 @@ class SyncEngine:
         return min(times) if times else None
 
     def poll_soon(self, name: str | None = None) -> None:
-        """Make a feed (or every feed) due now: "refresh now", or after an action."""
+        """Make a feed (or every feed) due now: "refresh now", or after an action.
+
+        This overrides the pacing once: a slow-down for the shared rate limit, a backoff
+        and a server's ``Retry-After`` are all set aside for this one poll; the poll's
+        own answer sets the next wait."""
         now = self.clock()
         for feed_name, state in self._state.items():
             if name is None or feed_name == name or self._feeds[feed_name].backend == name:
                 state.next_due = now
+                state.not_before = None
 
     # -- polling -----------------------------------------------------------------
 
@@ -181,14 +249,16 @@ class SyncEngine:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a failed poll never kills the app
+                self._read_budget(feed)
                 self._failed(feed, state, started, exc)
                 self._changed()
                 return True
             finally:
                 state.in_flight = False
                 self.polls += 1
+            self._read_budget(feed)
             now = self.clock()
-            interval = feed.interval(self.world)
+            interval = self.interval(name)
             was_failing = state.health.failures > 0
             state.next_due = now + timedelta(seconds=interval)
             state.not_before = None
@@ -210,7 +280,8 @@ class SyncEngine:
     def _failed(self, feed: Feed, state: _FeedState, started: datetime, exc: Exception) -> None:
         failures = state.health.failures + 1
         retry_after = exc.retry_after if isinstance(exc, RateLimited | ApiError) else None
-        interval = feed.interval(self.world)
+        retry_after = bound_retry_after(retry_after)
+        interval = self.interval(feed.name)
         delay = backoff_delay(interval, failures, retry_after)
         # Between polls, never wait longer than the feed's own interval (a Retry-After
         # aside): a backend that comes back is then seen within one interval. The client
@@ -227,6 +298,15 @@ class SyncEngine:
             failures=failures,
             next_poll=state.next_due,
         )
+        if isinstance(exc, RateLimited) and retry_after and state.not_before and feed.backend:
+            # The limit is shared: the backend's other feeds hold off as long.
+            for name, other in self._state.items():
+                if name == feed.name or self._feeds[name].backend != feed.backend:
+                    continue
+                other.not_before = max(other.not_before or now, state.not_before)
+                if other.next_due < other.not_before:
+                    other.next_due = other.not_before
+                    other.health = replace(other.health, next_poll=other.next_due)
 
     def _backend_is_back(self, feed: Feed, now: datetime) -> None:
         """A failing feed of a backend answered again: the backend is back, so its other
@@ -245,14 +325,18 @@ class SyncEngine:
                 state.health = replace(state.health, next_poll=due)
 
     def _replan(self) -> None:
-        """Bring a feed forward when its interval shrank (e.g. I just got paged)."""
+        """Bring a feed forward when its interval shrank (I just got paged, or the shared
+        rate limit has room again)."""
         now = self.clock()
         for name, state in self._state.items():
-            if state.health.failures or state.in_flight or state.health.last_ok is None:
+            # A failing feed waits at most one interval from its last try, so it counts
+            # from there (its interval shrinks too when the shared budget refills).
+            anchor = state.health.last_attempt if state.health.failures else state.health.last_ok
+            if state.in_flight or anchor is None:
                 continue
-            wanted = state.health.last_ok + timedelta(
-                seconds=self._feeds[name].interval(self.world)
-            )
+            wanted = anchor + timedelta(seconds=self.interval(name))
+            if state.not_before is not None:
+                wanted = max(wanted, state.not_before)
             if wanted < state.next_due:
                 state.next_due = max(now, wanted)
 
@@ -284,10 +368,45 @@ class SyncEngine:
         A backend that has never answered but whose feeds have not been tried yet is
         shown as waiting (no ``last_ok``, no error)."""
         groups: dict[str, list[SourceHealth]] = {}
+        paces: dict[str, list[Pace]] = {}
         for name, state in self._state.items():
-            backend = self._feeds[name].backend or name
-            groups.setdefault(backend, []).append(state.health)
-        return tuple(merge_health(name, parts) for name, parts in groups.items())
+            feed = self._feeds[name]
+            backend = _backend(feed)
+            pace = self.pace(name)
+            last_ok = state.health.last_ok
+            clock = FeedClock(
+                name=name,
+                last_ok=last_ok,
+                stale_at=last_ok + timedelta(seconds=stale_after(pace.interval))
+                if last_ok is not None and feed.enabled
+                else None,
+            )
+            groups.setdefault(backend, []).append(replace(state.health, feeds=(clock,)))
+            paces.setdefault(backend, []).append(pace)
+        merged = []
+        for backend, parts in groups.items():
+            health = merge_health(backend, parts)
+            stretched = [p for p in paces[backend] if p.stretched and p.reasons]
+            pace = min(stretched, key=lambda p: p.interval) if stretched else None
+            merged.append(
+                replace(
+                    health,
+                    pace=pace_words(backend, pace) if pace is not None else None,
+                    rate=self._rate_words(backend),
+                )
+            )
+        return tuple(merged)
+
+    def _rate_words(self, backend: str) -> str | None:
+        feeds = [f for f in self._feeds.values() if _backend(f) == backend]
+        counter = next((f.requests_per_minute for f in feeds if f.requests_per_minute), None)
+        if counter is None:
+            return None
+        try:
+            per_minute = counter()
+        except Exception:
+            return None
+        return rate_words(per_minute, self.budgets.get(backend))
 
     # -- snapshots ---------------------------------------------------------------
 
@@ -380,7 +499,12 @@ def merge_health(name: str, parts: list[SourceHealth]) -> SourceHealth:
         else (first.error if first else None),
         failures=max((h.failures for h in parts), default=0),
         next_poll=min((h.next_poll for h in parts if h.next_poll), default=None),
+        feeds=tuple(clock for h in parts for clock in h.feeds),
     )
+
+
+def _backend(feed: Feed) -> str:
+    return feed.backend or feed.name
 
 
 def on_recovery(engine: SyncEngine, backend: str, callback: Callable[[], object]) -> None:
