@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from oncall_tui.safety import UnsafeUrl, check_api_url, openable_url
+from oncall_tui.safety import INSTANCE_NAME, UnsafeUrl, check_api_url, openable_url
 
 APP_NAME = "oncall-tui"
 ENV_PREFIX = "ONCALL_TUI_"
@@ -210,8 +210,6 @@ class Settings(BaseModel):
     @field_validator("grafana", "alertmanager")
     @classmethod
     def _instance_names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from oncall_tui.secrets import INSTANCE_NAME
-
         for name in value:
             if not INSTANCE_NAME.match(name):
                 raise ValueError(

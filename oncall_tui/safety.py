@@ -39,6 +39,9 @@ _CONTROL = re.compile(
 _LINE_BREAKS = str.maketrans({"\u2028": "\n", "\u2029": "\n", "\x85": "\n"})
 
 MAX_TEXT = 4096
+# What a [grafana.NAME] or [alertmanager.NAME] table may be called: the name is part of
+# the keyring entry and of the environment variable holding its token, so it must fit both.
+INSTANCE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_LONG_TEXT = 65536
 MAX_URL = 8192
 

@@ -19,9 +19,6 @@ KEYRING_SERVICE = "oncall-tui"
 _SERVICE = re.compile(
     r"^(incident-io|(grafana|alertmanager):([A-Za-z0-9_-]+)|alertmanager:[A-Za-z0-9_-]+:prometheus)$"
 )
-# What a [grafana.NAME] or [alertmanager.NAME] table may be called: the name is part of
-# the keyring entry and of the environment variable, so it must fit both.
-INSTANCE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class SecretError(Exception):

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Header, Static
 
 from oncall_tui import __version__
 from oncall_tui.config import Settings
+from oncall_tui.core import desktop
 from oncall_tui.ui.screens.help import HelpScreen
 from oncall_tui.ui.themes import DEFAULT_THEME, load_themes
 
@@ -299,6 +300,24 @@ class OnCallApp(App[int]):
         self._reminders = ReminderTracker(timedelta(minutes=minutes))
         self.set_interval(15, self.check_reminders)
 
+    def open_url(self, url: str, *, new_tab: bool = True, what: str = "link") -> None:
+        """Open ``url`` (checked http/https) without ever blocking the dashboard: in a
+        graphical browser, detached. With none usable here, copy it (OSC 52) and show it
+        to select, saying why it was not opened."""
+        result = desktop.open_link(url)
+        if result.opened:
+            self.notify(f"Opened the {what} in your browser: {url}", timeout=6, markup=False)
+            return
+        self.copy_to_clipboard(url)
+        self.notify(
+            f"Not opened: {result.why_not}. Sent to your clipboard (OSC 52, where the "
+            f"terminal allows it); select it here:\n{url}",
+            title=f"The {what} link",
+            severity="warning",
+            timeout=30,
+            markup=False,
+        )
+
     def check_reminders(self) -> None:
         """Toast (and bell, and a desktop notification if wanted) each reminder due
         before one of my shifts starts or ends; each is given once."""
@@ -319,6 +338,4 @@ class OnCallApp(App[int]):
         if ui.bell:
             self.bell()
         if ui.desktop_notifications:
-            from oncall_tui.ui.screens.dashboard import desktop_notify
-
-            desktop_notify("oncall-tui: shift reminder", " ".join(r.text for r in found))
+            desktop.notify("oncall-tui: shift reminder", " ".join(r.text for r in found))

@@ -66,7 +66,8 @@ class CalendarApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(CalendarScreen(self.session, clock=self.clock))
 
-    def open_url(self, url: str, *, new_tab: bool = True) -> None:  # never a browser in tests
+    def open_url(self, url: str, *, new_tab: bool = True, what: str = "link") -> None:
+        # never a browser in tests
         self.opened.append(url)
 
     async def on_unmount(self) -> None:

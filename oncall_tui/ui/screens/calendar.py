@@ -861,10 +861,10 @@ class CalendarScreen(Screen):
                 severity="error",
             )
             return
-        self.app.open_url(url)
+        self.app.open_url(url, what=f"{clean(lane.schedule_name, limit=80)} schedule")
         self.app.notify(
-            f"Opened {clean(lane.schedule_name, limit=80)} in incident.io: request cover there "
-            "(the API has no cover request; u and c make overrides directly).",
+            "Request cover in incident.io itself (the API has no cover request; u and c "
+            "make overrides directly).",
             timeout=8,
         )
 

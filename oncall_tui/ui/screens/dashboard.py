@@ -8,8 +8,6 @@ overlap; a timer asks the engine which feeds are due.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -21,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from oncall_tui.core import views
+from oncall_tui.core import desktop, views
 from oncall_tui.core.actions import ActionError, Outcome, known_users
 from oncall_tui.core.sync import utcnow
 from oncall_tui.domain import (
@@ -249,7 +247,7 @@ class DashboardScreen(Screen):
         if settings.bell:
             self.app.bell()
         if settings.desktop_notifications:
-            desktop_notify("oncall-tui: new page", "; ".join(p.title for p in pages))
+            desktop.notify(*desktop.page_notification([p.title for p in pages]))
 
     def _path(self, page: Page):
         for path in self._snapshot.paths:
@@ -620,9 +618,8 @@ class DashboardScreen(Screen):
         if url is None:
             self._fail(problem or "No link.")
             return
-        self.app.open_url(url)
-        shown = url if len(url) <= 80 else url[:79] + "…"  # say when the link is cut
-        self.app.notify(f"Opening {kind}: {shown}", timeout=4)
+        # Never blocks; says whether it opened, or copies and shows the link.
+        self.app.open_url(url, what=kind)
 
     def action_open_runbook(self) -> None:
         self._open(LINK_RUNBOOK)
@@ -738,24 +735,3 @@ def _count(items) -> str:
         return "this page" if pages else "this alert"
     noun = "pages" if pages == len(items) else "alerts" if not pages else "items"
     return f"{len(items)} {noun}"
-
-
-def desktop_notify(title: str, body: str) -> None:
-    """Best effort: ``notify-send`` where it exists; never blocks, never raises."""
-    exe = shutil.which("notify-send")
-    if not exe:
-        return
-    try:
-        subprocess.Popen(
-            [
-                exe,
-                "--app-name=oncall-tui",
-                clean_text(title, limit=100),
-                clean_text(body, limit=300),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError:
-        pass

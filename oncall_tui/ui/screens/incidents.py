@@ -907,8 +907,7 @@ class IncidentsScreen(Screen):
         if safe is None:
             self._fail(f"No {what} link to open" + (f" ({problem})." if url else "."))
             return
-        self.app.open_url(safe)
-        self._say(f"Opened the {what}: {safe[:100]}")
+        self.app.open_url(safe, what=what)  # never blocks; says what happened
 
     def action_open_call(self) -> None:
         incident = self._need()

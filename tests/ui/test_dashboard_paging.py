@@ -1,0 +1,180 @@
+"""The paging path in the dashboard (Pilot on the demo world): the right item, words that
+say what happened, desktop notifications and links that never block or mislead."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+from pathlib import Path
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+
+from oncall_tui.config import Settings, UiConfig
+from oncall_tui.sim.demo import DEMO_TOKEN
+from oncall_tui.ui.app import OnCallApp
+from oncall_tui.ui.launch import make_session
+from oncall_tui.ui.widgets.alert_table import AlertTable
+
+
+def make_app(settings: Settings | None = None, *, readonly: bool = False) -> OnCallApp:
+    session = make_session(settings or Settings(), demo=True, readonly=readonly)
+    return OnCallApp(session.settings, demo=True, readonly=readonly, session=session)
+
+
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def table(app) -> AlertTable:
+    return app.screen.query_one(AlertTable)
+
+
+def notices(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def writes(app, kind: str):
+    return [w for w in app.session.demo.world.writes if w.kind == kind]
+
+
+def move_to(app, predicate) -> None:
+    t = table(app)
+    for row in t.rows:
+        if predicate(row):
+            assert t.move_cursor_to_key(row.key)
+            return
+    raise AssertionError("no such row")
+
+
+async def loaded(pilot) -> None:
+    app = pilot.app
+    await until(pilot, lambda: app.screen.__class__.__name__ == "DashboardScreen")
+    await until(pilot, lambda: table(app).row_count > 3 and app.session.engine.world.shifts)
+
+
+async def sim_post(app, path: str, body: dict) -> dict:
+    transport = app.session.demo.transports["incident-io"]
+    assert isinstance(transport, ASGITransport)
+    async with AsyncClient(transport=transport, base_url="http://sim") as client:
+        answer = await client.post(
+            path, json=body, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}
+        )
+        answer.raise_for_status()
+        return answer.json()
+
+
+def program(directory: Path, name: str, body: str) -> Path:
+    """A small shell program on PATH that records how it was called."""
+    directory.mkdir(exist_ok=True)
+    path = directory / name
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+# ------------------------------------------------------------ desktop notification
+
+
+async def test_a_page_title_starting_with_a_dash_reaches_notify_send_as_text(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    record = tmp_path / "argv"
+    program(bin_dir, "notify-send", f'for a in "$@"; do printf "%s\\n" "$a"; done >> {record}\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    title = "-u low --icon=/etc/passwd " + "Payments API down " * 10
+    app = make_app(Settings(ui=UiConfig(desktop_notifications=True, bell=False)))
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        await sim_post(app, "/_sim/page", {"to_me": True, "title": title})
+        app.session.engine.poll_soon()
+        await until(pilot, lambda: record.exists() and "-u low" in record.read_text())
+    argv = record.read_text().splitlines()
+    assert "--" in argv
+    text = argv[argv.index("--") + 1 :]
+    assert not any(
+        a.startswith("-") for a in argv[: argv.index("--")] if a != "--app-name=oncall-tui"
+    )
+    # The page title is after "--", shortened to one plain line.
+    body = next(a for a in text if "-u low" in a)
+    shown = next(part for part in body.split(" · ") if "-u low" in part)
+    assert shown.startswith("-u low --icon=/etc/passwd Payments API down")
+    assert len(shown) <= 80 and shown.endswith("…")
+
+
+# --------------------------------------------------------------------------- links
+
+
+def _link_env(monkeypatch, tmp_path, *, display: bool, browser: str) -> Path:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY", "BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    if display:
+        monkeypatch.setenv("DISPLAY", ":99")
+    else:
+        monkeypatch.setenv("SSH_CONNECTION", "10.0.0.2 50000 10.0.0.1 22")
+    bin_dir = tmp_path / "bin"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("BROWSER", browser)
+    return bin_dir
+
+
+async def test_a_slow_browser_never_blocks_the_dashboard(tmp_path, monkeypatch):
+    bin_dir = _link_env(monkeypatch, tmp_path, display=True, browser="slowbrowser")
+    opened = tmp_path / "opened"
+    pid_file = tmp_path / "pid"
+    # A browser that takes its time (as www-browser or a cold Firefox start does).
+    program(bin_dir, "slowbrowser", f'echo $$ > {pid_file}\necho "$1" >> {opened}\nsleep 30\n')
+    app = make_app()
+    try:
+        async with app.run_test(size=(150, 45)) as pilot:
+            await loaded(pilot)
+            move_to(app, lambda r: r.runbook == "ok")
+            await pilot.press("o")
+            await until(pilot, lambda: opened.exists() and opened.read_text().strip())
+            # The browser is still running, and the dashboard answers keys meanwhile.
+            pid = int(pid_file.read_text())
+            os.kill(pid, 0)
+            await pilot.press("question_mark")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
+            assert any(
+                m.startswith("Opened the runbook in your browser: http") for m in notices(app)
+            )
+    finally:
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.mark.parametrize(
+    ("display", "browser", "why"),
+    [
+        (False, "firefox", "no graphical display over SSH"),
+        (True, "lynx", "$BROWSER is lynx, a browser that runs in the terminal"),
+    ],
+)
+async def test_with_no_graphical_browser_the_link_is_copied_and_shown(
+    tmp_path, monkeypatch, display, browser, why
+):
+    bin_dir = _link_env(monkeypatch, tmp_path, display=display, browser=browser)
+    started = tmp_path / "started"
+    for name in ("lynx", "firefox", "xdg-open", "www-browser"):
+        program(bin_dir, name, f'echo {name} "$@" >> {started}\n')
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        move_to(app, lambda r: r.runbook == "ok")
+        await pilot.press("o")
+        await until(pilot, lambda: any(m.startswith("Not opened") for m in notices(app)))
+        shown = next(m for m in notices(app) if m.startswith("Not opened"))
+        assert why in shown
+        url = shown.splitlines()[-1]
+        assert url.startswith("http") and app.clipboard == url
+        assert not any(m.startswith("Opened") for m in notices(app))
+        await pilot.pause(0.2)
+    assert not started.exists()  # no browser at all, least of all one in our terminal
