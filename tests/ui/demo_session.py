@@ -28,7 +28,7 @@ import time_machine
 
 import oncall_tui.sim.demo as sim_demo
 from oncall_tui.backends.http import RetryPolicy
-from oncall_tui.config import Settings, UserConfig
+from oncall_tui.config import ActionsConfig, Settings, UiConfig, UserConfig
 from oncall_tui.core import views
 from oncall_tui.ui.app import OnCallApp
 from oncall_tui.ui.launch import Session, make_session
@@ -69,12 +69,17 @@ def demo_session(
     scenario: bool = True,
     background_alerts: int = 500,
     seed: int = SEED,
+    ui: UiConfig | None = None,
+    actions: ActionsConfig | None = None,
 ) -> Session:
-    """``make_session(..., demo=True)`` on a seeded demo world, shown in :data:`ZONE`.
+    """``make_session(..., demo=True)`` on a seeded demo world, shown in :data:`ZONE`
+    (``ui`` and ``actions`` settings as given, else the defaults).
 
     Call it with the clock already frozen: the world starts "now".
     """
-    base = Settings(user=UserConfig(timezone=ZONE))
+    base = Settings(
+        user=UserConfig(timezone=ZONE), ui=ui or UiConfig(), actions=actions or ActionsConfig()
+    )
     with _demo_options(seed=seed, scenario=scenario, background_alerts=background_alerts):
         session = make_session(base, demo=True, readonly=readonly)
     backends = session.backends
@@ -99,10 +104,16 @@ class FrozenDemo:
         readonly: bool = False,
         scenario: bool = True,
         background_alerts: int = 500,
+        ui: UiConfig | None = None,
+        actions: ActionsConfig | None = None,
     ) -> None:
         self.traveller = traveller
         self.session = demo_session(
-            readonly=readonly, scenario=scenario, background_alerts=background_alerts
+            readonly=readonly,
+            scenario=scenario,
+            background_alerts=background_alerts,
+            ui=ui,
+            actions=actions,
         )
         self.app = OnCallApp(
             self.session.settings, demo=True, readonly=readonly, session=self.session

@@ -243,15 +243,6 @@ async def test_filter_and_toggles():
         assert all(r.state not in ("acked", "snoozed", "silenced") for r in table(app).rows)
 
 
-async def test_refresh_now_polls_every_source():
-    app = make_app()
-    async with app.run_test(size=(150, 45)) as pilot:
-        await loaded(pilot)
-        polls = app.session.engine.polls
-        await pilot.press("r")
-        await until(pilot, lambda: app.session.engine.polls >= polls + 5)
-
-
 async def test_readonly_disables_every_write():
     app = make_app(readonly=True)
     async with app.run_test(size=(150, 45)) as pilot:
