@@ -189,6 +189,8 @@ class ActionsConfig(_Section):
     snooze_minutes: int = Field(30, ge=1, le=24 * 60)
     reminder_minutes: int = Field(15, ge=0, le=24 * 60)
     """Remind me this long before each of my shifts starts and ends (0: off)."""
+    outbox_retention_days: int = Field(30, ge=1, le=3650)
+    """Delivered notes and updates are kept in the local outbox this long, then pruned."""
 
 
 # --------------------------------------------------------------------------- settings

@@ -67,6 +67,24 @@ def clean_text(value: object, *, limit: int = MAX_TEXT, multiline: bool = False)
     return text
 
 
+# What the user typed: only what a terminal would act on goes (C0/C1 controls but tab
+# and newline, DEL, lone surrogates); joiners, direction marks and every other
+# character of their language stay exactly as typed.
+_USER_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_user_text(value: str) -> tuple[str, int]:
+    """Text the user typed or pasted, made safe to send: terminal escape sequences
+    (colours, cursor moves, title changes) and control characters are removed, carriage
+    returns become newlines, and nothing else is touched (zero-width joiners, Persian
+    and emoji sequences are kept). Returns the text and how many sequences or control
+    characters were removed."""
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    text, escapes = _ANSI.subn("", text)
+    text, controls = _USER_CONTROL.subn("", text)
+    return text, escapes + controls
+
+
 def clean_long_text(value: object) -> str:
     """Descriptions and notes: keep newlines, allow more room."""
     return clean_text(value, limit=MAX_LONG_TEXT, multiline=True)

@@ -166,7 +166,10 @@ async def test_a_note_is_kept_shown_pending_then_delivered_with_its_key(world):
     assert item.state == STATE_DELIVERED
     stored = demo.world.timeline_items[item.remote_id]
     assert stored.idempotency_key == queued.item.key
-    assert (stored.title, stored.description) == ("Rolled back payments-api", "error rate falling")
+    assert (stored.title, stored.description) == (
+        "Rolled back payments-api",
+        "error rate falling\n\n— Robin Ahn",  # incident.io credits the key: the author is named
+    )
     entries = actions.entries(await actions.load_timeline(incident))
     assert not any(e.pending for e in entries)
     assert [e.text for e in entries if e.text == "Rolled back payments-api"] == [stored.title]
@@ -192,7 +195,7 @@ async def test_a_100kb_paste_is_delivered_whole(world):
     item = actions.outbox.get(queued.item.key)
     stored = demo.world.timeline_items[item.remote_id]
     assert stored.title == lines[0]
-    assert stored.description == "\n".join(lines[1:])
+    assert stored.description == "\n".join(lines[1:]) + "\n\n— Robin Ahn"
     with pytest.raises(ActionError, match="limit"):
         actions.note(incident, "y" * (MAX_NOTE_CHARS + 10))
 
@@ -235,7 +238,7 @@ async def test_without_the_timeline_api_a_note_becomes_an_incident_update(world)
     assert item.state == STATE_DELIVERED and item.route == ROUTE_FALLBACK
     assert "incident update" in item.status_text
     update = demo.world.incident_updates[item.remote_id]
-    assert update.message == "Customer support informed"
+    assert update.message == "Customer support informed\n\n— Robin Ahn"
     data = await actions.load_timeline(incident)
     assert any("no timeline notes API" in p for p in data.problems)
     shown = [e for e in actions.entries(data) if e.kind == TIMELINE_UPDATE]
@@ -309,6 +312,7 @@ async def test_a_forbidden_status_move_shows_the_apis_reason(world):
     with pytest.raises(ActionError, match="refused"):
         await actions.settle(queued, "moved")
     assert actions.outbox.get(queued.item.key).state == "dismissed"  # nothing to keep
+    assert actions.outbox.held() == []  # a refused change, told at once, holds nothing
 
 
 async def test_hand_over_and_page_someone_into_the_incident(world):
@@ -412,3 +416,43 @@ async def test_timeline_entries_keep_kinds_for_notes(world):
     actions.note(incident, "one")
     entries = actions.entries(await actions.load_timeline(incident))
     assert [e.kind for e in entries if e.text == "one"] == [TIMELINE_NOTE]
+
+
+# ------------------------------------------------------------------ an honest timeline
+
+
+async def test_the_timeline_orders_by_the_servers_time_names_authors_and_tells_each_change_once(
+    world,
+):
+    """A machine whose clock is ten minutes slow writes the later note: it is still shown
+    (and exported) after the earlier one; both name who wrote them, not the API key; the
+    declared entry says the severity at declaration; each change is one entry."""
+    from datetime import timedelta
+
+    from oncall_tui.core import timefmt
+
+    demo, actions = world
+    incident = await declare(actions, severity="minor")
+    lookups = await actions.lookups()
+    first = actions.note(incident, "first, from a good clock")
+    await deliver_all(actions)
+    actions.clock = lambda: demo.world.now() - timedelta(minutes=10)  # a slow clock
+    actions.note(incident, "second, from a slow clock")
+    await deliver_all(actions)
+    actions.clock = demo.world.now
+    queued = actions.change(incident, severity=lookups.severity("Major"), message="worse")
+    await actions.settle(queued, "moved")
+    incident = await actions.find(incident.id)
+    data = await actions.load_timeline(incident)
+    entries = actions.entries(data)
+    notes = [e for e in entries if e.kind == TIMELINE_NOTE and "clock" in e.text]
+    assert [e.text for e in notes] == ["first, from a good clock", "second, from a slow clock"]
+    assert {e.author for e in notes} == {"Robin Ahn"} and all(not e.detail for e in notes)
+    assert entries[0].detail == "Severity: Minor"  # at declaration, not today's Major
+    changes = [e for e in entries if "Major" in e.text]
+    assert len(changes) == 1 and changes[0].text.endswith("Severity: Major (was Minor)")
+    assert not any(e.text.startswith("Incident declared") for e in entries[1:])
+    text = actions.markdown(data, tz=timefmt.UTC_ZONE)
+    assert text.index("first, from a good clock") < text.index("second, from a slow clock")
+    assert "Robin Ahn — first, from a good clock" in text
+    assert actions.outbox.get(first.item.key).payload["author"] == "Robin Ahn"

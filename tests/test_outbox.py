@@ -42,6 +42,7 @@ from oncall_tui.core.outbox import (
     Outbox,
     OutboxError,
     Rerouted,
+    StorageError,
     classify,
     is_capability_unavailable,
     note_payload,
@@ -132,7 +133,7 @@ def test_store_is_private_wal_fsynced_and_versioned(outbox, tmp_path):
     assert outbox._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert outbox._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert outbox._db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert outbox.schema_version == SCHEMA_VERSION == 1
+    assert outbox.schema_version == SCHEMA_VERSION == 2
 
 
 def test_keys_are_unique_and_a_repeated_enqueue_with_a_key_is_harmless(outbox):
@@ -174,12 +175,67 @@ def test_a_file_from_a_newer_version_is_refused_and_left_alone(tmp_path):
     db.close()
 
 
-def test_a_corrupt_file_is_reported_not_replaced(tmp_path):
+def test_a_file_that_is_not_a_database_is_moved_aside_and_a_new_one_started(tmp_path):
     path = tmp_path / "outbox.sqlite3"
     path.write_bytes(b"this is not a database, it is a text file " * 100)
-    with pytest.raises(OutboxError, match="cannot be read"):
-        Outbox(path)
-    assert path.read_bytes().startswith(b"this is not a database")
+    box = Outbox(path)
+    assert box.items() == [] and "damaged" in box.repaired
+    [aside] = tmp_path.glob("outbox.sqlite3.damaged-*")
+    assert aside.read_bytes().startswith(b"this is not a database")
+    assert str(aside) in box.repaired
+    box.close()
+
+
+def _damage_a_data_page(path, keep_pages=(0, 1)):
+    """Overwrite every page of the file but the first ones with garbage."""
+    size = os.path.getsize(path)
+    page = 4096
+    with open(path, "r+b") as f:
+        for n in range(size // page):
+            if n in keep_pages:
+                continue
+            f.seek(n * page)
+            f.write(b"\xde\xad" * (page // 2))
+
+
+def test_a_damaged_page_keeps_every_row_that_can_be_read(tmp_path):
+    path = tmp_path / "outbox.sqlite3"
+    box = Outbox(path)
+    # Enough rows, with big payloads, to spread over many pages.
+    for n in range(40):
+        note(box, f"INC{n % 3}", f"note {n} " + "x" * 1500)
+    box.save_draft("INC9", "half a thought", label="INC-9")
+    box._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    box.close()
+    size = os.path.getsize(path)
+    pages = size // 4096
+    assert pages > 10
+    # Damage one page in the middle of the table.
+    with open(path, "r+b") as f:
+        f.seek((pages // 2) * 4096)
+        f.write(b"\xde\xad" * 2048)
+    again = Outbox(path)
+    try:
+        assert again.repaired and "moved to" in again.repaired
+        texts = [i.payload["text"].split()[1] for i in again.items()]
+        assert 0 < len(texts) < 40  # some rows were on the damaged page
+        assert texts == sorted(texts, key=int)  # order kept
+        assert f"{len(texts)} item(s) that could still be read" in again.repaired
+        assert again.draft("INC9") == "half a thought" or "draft" not in again.repaired
+        assert list(tmp_path.glob("outbox.sqlite3.damaged-*"))
+    finally:
+        again.close()
+
+
+def test_a_full_disk_is_a_storage_error_that_stores_nothing(outbox):
+    note(outbox, "INC1", "fits")
+    pages = outbox._db.execute("PRAGMA page_count").fetchone()[0]
+    outbox._db.execute(f"PRAGMA max_page_count = {pages}")  # the file can grow no more
+    with pytest.raises(StorageError, match="disk is full"):
+        note(outbox, "INC1", "does not fit " + "x" * 20_000)
+    with pytest.raises(StorageError, match="disk is full"):
+        outbox.save_draft("INC1", "y" * 20_000)
+    assert [i.payload["text"] for i in outbox.items()] == ["fits"]
 
 
 def test_a_file_locked_too_long_is_reported_as_busy(tmp_path):
@@ -333,27 +389,57 @@ def test_capability_unavailable_is_told_from_a_plain_not_found():
 # -------------------------------------------------------------- refusals
 
 
-async def test_a_validation_error_is_kept_surfaced_and_does_not_block(outbox, clock):
+async def test_a_refused_note_holds_the_later_ones_until_resent_or_skipped(outbox, clock):
     server = Server()
     server.fail["bad"] = [InvalidRequest("the request was refused (title: too long)")]
     bad = note(outbox, "INC1", "bad")
-    note(outbox, "INC1", "good")
+    good = note(outbox, "INC1", "good")
+    other = note(outbox, "INC2", "other")
     results = await outbox.deliver_due(server, clock())
-    assert [r.outcome for r in results] == [OUTCOME_FAILED, OUTCOME_DELIVERED]
+    assert sorted(r.outcome for r in results) == [OUTCOME_DELIVERED, OUTCOME_FAILED]
     kept = outbox.get(bad.key)
     assert kept.state == STATE_FAILED and kept.payload["text"] == "bad"
     assert "title: too long" in kept.last_error
     assert "Your text is kept" in kept.status_text
-    assert outbox.count_attention() == 1 and outbox.count_pending() == 0
-    assert [i.key for i in outbox.undelivered()] == [bad.key]
-    # never retried on its own
+    assert outbox.count_attention() == 1 and outbox.count_pending() == 1
+    # the later note of the same incident waits, and says behind which one
+    assert [(h.key, b.key) for h, b in outbox.held()] == [(good.key, bad.key)]
     assert await outbox.deliver_due(server, clock.advance(3600)) == []
+    assert server.delivered == [("INC2", "other")] and outbox.get(other.key).remote_id
 
-    # the user resends it (after fixing the cause); it goes through
+    # the user resends it (after fixing the cause); both go, in order
     assert outbox.requeue(bad.key).state == STATE_PENDING
-    [result] = await outbox.deliver_due(server, clock())
-    assert result.outcome == OUTCOME_DELIVERED
-    assert server.delivered == [("INC1", "good"), ("INC1", "bad")]
+    await outbox.deliver_due(server, clock())
+    assert server.delivered[1:] == [("INC1", "bad"), ("INC1", "good")]
+    assert outbox.held() == []
+
+
+async def test_skipping_a_refused_note_lets_the_held_ones_go(outbox, clock):
+    server = Server()
+    server.fail["bad"] = [InvalidRequest("refused")]
+    bad = note(outbox, "INC1", "bad")
+    note(outbox, "INC1", "good")
+    await outbox.deliver_due(server, clock())
+    assert server.delivered == []
+    assert outbox.dismiss(bad.key).state == STATE_DISMISSED
+    await outbox.deliver_due(server, clock())
+    assert server.delivered == [("INC1", "good")]
+    assert outbox.by_ref(str(bad.id)).key == bad.key and outbox.by_ref(bad.key).id == bad.id
+
+
+def test_drafts_are_kept_per_incident_and_forgotten_when_empty(tmp_path):
+    path = tmp_path / "outbox.sqlite3"
+    box = Outbox(path)
+    box.save_draft("INC1", "first thought", label="INC-1")
+    box.save_draft("INC1", "first thought, revised", label="INC-1")
+    box.save_draft("INC2", "other", label="INC-2")
+    box.close()
+    box = Outbox(path)  # after a restart
+    assert box.draft("INC1") == "first thought, revised"
+    assert [d[1] for d in box.drafts()] == ["INC-1", "INC-2"]
+    box.save_draft("INC1", "   ")
+    assert box.draft("INC1") == "" and len(box.drafts()) == 1
+    box.close()
 
 
 async def test_missing_permission_needs_attention_and_can_be_dismissed(outbox, clock):

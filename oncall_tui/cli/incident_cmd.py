@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -73,6 +74,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     outbox.add_argument("--send", action="store_true", help="try to send what is waiting, now")
     add_common(outbox)
     outbox.set_defaults(handler=cmd_outbox)
+    what = outbox.add_subparsers(dest="outbox_command", metavar="ACTION")
+    retry = what.add_parser(
+        "retry",
+        help="put refused notes and updates back in the queue and try them now",
+        description=(
+            "Put refused (or skipped) notes and updates back in the queue, in their place, "
+            "and try to send them now. Name them by the number `oncall-tui outbox` shows, "
+            "or give --all for every refused one."
+        ),
+    )
+    retry.add_argument("ids", nargs="*", metavar="ID", help="item numbers (or keys)")
+    retry.add_argument("--all", action="store_true", dest="every", help="every refused item")
+    add_common(retry)
+    retry.set_defaults(handler=cmd_outbox_retry)
+    skip = what.add_parser(
+        "skip",
+        help="set a refused note aside (kept, not sent) so the ones held behind it go",
+    )
+    skip.add_argument("ids", nargs="+", metavar="ID", help="item numbers (or keys)")
+    add_common(skip)
+    skip.set_defaults(handler=cmd_outbox_skip)
 
 
 # ----------------------------------------------------------------------- helpers
@@ -83,9 +105,23 @@ def _open_outbox(args: argparse.Namespace):
     from oncall_tui.core.outbox import Outbox, OutboxError
 
     try:
-        return Outbox(outbox_path(demo=bool(getattr(args, "demo", False))))
+        outbox = Outbox(outbox_path(demo=bool(getattr(args, "demo", False))))
     except OutboxError as exc:
         raise CliError(str(exc)) from None
+    if outbox.repaired:
+        print(f"oncall-tui: {outbox.repaired}", file=sys.stderr)
+    return outbox
+
+
+def _print_back(text: str, why: str) -> int:
+    """A note that could not be kept: say why, and give the text back to keep."""
+    print(
+        f"oncall-tui: your note was NOT saved: {why}\n"
+        "Here it is, so it is not lost (copy it, fix the cause, then run the command again):",
+        file=sys.stderr,
+    )
+    print(text)
+    return EXIT_FAILED
 
 
 def _actions(backends, outbox, args):
@@ -212,27 +248,35 @@ def cmd_note(args: argparse.Namespace) -> int:
 
 async def _note(args: argparse.Namespace, text: str) -> int:
     from oncall_tui.core.actions import ActionError
+    from oncall_tui.core.incidents import NotSaved
     from oncall_tui.core.outbox import STATE_DELIVERED
 
-    outbox = _open_outbox(args)
+    try:
+        outbox = _open_outbox(args)
+    except CliError as exc:
+        return _print_back(text, str(exc))
     try:
         async with BackendSession(args) as backends:
             actions = _actions(backends, outbox, args)
             try:
-                incident = await actions.find(args.incident)
-                queued = actions.note(incident, text)
+                queued, how = await actions.note_by_ref(args.incident, text)
+            except NotSaved as exc:
+                return _print_back(text, str(exc))
             except ActionError as exc:
                 raise CliError(str(exc)) from None
+            reference = queued.item.payload.get("incident_ref") or args.incident
+            if how:
+                print(f"Note queued for {reference}: {how}.", file=sys.stderr)
             item = await actions.wait_for(queued.item.key)
     finally:
         outbox.close()
     if item is not None and item.state == STATE_DELIVERED:
-        print(f"Note added to {incident.reference}. {item.status_text}")
+        print(f"Note added to {reference}. {item.status_text}")
         return EXIT_OK
     if item is not None and item.is_open:
         print(
-            f"Note saved, not sent yet ({item.status_text}). It waits in {outbox.path}; "
-            "the dashboard or `oncall-tui outbox --send` sends it."
+            f"Note saved, not sent yet ({item.status_text}). It waits in {outbox.path} as "
+            f"item {item.id}; the dashboard or `oncall-tui outbox --send` sends it."
         )
         return EXIT_OK
     reason = item.status_text if item else "unknown"
@@ -298,6 +342,59 @@ async def _timeline(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------ outbox
 
 
+def cmd_outbox_retry(args: argparse.Namespace) -> int:
+    return run_async(_outbox_retry(args))
+
+
+async def _outbox_retry(args: argparse.Namespace) -> int:
+    from oncall_tui.core.actions import ActionError
+    from oncall_tui.core.incidents import delivery_words
+
+    if not args.ids and not args.every:
+        raise CliError("name the items to resend (numbers from `oncall-tui outbox`) or --all", 2)
+    if getattr(args, "readonly", False):
+        raise CliError("read-only mode: nothing is sent (started with --readonly)")
+    outbox = _open_outbox(args)
+    try:
+        async with BackendSession(args) as backends:
+            actions = _actions(backends, outbox, args)
+            try:
+                outcome = actions.resend(refs=list(args.ids))
+            except ActionError as exc:
+                raise CliError(str(exc)) from None
+            print(outcome.message)
+            outbox.recover()
+            results = await outbox.deliver_due(actions.send, fallback=actions.reroute)
+        for result in results:
+            said = delivery_words(result)
+            if said is not None:
+                print(said[0], file=sys.stderr)
+        left = [i for i in outbox.undelivered() if i.needs_user]
+    finally:
+        outbox.close()
+    return EXIT_FAILED if left else EXIT_OK
+
+
+def cmd_outbox_skip(args: argparse.Namespace) -> int:
+    outbox = _open_outbox(args)
+    try:
+        for ref in args.ids:
+            item = outbox.by_ref(ref)
+            if item is None:
+                raise CliError(f"no outbox item {ref!r}")
+            if not item.needs_user:
+                raise CliError(f"item {item.id} was not refused ({item.state}); nothing to skip")
+            behind = [h for h, b in outbox.held(item.target) if b.key == item.key]
+            outbox.dismiss(item.key)
+            print(
+                f"Skipped item {item.id}: kept in {outbox.path}, not sent"
+                + (f"; {len(behind)} item(s) held behind it now go." if behind else ".")
+            )
+    finally:
+        outbox.close()
+    return EXIT_OK
+
+
 def cmd_outbox(args: argparse.Namespace) -> int:
     return run_async(_outbox(args))
 
@@ -321,12 +418,30 @@ async def _outbox(args: argparse.Namespace) -> int:
                 said = delivery_words(result)
                 if said is not None:
                     print(said[0], file=sys.stderr)
-        items = outbox.items()
+        try:
+            items = outbox.items()
+            held = {h.key: b for h, b in outbox.held()}
+        except sqlite3.DatabaseError as exc:
+            raise CliError(
+                f"the outbox {outbox.path} cannot be read ({exc}); run the command again to "
+                "repair it (the file is moved aside and every readable item kept)"
+            ) from None
         if not args.all:
             items = [i for i in items if i.state not in (STATE_DELIVERED, STATE_DISMISSED)]
     finally:
         outbox.close()
-    rows = [item_summary(i) for i in items]
+    rows = []
+    for i in items:
+        row = item_summary(i)
+        blocker = held.get(i.key)
+        if blocker is not None:
+            row["held_by"] = blocker.id
+            row["status"] = (
+                f"Held: waits for item {blocker.id}, which was refused "
+                f"(`oncall-tui outbox retry {blocker.id}` or `oncall-tui outbox skip "
+                f"{blocker.id}`). " + row["status"]
+            )
+        rows.append(row)
     if args.json:
         print_json({"outbox": str(outbox.path), "items": rows})
         return EXIT_OK
@@ -338,10 +453,11 @@ async def _outbox(args: argparse.Namespace) -> int:
     for row in rows:
         first = row["text"].splitlines()[0][:80] if row["text"] else ""
         what = " · ".join(p for p in (row["change"], first) if p)
+        state = "held" if row.get("held_by") else row["state"]
         print(
-            f"  {row['state']:<15} {row['incident']:<9} {row['kind']:<6} "
+            f"  {row['id']:>4} {state:<15} {row['incident']:<9} {row['kind']:<6} "
             f"{timefmt.ago(row['created_at'], now):>8}  {what}"
         )
-        print(f"  {'':<15} {row['status']}")
+        print(f"  {'':>4} {'':<15} {row['status']}")
     failed = [r for r in rows if r["state"] not in ("pending", "sending")]
     return EXIT_FAILED if failed else EXIT_OK

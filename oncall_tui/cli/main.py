@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from oncall_tui.logs import setup_logging
+
+    setup_logging()
     handler = getattr(args, "handler", None) or run_dashboard
     try:
         return int(handler(args) or EXIT_OK)

@@ -18,10 +18,11 @@ the incident exists, so a retry never opens a second incident.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -54,6 +55,7 @@ from oncall_tui.core.outbox import (
     Outbox,
     OutboxItem,
     Rerouted,
+    StorageError,
     note_payload,
     update_payload,
 )
@@ -81,7 +83,7 @@ from oncall_tui.domain import (
     TimelineItem,
     User,
 )
-from oncall_tui.safety import clean_text, openable_url
+from oncall_tui.safety import clean_text, clean_user_text, openable_url
 
 TOOL = f"oncall-tui {__version__}"
 
@@ -103,6 +105,34 @@ LISTED_CATEGORIES = CATEGORY_ORDER
 def outbox_path(demo: bool = False) -> Path:
     """Where notes wait to be sent. The demo world has its own file."""
     return default_data_dir() / (DEMO_OUTBOX_FILE if demo else OUTBOX_FILE)
+
+
+STATE_HELD = "held"  # shown for a write that waits behind a refused one
+REF_TARGET = "ref:"  # an outbox target queued by reference, resolved on delivery
+SIGNATURE = "— "  # the author line carried at the end of a delivered note
+
+
+class NotSaved(ActionError):
+    """The local file could not take the write (disk full, read-only, damaged). Nothing
+    was stored: the caller keeps the text in front of the user."""
+
+
+def signed(text: str, author: str) -> str:
+    """The note as sent: the user's text and, on a line of its own, who wrote it
+    (incident.io credits notes made with an API key to the key, not to a person)."""
+    if not author:
+        return text
+    return f"{text.rstrip()}\n\n{SIGNATURE}{author}"
+
+
+def signature_of(text: str) -> tuple[str, str]:
+    """(text without the author line, author) of a note as delivered."""
+    body, sep, last = text.rstrip().rpartition("\n")
+    if sep and last.startswith(SIGNATURE) and 0 < len(last) - len(SIGNATURE) <= 100:
+        return body.rstrip(), last[len(SIGNATURE) :].strip()
+    if not sep and text.startswith(SIGNATURE):
+        return "", text[len(SIGNATURE) :].strip()
+    return text, ""
 
 
 def new_key(prefix: str) -> str:
@@ -467,7 +497,57 @@ class IncidentActions:
             found = await self.io.list_incidents(LISTED_CATEGORIES, limit=500)
         except ApiError as exc:
             raise ActionError(f"Cannot list incidents: {exc}") from None
-        return sort_incidents(found)
+        ordered = sort_incidents(found)
+        if self.outbox is not None:
+            self.outbox.cache_incidents((i.id, i.reference, _cached(i)) for i in ordered)
+        return ordered
+
+    def cached_incidents(self) -> tuple[list[Incident], datetime | None]:
+        """The incident list as last seen (for notes while incident.io is unreachable),
+        and when it was seen."""
+        if self.outbox is None:
+            return [], None
+        found: list[Incident] = []
+        seen: datetime | None = None
+        for ident, ref, fields, at in self.outbox.cached_incidents():
+            incident = _from_cache(ident, ref, fields)
+            if incident is not None:
+                found.append(incident)
+                seen = at if seen is None else min(seen, at)
+        return found, seen
+
+    async def note_by_ref(self, ref: str, text: str) -> tuple[Queued, str]:
+        """A note for ``INC-N`` from the command line: to the incident found now, or, when
+        incident.io cannot be reached, to the id kept from the last list, or by
+        reference, resolved on delivery. Returns the queued note and how the incident was
+        found ("" when incident.io answered)."""
+        try:
+            number = normalise_incident_ref(ref)
+        except InvalidRequest as exc:
+            raise ActionError(str(exc)) from None
+        try:
+            incident = await self.io.get_incident(ref)
+        except NotFound:
+            shown = clean_text(ref, limit=60)
+            raise ActionError(f"No incident {shown} on this incident.io account.") from None
+        except ApiError as exc:
+            if not exc.retryable:
+                raise ActionError(
+                    f"Cannot read incident {clean_text(ref, limit=60)}: {exc}"
+                ) from None
+            reference = number if not number.isdigit() else f"INC-{number}"
+            cached = self.outbox.cached_id(reference) if self.outbox is not None else None
+            why = clean_text(str(exc), limit=200)
+            if cached is not None:
+                return self.note_to(cached, reference, text), (
+                    f"incident.io cannot be reached ({why}); queued for {reference} by the "
+                    "id kept from the last incident list"
+                )
+            return self.note_to(f"{REF_TARGET}{reference}", reference, text), (
+                f"incident.io cannot be reached ({why}) and {reference} is not in the last "
+                "incident list kept here; queued by reference, looked up when it is sent"
+            )
+        return self.note(incident, text), ""
 
     async def find(self, ref: str) -> Incident:
         """One incident by INC-123, #inc-123, 123 or its id; a clear error otherwise."""
@@ -548,7 +628,7 @@ class IncidentActions:
 
     def entries(self, data: TimelineData, *, me: str = "you") -> list[TimelineEntry]:
         """The merged timeline: the server's story plus what is still in the outbox."""
-        return merge_timeline(
+        entries = merge_timeline(
             data.incident,
             data.updates,
             data.items,
@@ -558,6 +638,13 @@ class IncidentActions:
             self.local_writes(data.incident.id),
             me=me,
         )
+        held = {h.key for h, _ in self.outbox.held(data.incident.id)} if self.outbox else set()
+        if held:
+            entries = [
+                dataclasses.replace(e, state=STATE_HELD) if e.pending and e.ref in held else e
+                for e in entries
+            ]
+        return entries
 
     def markdown(
         self, data: TimelineData, *, tz: timefmt.ZoneLike, now: datetime | None = None
@@ -649,19 +736,38 @@ class IncidentActions:
     # -- notes and updates (through the outbox) ------------------------------------------
 
     def _enqueue(self, kind: str, incident: Incident, payload: dict) -> OutboxItem:
+        return self._enqueue_to(kind, incident.id, incident.reference, payload)
+
+    def _enqueue_to(self, kind: str, target: str, reference: str, payload: dict) -> OutboxItem:
         outbox = self._need_outbox()
-        payload["incident_ref"] = clean_text(incident.reference, limit=60)
+        payload["incident_ref"] = clean_text(reference, limit=60)
         try:
-            item = outbox.enqueue(kind, incident.id, payload, now=self.clock())
+            item = outbox.enqueue(kind, target, payload, now=self.clock())
+        except StorageError as exc:
+            raise NotSaved(f"Not saved: {exc}.") from None
         except ValueError as exc:
             raise ActionError(f"Not saved: {exc}.") from None
         self.count_changed()
         return item
 
+    def author(self) -> str:
+        """Who is writing, as the note will name them: the configured user's name (or
+        email when the name is not known yet)."""
+        me = self.engine.world.me if self.engine is not None else None
+        me = me or self._me
+        if me is not None and (me.name or me.email):
+            return clean_text(me.name or me.email, limit=100)
+        return clean_text(self.backends.settings.user.email or "", limit=100)
+
     def note(self, incident: Incident, text: str) -> Queued:
         """Keep a note: committed to the outbox now, sent to the timeline from there."""
+        return self.note_to(incident.id, incident.reference, text)
+
+    def note_to(self, target: str, reference: str, text: str) -> Queued:
+        """A note for an incident known by id (or, offline, by ``ref:INC-N``)."""
         self.check_write("note")
-        body = clean_text(text, limit=MAX_NOTE_CHARS + 1, multiline=True).strip()
+        body, _removed = clean_user_text(text)
+        body = body.strip()
         if not body:
             raise ActionError("Empty note: nothing was saved. Type something, then Enter.")
         if len(body) > MAX_NOTE_CHARS:
@@ -671,8 +777,89 @@ class IncidentActions:
             )
         first = body.splitlines()[0].strip()
         title = first if len(first) <= TITLE_LIMIT else first[: TITLE_LIMIT - 1] + "…"
-        item = self._enqueue(KIND_NOTE, incident, note_payload(body, at=self.clock(), title=title))
-        return Queued(item, f"Note saved for {incident.reference}; sending…")
+        payload = note_payload(body, at=self.clock(), title=title)
+        author = self.author()
+        if author:
+            payload["author"] = author
+        item = self._enqueue_to(KIND_NOTE, target, reference, payload)
+        self.drop_draft(target)
+        return Queued(item, f"Note saved for {reference}; sending…")
+
+    def prune(self) -> int:
+        """Forget delivered (and skipped) writes older than the retention period
+        (``[actions] outbox_retention_days``). Returns how many."""
+        if self.outbox is None:
+            return 0
+        days = getattr(self.backends.settings.actions, "outbox_retention_days", 30)
+        try:
+            return self.outbox.prune_delivered(self.clock() - timedelta(days=days))
+        except Exception as exc:  # a full or read-only disk: pruning waits for next time
+            import logging
+
+            logging.getLogger(__name__).warning("outbox not pruned: %s", exc)
+            return 0
+
+    # -- drafts ------------------------------------------------------------------------
+
+    def save_draft(self, target: str, reference: str, text: str) -> str:
+        """Keep what is typed in a note box; "" when kept, else why not (in words)."""
+        if self.outbox is None:
+            return "drafts are not kept: the outbox file could not be opened"
+        try:
+            self.outbox.save_draft(target, text, label=reference)
+        except StorageError as exc:
+            return f"draft not saved: {exc}"
+        return ""
+
+    def draft(self, target: str) -> str:
+        return self.outbox.draft(target) if self.outbox is not None else ""
+
+    def drop_draft(self, target: str) -> None:
+        if self.outbox is not None:
+            try:
+                self.outbox.save_draft(target, "")
+            except StorageError:
+                pass  # the note itself is safe; a stale draft comes back at worst
+
+    # -- refused notes: resend or skip ---------------------------------------------------
+
+    def refused(self, target: str | None = None) -> list[OutboxItem]:
+        """Writes incident.io refused, oldest first (they hold later ones back)."""
+        if self.outbox is None:
+            return []
+        return [i for i in self.outbox.undelivered(target) if i.needs_user]
+
+    def resend(self, target: str | None = None, refs: Sequence[str] = ()) -> Outcome:
+        """Put refused writes back in the queue (those of ``target``, or ``refs``), to be
+        sent at once, in their place."""
+        outbox = self._need_outbox()
+        if refs:
+            items = []
+            for ref in refs:
+                item = outbox.by_ref(ref)
+                if item is None:
+                    raise ActionError(f"No outbox item {clean_text(ref, limit=60)!r}.")
+                items.append(item)
+        else:
+            items = self.refused(target)
+        again = [i for i in items if i.needs_user or i.state in (STATE_DISMISSED, "pending")]
+        if not again:
+            raise ActionError("Nothing to resend: no note or update here was refused.")
+        for item in again:
+            outbox.requeue(item.key, now=self.clock())
+        self.count_changed()
+        return Outcome(f"Resending {_count(len(again), 'note or update', 'notes and updates')}.")
+
+    def skip(self, item: OutboxItem) -> Outcome:
+        """Set a refused write aside (kept in the file) so the ones behind it go."""
+        outbox = self._need_outbox()
+        behind = [h for h, b in outbox.held(item.target) if b.key == item.key]
+        outbox.dismiss(item.key)
+        self.count_changed()
+        return Outcome(
+            f"Skipped “{_label(item)}”: kept in the outbox, not sent"
+            + (f"; {len(behind)} held behind it now go." if behind else ".")
+        )
 
     def change(
         self,
@@ -767,13 +954,14 @@ class IncidentActions:
         if item.needs_user:
             reason = (item.last_error or item.status_text).removeprefix("refused: ")
             reason = reason.removeprefix("incident.io: ")
+            # Told now, so set aside: it must not hold the notes typed after it.
+            self._need_outbox().dismiss(item.key)
             kept = ""
-            if not (item.payload.get("message") or item.payload.get("text")):
-                self._need_outbox().dismiss(item.key)
-            else:
+            if item.payload.get("message") or item.payload.get("text"):
                 kept = (
-                    f" Your text is kept in the outbox ({self._need_outbox().path}); "
-                    "`oncall-tui outbox` lists it."
+                    f" Your text is kept in the outbox ({self._need_outbox().path}): "
+                    f"`oncall-tui outbox --all` lists it, `oncall-tui outbox retry {item.id}` "
+                    "sends it again."
                 )
             self.count_changed()
             raise ActionError(f"incident.io refused it: {clean_text(reason, limit=500)}.{kept}")
@@ -788,11 +976,12 @@ class IncidentActions:
         """The outbox's sender: a note to the timeline, an update to incident updates."""
         io = self.io
         payload = item.payload
+        target = await self._resolve(item)
         if item.kind == KIND_NOTE:
-            text = str(payload.get("text") or "")
+            text = signed(str(payload.get("text") or ""), str(payload.get("author") or ""))
             title = str(payload.get("title") or (text.splitlines()[0] if text else "") or "Note")
             created = await io.create_timeline_item(
-                item.target,
+                target,
                 title=title,
                 description=_description(text, title),
                 timestamp=_when(payload, item),
@@ -801,7 +990,7 @@ class IncidentActions:
             return created.id
         if item.kind == KIND_UPDATE:
             update = await io.create_incident_update(
-                item.target,
+                target,
                 message=str(payload.get("message") or "") or None,
                 status_id=payload.get("status_id") or None,
                 severity_id=payload.get("severity_id") or None,
@@ -810,13 +999,25 @@ class IncidentActions:
             return update.id
         raise InvalidRequest(f"this version cannot send a {clean_text(item.kind, limit=40)!r}")
 
+    async def _resolve(self, item: OutboxItem) -> str:
+        """The incident id to send to: a note queued offline by reference is resolved
+        now (and the outbox remembers the id for the notes behind it)."""
+        if not item.target.startswith(REF_TARGET):
+            return item.target
+        ref = item.target[len(REF_TARGET) :]
+        incident = await self.io.get_incident(ref)  # NotFound: the user is asked to look
+        if self.outbox is not None:
+            self.outbox.retarget(item.target, incident.id)
+        return incident.id
+
     async def reroute(self, item: OutboxItem, cause: BaseException) -> Rerouted:
         """The outbox's fallback when an endpoint is missing on the account (404)."""
         io = self.io
         payload = item.payload
         if item.kind == KIND_NOTE:
+            text = signed(str(payload.get("text") or ""), str(payload.get("author") or ""))
             update = await io.create_incident_update(
-                item.target, message=str(payload.get("text") or ""), idempotency_key=item.key
+                await self._resolve(item), message=text, idempotency_key=item.key
             )
             return Rerouted(
                 update.id,
@@ -873,6 +1074,7 @@ class IncidentActions:
             if on_delivery is not None:
                 on_delivery(results)
 
+        self.prune()
         self.delivering = True
         self.count_changed()
         try:
@@ -964,6 +1166,47 @@ class IncidentActions:
         )
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"1 {one}" if n == 1 else f"{n} {many}"
+
+
+def _label(item: OutboxItem) -> str:
+    title = item.payload.get("title") or item.payload.get("message") or item.kind
+    return clean_text(str(title).splitlines()[0] if title else item.kind, limit=60)
+
+
+def _cached(incident: Incident) -> dict[str, Any]:
+    """An incident as kept in the local cache (enough to list it and take a note)."""
+    sev = incident.severity
+    return {
+        "name": incident.name,
+        "status": [incident.status.id, incident.status.name, incident.status.category],
+        "severity": [sev.id, sev.name, sev.rank] if sev else None,
+        "created_at": incident.created_at.isoformat(),
+        "updated_at": incident.updated_at.isoformat(),
+        "summary": incident.summary[:600],
+    }
+
+
+def _from_cache(ident: str, ref: str, fields: dict[str, Any]) -> Incident | None:
+    try:
+        status = IncidentStatus(*[str(v) for v in fields["status"][:3]])
+        sev = fields.get("severity")
+        severity = Severity(str(sev[0]), str(sev[1]), int(sev[2])) if sev else None
+        return Incident(
+            id=ident,
+            reference=ref,
+            name=str(fields.get("name") or ""),
+            status=status,
+            created_at=parse_datetime(fields["created_at"]),
+            updated_at=parse_datetime(fields["updated_at"]),
+            summary=str(fields.get("summary") or ""),
+            severity=severity,
+        )
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
 def _description(text: str, title: str) -> str | None:
     """What goes under a timeline item's title: the rest of the text after its first
     line, or all of it when the title had to be cut."""
@@ -1035,6 +1278,7 @@ def item_summary(item: OutboxItem, zone: timefmt.ZoneLike = None) -> dict:
     if payload.get("severity_name"):
         change.append(f"severity → {payload.get('severity_name')}")
     return {
+        "id": item.id,
         "key": item.key,
         "kind": item.kind,
         "incident": clean_text(payload.get("incident_ref") or item.target, limit=60),

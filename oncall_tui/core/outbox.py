@@ -98,7 +98,7 @@ UNDELIVERED_STATES = OPEN_STATES + ATTENTION_STATES
 ROUTE_PRIMARY = "primary"
 ROUTE_FALLBACK = "fallback"
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_PAYLOAD_BYTES = 1024 * 1024
 DEFAULT_BUSY_TIMEOUT = 10.0
 
@@ -112,6 +112,31 @@ def utcnow() -> datetime:
 
 class OutboxError(Exception):
     """The outbox file cannot be used (unreadable, from a newer version, …)."""
+
+
+class StorageError(OutboxError):
+    """A write to the outbox file failed (disk full, read-only file system, I/O error).
+
+    The message says why, in words, and what to do; nothing was stored.
+    """
+
+
+def storage_words(exc: BaseException) -> str:
+    """Why a write to the local file failed and what to do, in words."""
+    text = str(exc).strip() or type(exc).__name__
+    low = text.lower()
+    if "full" in low or "no space" in low:
+        return (
+            f"the disk is full ({text}); free some space on the disk that holds "
+            "oncall-tui's data, then try again"
+        )
+    if "readonly" in low or "read-only" in low or "read only" in low:
+        return (
+            f"the file system is read-only ({text}); make the data folder writable, then try again"
+        )
+    if "malformed" in low or "not a database" in low or "corrupt" in low:
+        return f"the outbox file is damaged ({text}); restart oncall-tui to repair it"
+    return f"the outbox file cannot be written ({text}); check the disk, then try again"
 
 
 # ------------------------------------------------------------------------- the item
@@ -317,6 +342,23 @@ _MIGRATIONS: dict[int, str] = {
     CREATE INDEX IF NOT EXISTS items_by_target ON items (target, state, id);
     CREATE INDEX IF NOT EXISTS items_by_state ON items (state, next_attempt_at);
     """,
+    # Drafts: what is typed in a note box, saved as it is typed, one per incident.
+    # The incident cache: the last incident list, so notes can be taken offline.
+    2: """
+    CREATE TABLE IF NOT EXISTS drafts (
+        target      TEXT PRIMARY KEY,
+        label       TEXT NOT NULL DEFAULT '',
+        text        TEXT NOT NULL,
+        updated_at  REAL NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS incident_cache (
+        id          TEXT PRIMARY KEY,
+        reference   TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        seen_at     REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS incident_cache_by_ref ON incident_cache (reference);
+    """,
 }
 
 
@@ -334,6 +376,145 @@ def _dt(value: float | None) -> datetime | None:
 
 def _hhmm(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%H:%M:%S UTC")
+
+
+# ---------------------------------------------------------------------- damaged files
+
+_ITEM_COLUMNS = (
+    "id, key, kind, target, payload, created_at, state, attempts, next_attempt_at, "
+    "last_error, remote_id, delivered_at, route, status_text"
+)
+
+
+def _is_damaged(path: Path) -> bool:
+    """True when sqlite finds the file unreadable or inconsistent (quick check)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=DEFAULT_BUSY_TIMEOUT)
+    except sqlite3.Error:
+        return True
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            return False  # a newer version's file: refused later, never touched
+        rows = db.execute("PRAGMA quick_check").fetchall()
+        return [tuple(r) for r in rows] != [("ok",)]
+    except sqlite3.OperationalError as exc:
+        # busy or locked is not damage; a read-only folder without the WAL index is not
+        text = str(exc).lower()
+        return not ("locked" in text or "busy" in text or "readonly" in text or "unable" in text)
+    except sqlite3.DatabaseError:
+        return True
+    finally:
+        db.close()
+
+
+def _salvage_rows(path: Path) -> tuple[list[tuple], list[tuple], int]:
+    """Every item row (and draft) that can still be read from a damaged file, and how
+    many rows were lost (as far as can be told)."""
+    items: list[tuple] = []
+    drafts: list[tuple] = []
+    lost = 0
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        return items, drafts, 0
+    try:
+        try:
+            items = db.execute(f"SELECT {_ITEM_COLUMNS} FROM items ORDER BY id").fetchall()
+        except sqlite3.DatabaseError:
+            # A damaged page: read the rows one by one, keeping every one that reads.
+            items = []
+            top = 0
+            for sql in (
+                "SELECT seq FROM sqlite_sequence WHERE name = 'items'",
+                "SELECT MAX(id) FROM items",
+            ):
+                try:
+                    row = db.execute(sql).fetchone()
+                    top = max(top, int(row[0] or 0)) if row else top
+                except (sqlite3.DatabaseError, TypeError, ValueError):
+                    continue
+            misses = 0
+            ident = 0
+            while ident < max(top, 1) or (top == 0 and misses < 2000):
+                ident += 1
+                try:
+                    row = db.execute(
+                        f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ?", (ident,)
+                    ).fetchone()
+                except sqlite3.DatabaseError:
+                    lost += 1
+                    misses += 1
+                    continue
+                if row is None:
+                    misses += 1
+                    continue
+                misses = 0
+                items.append(row)
+        try:
+            drafts = db.execute("SELECT target, label, text, updated_at FROM drafts").fetchall()
+        except sqlite3.DatabaseError:
+            drafts = []
+    finally:
+        db.close()
+    return items, drafts, lost
+
+
+def _repair_if_damaged(path: Path) -> str | None:
+    """Move a damaged outbox file aside (with a timestamp), start a new one holding every
+    row that could still be read, and say so in words. None when the file is sound."""
+    try:
+        if not _is_damaged(path):
+            return None
+    except OSError:
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    try:
+        os.replace(path, aside)
+        for suffix in ("-wal", "-shm"):
+            extra = Path(f"{path}{suffix}")
+            if extra.exists():
+                os.replace(extra, Path(f"{aside}{suffix}"))
+    except OSError as exc:
+        raise OutboxError(
+            f"the outbox {path} is damaged and cannot be moved aside ({exc}); "
+            "move it yourself to start a new one"
+        ) from None
+    items, drafts, lost = _salvage_rows(aside)
+    fresh = Outbox(path, repair=False)
+    try:
+        with fresh._write() as db:
+            for row in items:
+                db.execute(
+                    f"INSERT OR IGNORE INTO items ({_ITEM_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+            # anything that was being sent is sent again (same key: never twice)
+            db.execute("UPDATE items SET state = ? WHERE state = ?", (STATE_PENDING, STATE_SENDING))
+            for row in drafts:
+                db.execute(
+                    "INSERT OR REPLACE INTO drafts (target, label, text, updated_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    row,
+                )
+    finally:
+        fresh.close()
+    waiting = sum(1 for r in items if r[6] in (*UNDELIVERED_STATES,))
+    words = (
+        f"The outbox file was damaged. It was moved to {aside} and a new one started with "
+        f"the {len(items)} item(s) that could still be read ({waiting} not yet delivered)"
+    )
+    if drafts:
+        words += f" and {len(drafts)} draft(s)"
+    words += "."
+    if lost:
+        words += f" {lost} item(s) could not be read; the old file is kept for inspection."
+    log.warning("%s", words)
+    return words
 
 
 # ---------------------------------------------------------------------------- outbox
@@ -356,8 +537,11 @@ class Outbox:
         lease: float = 120.0,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         rng: random.Random | None = None,
+        repair: bool = True,
     ) -> None:
         self.path = str(path)
+        # What was done to a damaged file when it was opened (None: nothing), in words.
+        self.repaired: str | None = None
         self.clock = clock
         self.backoff = backoff or Backoff()
         self.lease = float(lease)
@@ -369,6 +553,8 @@ class Outbox:
         self._loop: asyncio.AbstractEventLoop | None = None
         if self.path != ":memory:":
             self._prepare_file(Path(self.path))
+            if repair:
+                self.repaired = _repair_if_damaged(Path(self.path))
         try:
             self._db = sqlite3.connect(
                 self.path,
@@ -395,8 +581,7 @@ class Outbox:
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise OutboxError(
-                f"the outbox {self.path} cannot be read ({exc}); it was left untouched. "
-                "Move it aside to start a new one; unsent notes in it would be lost."
+                f"the outbox {self.path} cannot be read ({exc}); it was left untouched."
             ) from None
 
     # -- setup ---------------------------------------------------------------
@@ -544,15 +729,27 @@ class Outbox:
             raise ValueError("the payload is larger than 1 MB")
         at = self._now(now)
         key = key or str(uuid.uuid4())
-        with self._write() as db:
-            existing = self._get_row(key)
-            if existing is None:
-                db.execute(
-                    "INSERT INTO items (key, kind, target, payload, created_at, state, "
-                    "next_attempt_at, status_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (key, kind, target, body, _ts(at), STATE_PENDING, _ts(at), "Waiting to send."),
-                )
+        try:
+            with self._write() as db:
                 existing = self._get_row(key)
+                if existing is None:
+                    db.execute(
+                        "INSERT INTO items (key, kind, target, payload, created_at, state, "
+                        "next_attempt_at, status_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            key,
+                            kind,
+                            target,
+                            body,
+                            _ts(at),
+                            STATE_PENDING,
+                            _ts(at),
+                            "Waiting to send.",
+                        ),
+                    )
+                    existing = self._get_row(key)
+        except sqlite3.Error as exc:
+            raise StorageError(storage_words(exc)) from None
         self.wake()
         return self._item(existing)
 
@@ -628,7 +825,9 @@ class Outbox:
         return self._item(row)
 
     def requeue(self, key: str, *, now: datetime | None = None) -> OutboxItem | None:
-        """Send a failed, needs-attention or dismissed item again, now."""
+        """Send a failed, needs-attention or dismissed item again, now (a waiting one is
+        made due now). The item keeps its place: later items of its target still wait
+        for it."""
         at = self._now(now)
         with self._write() as db:
             row = self._get_row(key)
@@ -641,11 +840,118 @@ class Outbox:
                     (STATE_PENDING, _ts(at), "Waiting to send (resent by you).", key),
                 )
                 row = self._get_row(key)
+            elif row[6] == STATE_PENDING:
+                db.execute("UPDATE items SET next_attempt_at = ? WHERE key = ?", (_ts(at), key))
+                row = self._get_row(key)
         self.wake()
         return self._item(row)
 
+    def by_ref(self, ref: str) -> OutboxItem | None:
+        """An item by its number (as ``oncall-tui outbox`` shows it) or its key."""
+        text = ref.strip().lstrip("#")
+        with self._lock:
+            row = None
+            if text.isdigit():
+                row = self._db.execute(
+                    f"SELECT {self._COLUMNS} FROM items WHERE id = ?", (int(text),)
+                ).fetchone()
+            if row is None:
+                row = self._get_row(text)
+        return self._item(row) if row else None
+
+    # -- drafts ----------------------------------------------------------------
+
+    def save_draft(self, target: str, text: str, *, label: str = "") -> None:
+        """Keep what is typed in a note box (an empty text forgets the draft)."""
+        try:
+            with self._write() as db:
+                if text.strip():
+                    db.execute(
+                        "INSERT INTO drafts (target, label, text, updated_at) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT(target) DO UPDATE SET label = excluded.label, "
+                        "text = excluded.text, updated_at = excluded.updated_at",
+                        (target, label, text, _ts(self.clock())),
+                    )
+                else:
+                    db.execute("DELETE FROM drafts WHERE target = ?", (target,))
+        except sqlite3.Error as exc:
+            raise StorageError(storage_words(exc)) from None
+
+    def draft(self, target: str) -> str:
+        with self._lock:
+            row = self._db.execute("SELECT text FROM drafts WHERE target = ?", (target,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def drafts(self) -> list[tuple[str, str, str]]:
+        """Every kept draft: (target, label, text), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT target, label, text FROM drafts ORDER BY updated_at"
+            ).fetchall()
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    # -- the incident cache ----------------------------------------------------
+
+    def cache_incidents(self, rows: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
+        """Remember the incident list: (id, reference, fields) each; replaces the last."""
+        at = _ts(self.clock())
+        values = [
+            (ident, ref, json.dumps(dict(fields), ensure_ascii=False, default=str), at)
+            for ident, ref, fields in rows
+        ]
+        try:
+            with self._write() as db:
+                db.execute("DELETE FROM incident_cache")
+                db.executemany(
+                    "INSERT OR REPLACE INTO incident_cache (id, reference, payload, seen_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    values,
+                )
+        except sqlite3.Error as exc:
+            log.warning("outbox %s: the incident cache was not updated: %s", self.path, exc)
+
+    def cached_incidents(self) -> list[tuple[str, str, dict[str, Any], datetime]]:
+        """The last incident list kept: (id, reference, fields, when it was seen)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, reference, payload, seen_at FROM incident_cache ORDER BY rowid"
+            ).fetchall()
+        found = []
+        for ident, ref, payload, seen in rows:
+            try:
+                fields = json.loads(payload)
+            except ValueError:
+                fields = {}
+            found.append(
+                (
+                    str(ident),
+                    str(ref),
+                    fields if isinstance(fields, dict) else {},
+                    _dt(seen) or datetime.fromtimestamp(0, UTC),
+                )
+            )
+        return found
+
+    def cached_id(self, reference: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id FROM incident_cache WHERE reference = ? COLLATE NOCASE", (reference,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def retarget(self, old: str, new: str) -> int:
+        """Point every undelivered item of ``old`` (a reference queued offline) at ``new``
+        (the incident's id, once known). Returns how many."""
+        with self._write() as db:
+            return db.execute(
+                f"UPDATE items SET target = ? WHERE target = ? "
+                f"AND state IN ({', '.join('?' * len(UNDELIVERED_STATES))})",
+                (new, old, *UNDELIVERED_STATES),
+            ).rowcount
+
     def dismiss(self, key: str) -> OutboxItem | None:
-        """Put aside a failed or needs-attention item (it stays in the file)."""
+        """Put aside (skip) a failed or needs-attention item: it stays in the file, and
+        the items held behind it go on."""
         with self._write() as db:
             row = self._get_row(key)
             if row is None:
@@ -653,9 +959,10 @@ class Outbox:
             if row[6] in ATTENTION_STATES:
                 db.execute(
                     "UPDATE items SET state = ?, status_text = ? WHERE key = ?",
-                    (STATE_DISMISSED, f"Dismissed; never sent. {row[13]}", key),
+                    (STATE_DISMISSED, f"Skipped by you; never sent. {row[13]}", key),
                 )
                 row = self._get_row(key)
+        self.wake()
         return self._item(row)
 
     def retry_now(self, *, now: datetime | None = None) -> int:
@@ -735,13 +1042,33 @@ class Outbox:
         return int(row[0])
 
     def _heads(self) -> list[tuple]:
-        """The oldest unfinished item of every target."""
-        return self._db.execute(
-            f"SELECT {self._COLUMNS} FROM items AS i WHERE i.state IN (?, ?) AND i.id = "
-            "(SELECT MIN(j.id) FROM items AS j WHERE j.target = i.target AND j.state IN (?, ?)) "
-            "ORDER BY i.id",
-            OPEN_STATES + OPEN_STATES,
-        ).fetchall()
+        """The oldest undelivered item of every target that is on its way.
+
+        A refused item (failed or needs attention) heads its target too: it holds the
+        later items of that target until the user resends it or skips it, so notes
+        never arrive out of order.
+        """
+        return [
+            row
+            for row in self._db.execute(
+                f"SELECT {self._COLUMNS} FROM items AS i WHERE i.id = "
+                "(SELECT MIN(j.id) FROM items AS j WHERE j.target = i.target "
+                "AND j.state IN (?, ?, ?, ?)) ORDER BY i.id",
+                UNDELIVERED_STATES,
+            ).fetchall()
+            if row[6] in OPEN_STATES
+        ]
+
+    def held(self, target: str | None = None) -> list[tuple[OutboxItem, OutboxItem]]:
+        """Items waiting behind a refused one of the same target: (held, refused)."""
+        found: list[tuple[OutboxItem, OutboxItem]] = []
+        blocker: dict[str, OutboxItem] = {}
+        for item in self.undelivered(target):
+            if item.needs_user:
+                blocker.setdefault(item.target, item)
+            elif item.target in blocker:
+                found.append((item, blocker[item.target]))
+        return found
 
     @staticmethod
     def _claimable(row: tuple, at: float) -> bool:

@@ -112,10 +112,90 @@ def _text(value: object, limit: int = TITLE_LIMIT) -> str:
 # --------------------------------------------------------------------- the merge
 
 
-def _update_entries(incident: Incident, updates: Iterable[IncidentUpdate]) -> list[TimelineEntry]:
+_SIGNATURE = "— "
+_ACTIVITY_CHANGE = re.compile(r"^(Status|Severity) changed to (.+)$")
+_FROM = re.compile(r"^From (.+?)(?: to .+)?\.$")
+SAME_CHANGE_SECONDS = 120  # an activity item this close to an update is the same change
+
+
+def _signed(text: str, author: str) -> tuple[str, str]:
+    """(text, author): a note delivered with its author line ("— Robin Ahn") is shown
+    without it, credited to that person rather than to the API key."""
+    body, sep, last = text.rstrip().rpartition("\n")
+    if sep and last.startswith(_SIGNATURE) and 0 < len(last) - len(_SIGNATURE) <= NAME_LIMIT:
+        return body.rstrip(), _text(last[len(_SIGNATURE) :], NAME_LIMIT)
+    if not sep and text.startswith(_SIGNATURE) and len(text) <= NAME_LIMIT + 2:
+        return "", _text(text[len(_SIGNATURE) :], NAME_LIMIT)
+    return text, author
+
+
+def _item_time(item: TimelineItem) -> datetime:
+    """When the server made it: a note's own timestamp is the sender's clock, which may
+    be wrong, so the server's creation time orders delivered notes."""
+    return _utc(item.created_at or item.timestamp)
+
+
+def _is_duplicate_change(
+    item: TimelineItem, incident: Incident, updates: list[IncidentUpdate]
+) -> bool:
+    """An activity item that repeats an incident update (or the declaration)."""
+    at = _item_time(item)
+    if item.title.strip() == "Incident declared":
+        return abs((at - _utc(incident.created_at)).total_seconds()) <= SAME_CHANGE_SECONDS
+    match = _ACTIVITY_CHANGE.match(item.title.strip())
+    if match is None:
+        return False
+    what, name = match.group(1), match.group(2).strip().casefold()
+    for update in updates:
+        new = update.new_status if what == "Status" else update.new_severity
+        if new is None or new.name.strip().casefold() != name:
+            continue
+        if abs((_utc(update.created_at) - at).total_seconds()) <= SAME_CHANGE_SECONDS:
+            return True
+    return False
+
+
+def declared_severity(
+    incident: Incident, updates: Iterable[IncidentUpdate], items: Iterable[TimelineItem]
+) -> str | None:
+    """The severity the incident was declared with: its severity now if it never
+    changed; else the "from" of the first recorded severity change; None if unknown."""
+    changes = sorted(
+        (i for i in items if (i.title or "").startswith("Severity changed to")),
+        key=_item_time,
+    )
+    for item in changes:
+        found = _FROM.match((item.description or "").strip())
+        if found:
+            return _text(found.group(1), NAME_LIMIT)
+    current = incident.severity.name if incident.severity is not None else None
+    ordered = sorted(updates, key=lambda u: _utc(u.created_at))
+    # incident.io records the declaration as the first update, carrying the severity
+    first = ordered[0] if ordered else None
+    if (
+        first is not None
+        and first.new_severity is not None
+        and abs((_utc(first.created_at) - _utc(incident.created_at)).total_seconds())
+        <= SAME_CHANGE_SECONDS
+    ):
+        return _text(first.new_severity.name, NAME_LIMIT)
+    severities = [u.new_severity for u in ordered if u.new_severity is not None]
+    never_changed = not severities or (
+        all(s.id == severities[0].id for s in severities)
+        and (incident.severity is None or severities[0].id == incident.severity.id)
+    )
+    if never_changed and current:
+        return _text(current, NAME_LIMIT)
+    return None
+
+
+def _update_entries(
+    incident: Incident, updates: Iterable[IncidentUpdate], declared: str | None = None
+) -> list[TimelineEntry]:
     entries: list[TimelineEntry] = []
     prev_status = None
     prev_severity = None
+    declared_name = declared
     ordered = sorted(
         (u for u in updates if not u.incident_id or u.incident_id == incident.id),
         key=lambda u: _utc(u.created_at),
@@ -135,38 +215,58 @@ def _update_entries(incident: Incident, updates: Iterable[IncidentUpdate]) -> li
             if prev_severity is not None:
                 was = _text(prev_severity.name, NAME_LIMIT) or "?"
                 parts.append(f"Severity: {now_name} (was {was})")
+            elif declared_name and declared_name != now_name:
+                parts.append(f"Severity: {now_name} (was {declared_name})")
             else:
                 parts.append(f"Severity: {now_name}")
         if status is not None:
             prev_status = status
         if severity is not None:
             prev_severity = severity
+        message, author = _signed(
+            clean_long_text(update.message).strip(), _text(update.author, NAME_LIMIT)
+        )
+        if not parts and not message:
+            continue  # nothing changed and nothing said: not a story line
         entries.append(
             TimelineEntry(
                 at=_utc(update.created_at),
                 kind=TIMELINE_UPDATE,
                 text="; ".join(parts) or "Update",
-                author=_text(update.author, NAME_LIMIT),
-                detail=clean_long_text(update.message).strip(),
+                author=author,
+                detail=message,
                 ref=update.id,
             )
         )
     return entries
 
 
-def _item_entries(incident: Incident, items: Iterable[TimelineItem]) -> list[TimelineEntry]:
-    return [
-        TimelineEntry(
-            at=_utc(item.timestamp),
-            kind=TIMELINE_NOTE,
-            text=_text(item.title) or "Note",
-            author=_text(item.author, NAME_LIMIT),
-            detail=clean_long_text(item.description).strip(),
-            ref=item.id,
+def _item_entries(
+    incident: Incident, items: Iterable[TimelineItem], updates: list[IncidentUpdate]
+) -> list[TimelineEntry]:
+    entries = []
+    for item in items:
+        if item.incident_id and item.incident_id != incident.id:
+            continue
+        if _is_duplicate_change(item, incident, updates):
+            continue
+        detail, author = _signed(
+            clean_long_text(item.description).strip(), _text(item.author, NAME_LIMIT)
         )
-        for item in items
-        if not item.incident_id or item.incident_id == incident.id
-    ]
+        title = _text(item.title) or "Note"
+        if not detail and not item.description:
+            title, author = _signed(title, author)
+        entries.append(
+            TimelineEntry(
+                at=_item_time(item),
+                kind=TIMELINE_NOTE,
+                text=title or "Note",
+                author=author,
+                detail=detail,
+                ref=item.id,
+            )
+        )
+    return entries
 
 
 _PAGE_VERBS = {
@@ -302,7 +402,7 @@ def _local_entry(item: LocalWrite, me: str) -> TimelineEntry | None:
         at=at,
         kind=kind,
         text=text,
-        author=me,
+        author=_text(payload.get("author"), NAME_LIMIT) or me,
         detail=detail,
         pending=pending,
         ref=item.key,
@@ -330,8 +430,9 @@ def merge_timeline(
     shown. Entries at the same time keep this order: creation, updates, notes, pages,
     alerts, role changes, local writes.
     """
-    updates = list(updates)
+    updates = [u for u in updates if not u.incident_id or u.incident_id == incident.id]
     items = list(items)
+    declared = declared_severity(incident, updates, items)
     entries: list[TimelineEntry] = [
         TimelineEntry(
             at=_utc(incident.created_at),
@@ -339,15 +440,15 @@ def merge_timeline(
             text=f"Incident declared: {_text(incident.name) or _text(incident.reference)}",
             author=_text(incident.creator, NAME_LIMIT),
             detail=(
-                f"Severity: {_text(incident.severity.name, NAME_LIMIT)}"
-                if incident.severity is not None
-                else ""
+                f"Severity: {declared}"
+                if declared
+                else ("Severity at declaration not known" if incident.severity else "")
             ),
             ref=incident.id,
         )
     ]
-    entries += _update_entries(incident, updates)
-    entries += _item_entries(incident, items)
+    entries += _update_entries(incident, updates, declared)
+    entries += _item_entries(incident, items, updates)
     entries += _page_entries(pages)
     entries += _alert_entries(alerts)
     entries += _role_entries(role_changes)

@@ -72,6 +72,9 @@ class OnCallApp(App[int]):
         main_screen: Callable[[OnCallApp], Any] | None = None,
         session: Any = None,
     ) -> None:
+        from oncall_tui.ui import paste
+
+        paste.install()  # a paste is text, never a command (see ui/paste.py)
         super().__init__()
         self.settings = settings
         self.demo = demo
@@ -85,6 +88,7 @@ class OnCallApp(App[int]):
             self._main_screen = lambda app: DashboardScreen(session)
         self._outbox_stop: asyncio.Event | None = None
         self._outbox_worker: Any = None
+        self._asking_to_quit = False
         # Published after each batch of outbox deliveries (the list of Delivery results):
         # screens that show outbox items subscribe to redraw.
         self.outbox_signal: Signal[list[Any]] = Signal(self, "outbox")
@@ -148,6 +152,9 @@ class OnCallApp(App[int]):
     def on_mount(self) -> None:
         for problem in self._theme_problems:
             self.notify(problem, severity="warning", timeout=8)
+        outbox = getattr(self.session, "outbox", None)
+        if outbox is not None and outbox.repaired:
+            self.notify(outbox.repaired, title="Outbox repaired", severity="warning", timeout=30)
         if self._main_screen is not None:
             self.push_screen(self._main_screen(self))
         self._start_delivery()
@@ -157,6 +164,66 @@ class OnCallApp(App[int]):
         await self._stop_delivery()
         if self.session is not None:
             await self.session.aclose()
+
+    # -- quitting --------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit, but first say what happens to drafts and notes not yet sent."""
+        if self._asking_to_quit:  # q again on the question: quit
+            self.exit()
+            return
+        lines = self.unsent_words()
+        if not lines:
+            self.exit()
+            return
+        from oncall_tui.ui.screens.modals import ConfirmScreen
+
+        def chosen(ok: bool | None) -> None:
+            self._asking_to_quit = False
+            if ok:
+                self.exit()
+
+        self._asking_to_quit = True
+        lines.append("y or q quits; Esc stays.")
+        self.push_screen(ConfirmScreen("Quit with notes not sent?", lines, "Quit"), chosen)
+
+    def unsent_words(self) -> list[str]:
+        """What quitting now would leave behind, in words ([] when nothing)."""
+        from oncall_tui.ui.screens.incidents import NoteInput
+
+        outbox = getattr(self.session, "outbox", None)
+        if outbox is None:
+            return []
+        for screen in self.screen_stack:
+            for box in screen.query(NoteInput):
+                box.save_draft()
+        try:
+            waiting = outbox.undelivered()
+            drafts = outbox.drafts()
+        except Exception:  # a damaged file: nothing more to say than the log does
+            return []
+        if not waiting and not drafts:
+            return []
+        demo = getattr(self.session, "demo", None) is not None
+        lines = []
+        if waiting:
+            refs = sorted({str(i.payload.get("incident_ref") or i.target) for i in waiting})
+            lines.append(
+                f"{len(waiting)} note(s) or update(s) for {', '.join(refs[:5])} are not sent yet."
+            )
+        if drafts:
+            lines.append(
+                f"{len(drafts)} draft(s) ({', '.join(d[1] or d[0] for d in drafts[:5])}) "
+                "are in a note box, not sent."
+            )
+        if demo:
+            lines.append("This is the demo world: they are discarded with it when you quit.")
+        else:
+            lines.append(
+                f"They stay in the outbox ({outbox.path}): notes go on the next start "
+                "(or with `oncall-tui outbox --send`), drafts come back in their note box."
+            )
+        return lines
 
     # -- the outbox ------------------------------------------------------------------
 

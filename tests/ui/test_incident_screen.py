@@ -161,7 +161,8 @@ async def test_a_big_paste_keeps_every_line():
         await pilot.press("enter")
         await until(pilot, lambda: writes(app, "timeline_item.create"))
         data = writes(app, "timeline_item.create")[0].data
-        assert data["title"] == lines[0] and data["description"] == "\n".join(lines[1:])
+        assert data["title"] == lines[0]
+        assert data["description"] == "\n".join(lines[1:]) + "\n\n— Robin Ahn"  # the author
 
 
 async def test_notes_typed_while_the_api_is_down_arrive_once_in_order():

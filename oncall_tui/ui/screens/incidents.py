@@ -13,13 +13,17 @@ Every string from the API is drawn through :mod:`oncall_tui.ui.text` (never as m
 from __future__ import annotations
 
 import asyncio
+import os
+import shlex
+import subprocess
+import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -35,6 +39,7 @@ from oncall_tui.core.incidents import (
     CHECKLIST,
     IncidentActions,
     Lookups,
+    NotSaved,
     Queued,
     TimelineData,
     checklist_state,
@@ -44,7 +49,9 @@ from oncall_tui.core.incidents import (
 )
 from oncall_tui.core.sync import utcnow
 from oncall_tui.domain import Incident, User
+from oncall_tui.logs import log_path
 from oncall_tui.safety import clean_text, openable_url
+from oncall_tui.ui.paste import INERT_ESC, restore_escapes
 from oncall_tui.ui.screens.modals import ChooseScreen, ConfirmScreen, PromptScreen
 from oncall_tui.ui.text import clean, plain, plain_content
 from oncall_tui.ui.widgets.timeline_view import TimelineView
@@ -58,7 +65,18 @@ __all__ = [
 
 # Writes on this screen; the rest only read or open links.
 WRITE_ACTIONS = frozenset(
-    {"note", "status", "severity", "lead", "page", "checklist", "close_incident", "declare"}
+    {
+        "note",
+        "status",
+        "severity",
+        "lead",
+        "page",
+        "checklist",
+        "close_incident",
+        "declare",
+        "resend",
+        "skip",
+    }
 )
 NEEDS_INCIDENT = WRITE_ACTIONS - {"declare"} | {"export", "open_call", "open_slack"}
 SETTLE_SECONDS = 8.0  # how long a status change waits for the API before "saved, pending"
@@ -123,11 +141,22 @@ class BindingCommands(Provider):
 
 
 class NoteInput(TextArea):
-    """The note box. Enter sends; Ctrl+J starts a new line; a paste keeps every line."""
+    """The note box. It belongs to one incident from the moment it opens (its title
+    names it) and keeps that target whatever the list does.
+
+    Enter sends; Ctrl+J (or Shift/Alt+Enter where the terminal tells them apart) starts a
+    new line; Ctrl+O edits the note in ``$EDITOR``. A paste is inserted as text: carriage
+    returns become new lines and never send, escape sequences show as inert ``␛`` and are
+    removed when sent. What is typed is saved as a draft as it is typed (and on Esc, on
+    leaving the screen, on quitting), and comes back when the box opens again.
+    """
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "leave", "Leave the note box", show=False, id="note.leave"),
+        Binding("ctrl+o", "editor", "Edit in $EDITOR", show=False, id="note.editor"),
     ]
+
+    DRAFT_DELAY = 0.4  # seconds of quiet before a draft is saved
 
     class Submitted(Message):
         def __init__(self, note: NoteInput, text: str) -> None:
@@ -138,24 +167,137 @@ class NoteInput(TextArea):
     class Left(Message):
         pass
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, save: Callable[[str, str, str], str] | None = None, **kwargs) -> None:
         super().__init__("", soft_wrap=True, show_line_numbers=False, **kwargs)
-        self.placeholder = "n: type a note · Enter sends · Ctrl+J new line · Esc leaves"
+        self.placeholder = (
+            "n: type a note · Enter sends · Ctrl+J new line · Ctrl+O $EDITOR · Esc leaves"
+        )
+        self.target_id: str | None = None
+        self.target_ref = ""
+        self._save = save
+        self._saved = ""
+        self._draft_timer: Any = None
+        self._loading = False
+
+    # -- the target ------------------------------------------------------------
+
+    def open_for(self, incident_id: str, reference: str, name: str, draft: str) -> None:
+        """Point the box at an incident (saving the draft of the one before)."""
+        if self.target_id != incident_id:
+            self.save_draft()
+            self.target_id = incident_id
+            self.target_ref = reference
+            self._loading = True
+            self.load_text(draft)
+            self._loading = False
+            self._saved = draft
+            self.move_cursor(self.document.end)
+        self.border_title = f"Note for {reference} · {clean_text(name, limit=60)}"
+        self.border_subtitle = "draft restored" if draft else ""
+
+    def warn(self, words: str) -> None:
+        self.border_subtitle = clean_text(words, limit=200)
+
+    # -- drafts ----------------------------------------------------------------
+
+    def on_text_area_changed(self, _event: TextArea.Changed) -> None:
+        if self._loading or self.target_id is None:
+            return
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(self.DRAFT_DELAY, self.save_draft)
+
+    def save_draft(self) -> None:
+        """Save what is in the box as the target's draft, now (if it changed)."""
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        if self.target_id is None or self._save is None or self.text == self._saved:
+            return
+        problem = self._save(self.target_id, self.target_ref, self.text)
+        if problem:
+            self.warn(problem)
+        else:
+            self._saved = self.text
+
+    def sent(self) -> None:
+        """The note is in the outbox: empty the box (its draft is gone with it)."""
+        self._loading = True
+        self.clear()
+        self._loading = False
+        self._saved = ""
+        self.border_subtitle = ""
+
+    def _on_blur(self, event) -> None:
+        self.save_draft()
+
+    def on_unmount(self) -> None:
+        self.save_draft()
+
+    # -- keys and paste ----------------------------------------------------------
 
     async def _on_key(self, event) -> None:
         if event.key == "enter":
             event.prevent_default()
             event.stop()
+            self.save_draft()
             self.post_message(self.Submitted(self, self.text))
             return
-        if event.key == "ctrl+j":
+        if event.key in ("ctrl+j", "shift+enter", "alt+enter"):
             event.prevent_default()
             event.stop()
             self.insert("\n")
         # Anything else: TextArea's own handler runs next (Textual dispatches along the MRO).
 
+    async def _on_paste(self, event: events.Paste) -> None:
+        """Insert the paste as text: line breaks are new lines, never Enter."""
+        event.prevent_default()
+        event.stop()
+        text = event.text.replace("\r\n", "\n").replace("\r", "\n")
+        inert = text.count(INERT_ESC)
+        if self.read_only:
+            return
+        if result := self._replace_via_keyboard(text, *self.selection):
+            self.move_cursor(result.end_location)
+        self.focus()
+        if inert:
+            self.warn(
+                f"pasted {inert} escape sequence(s), shown as ␛: they are removed when "
+                "the note is sent; the rest is sent as pasted"
+            )
+
     def action_leave(self) -> None:
+        self.save_draft()
         self.post_message(self.Left())
+
+    async def action_editor(self) -> None:
+        """Edit the note in ``$VISUAL``/``$EDITOR`` (as srepd does); the box gets the
+        result back, ready to send with Enter."""
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        fd, name = tempfile.mkstemp(prefix="oncall-tui-note-", suffix=".md")
+        path = Path(name)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(self.text)
+            try:
+                with self.app.suspend():
+                    done = subprocess.run([*shlex.split(editor), str(path)], check=False)
+            except Exception as exc:  # no terminal to hand over (e.g. a web session)
+                self.warn(f"cannot open {editor}: {clean_text(str(exc), limit=120)}")
+                return
+            if done.returncode != 0:
+                self.warn(f"{editor} exited with status {done.returncode}: the box is unchanged")
+                return
+            text = path.read_text(encoding="utf-8", errors="replace").rstrip("\n")
+        except OSError as exc:
+            self.warn(f"cannot use a temporary file for {editor}: {exc.strerror or exc}")
+            return
+        finally:
+            path.unlink(missing_ok=True)
+        self.load_text(text)
+        self.move_cursor(self.document.end)
+        self.focus()
+        self.warn(f"edited in {editor}: Enter sends")
 
 
 # ------------------------------------------------------------------------ screen
@@ -185,6 +327,8 @@ class IncidentsScreen(Screen):
         Binding("L", "lead", "Hand over lead", id="incident.lead"),
         Binding("p", "page", "Page in", id="incident.page"),
         Binding("c", "checklist", "Checklist", id="incident.checklist"),
+        Binding("R", "resend", "Resend refused", id="incident.resend"),
+        Binding("K", "skip", "Skip refused", show=False, id="incident.skip"),
         Binding("X", "close_incident", "Close", id="incident.close"),
         Binding("E", "export", "Export", id="incident.export"),
         Binding("o", "open_call", "Call", id="incident.call"),
@@ -211,7 +355,7 @@ class IncidentsScreen(Screen):
     IncidentsScreen #problems { height: auto; padding: 0 1; color: $warning; }
     IncidentsScreen #problems.-empty { display: none; }
     IncidentsScreen TimelineView { height: 1fr; min-height: 4; }
-    IncidentsScreen NoteInput { height: auto; min-height: 3; max-height: 8; }
+    IncidentsScreen NoteInput { height: auto; min-height: 4; max-height: 10; }
     """
 
     def __init__(self, session, *, select: str | None = None) -> None:
@@ -230,6 +374,7 @@ class IncidentsScreen(Screen):
         self._people: list[User] | None = None
         self._me: User | None = session.engine.world.me
         self._loaded = False
+        self._offline_since: datetime | None = None  # the list shown is the cached one
 
     # -- layout ----------------------------------------------------------------
 
@@ -244,7 +389,7 @@ class IncidentsScreen(Screen):
             yield Static("", id="checklist")
             yield Static("", id="problems", classes="-empty")
             yield TimelineView(zone=self.zone, id="timeline", empty_text="No timeline yet.")
-            yield NoteInput(id="note")
+            yield NoteInput(self.actions.save_draft, id="note")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -281,13 +426,23 @@ class IncidentsScreen(Screen):
             incidents = await self.actions.list_incidents()
         except ActionError as exc:
             self._list_error = str(exc)
-            self._show_problems()
             if not self._loaded:
-                self.query_one("#incident-head", Static).update(
-                    Content(f"Cannot load incidents: {clean(str(exc))}")
-                )
+                cached, seen = self.actions.cached_incidents()
+                if cached:
+                    self._offline_since = seen
+                    self._loaded = True
+                    self._set_incidents(cached)
+                else:
+                    self.query_one("#incident-head", Static).update(
+                        Content(
+                            f"Cannot load incidents: {clean(str(exc))}. No incident list is "
+                            "kept on this machine yet, so there is nothing to note on."
+                        )
+                    )
+            self._show_problems()
             return
         self._list_error = ""
+        self._offline_since = None
         self._loaded = True
         self._me = await self.actions.me()
         self._set_incidents(incidents)
@@ -343,6 +498,7 @@ class IncidentsScreen(Screen):
                 ):
                     table.update_cell(incident.id, column, cell)
         if not incidents:
+            self._check_note_target()
             self._selected = None
             self.query_one("#incident-head", Static).update(
                 Content("No open incidents. D declares one.")
@@ -350,6 +506,7 @@ class IncidentsScreen(Screen):
             self.query_one("#checklist", Static).update("")
             self.query_one(TimelineView).set_entries([])
             return
+        self._check_note_target()
         if selected not in self._incidents:
             selected = order[0]
         index = order.index(selected)
@@ -512,9 +669,25 @@ class IncidentsScreen(Screen):
         data = self._data.get(self._selected or "")
         if data is not None:
             lines += list(data.problems)
+        if self._offline_since is not None:
+            lines.append(
+                "incident.io cannot be reached: this is the incident list kept on this "
+                f"machine ({timefmt.format_clock(self._offline_since, self._zone())}). Notes "
+                "you type are kept and sent when it answers."
+            )
         outbox = self.actions.outbox
         if outbox is None:
-            lines.append("Notes are off: the outbox file could not be opened (see the log).")
+            lines.append(
+                f"Notes are off: the outbox file could not be opened (see the log: {log_path()})."
+            )
+        elif self._selected is not None:
+            for refused in self.actions.refused(self._selected)[:3]:
+                behind = [h for h, b in outbox.held(self._selected) if b.key == refused.key]
+                words = f"Refused: “{refused.payload.get('title') or refused.kind}”: "
+                words += clean_text(refused.last_error, limit=160) + ". R resends it, K skips it"
+                if behind:
+                    words += f"; {len(behind)} note(s) after it are held until then"
+                lines.append(words + ".")
         widget.update(Content("\n").join(plain_content(line) for line in lines))
         widget.set_class(not lines, "-empty")
 
@@ -524,6 +697,7 @@ class IncidentsScreen(Screen):
         if not self.is_mounted:
             return
         self._render_timeline()
+        self._show_problems()
         if fetch and self._selected is not None:
             self._load_timeline(self._selected)
 
@@ -586,21 +760,85 @@ class IncidentsScreen(Screen):
     # -- note -------------------------------------------------------------------------
 
     def action_note(self) -> None:
-        if self._need() is None or not self._guard_write():
+        incident = self._need()
+        if incident is None or not self._guard_write():
             return
         note = self.query_one(NoteInput)
+        note.open_for(
+            incident.id, incident.reference, incident.name, self.actions.draft(incident.id)
+        )
+        self._check_note_target()
         note.focus()
+
+    def _check_note_target(self) -> None:
+        """Say in the box when its incident has left the list or closed: the note still
+        goes there."""
+        if not self.is_mounted:
+            return
+        note = self.query_one(NoteInput)
+        if note.target_id is None:
+            return
+        incident = self._incidents.get(note.target_id)
+        ref = note.target_ref
+        if incident is None:
+            note.warn(
+                f"{ref} has left the incident list (closed or merged?). Enter still "
+                f"sends this note to {ref}; Esc keeps it as a draft."
+            )
+        elif incident.status.category not in ("triage", "live", "paused"):
+            note.warn(f"{ref} is now {incident.status.name}. Enter still sends this note to it.")
 
     @on(NoteInput.Submitted)
     def _note_submitted(self, event: NoteInput.Submitted) -> None:
-        incident = self._need()
-        if incident is None:
+        note = event.note
+        if note.target_id is None:  # typed into before n was pressed
+            incident = self._need()
+            if incident is None:
+                return
+            note.open_for(incident.id, incident.reference, incident.name, event.text)
+        target, ref = note.target_id, note.target_ref
+        assert target is not None
+        text = restore_escapes(event.text)
+        try:
+            queued = self.actions.note_to(target, ref, text)
+        except NotSaved as exc:
+            note.warn(f"{exc} Your note is still here: press Enter again once fixed.")
+            self._fail(f"{exc} Your note is still in the box.")
             return
-        queued = self._queue(lambda: self.actions.note(incident, event.text))
-        if queued is None:
+        except ActionError as exc:
+            self._fail(str(exc))
             return
-        event.note.clear()
+        self.outbox_changed()
+        note.sent()
+        if target != self._selected:
+            self._say(queued.message)
         self.query_one(TimelineView).scroll_end(animate=False)
+
+    # -- refused notes ------------------------------------------------------------------
+
+    def action_resend(self) -> None:
+        incident = self._need()
+        if incident is None or not self._guard_write():
+            return
+        try:
+            outcome = self.actions.resend(incident.id)
+        except ActionError as exc:
+            self._fail(str(exc))
+            return
+        self._say(outcome.message)
+        self.outbox_changed()
+
+    def action_skip(self) -> None:
+        incident = self._need()
+        if incident is None or not self._guard_write():
+            return
+        refused = self.actions.refused(incident.id)
+        if not refused:
+            self._fail("Nothing to skip: no note or update of this incident was refused.")
+            return
+        outcome = self.actions.skip(refused[0])
+        self._say(outcome.message)
+        self.outbox_changed()
 
     @on(NoteInput.Left)
     def _note_left(self) -> None:

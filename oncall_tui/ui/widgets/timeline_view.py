@@ -35,8 +35,9 @@ _KIND_WIDTH = 8
 _PENDING_WORDS = {
     "pending": "waiting to send",
     "sending": "sending…",
-    "failed": "refused, not sent (see oncall-tui outbox)",
-    "needs_attention": "not sent: needs attention",
+    "failed": "refused, not sent: R resends, K skips",
+    "needs_attention": "not sent, needs attention: R resends, K skips",
+    "held": "held: waits for the refused note before it",
 }
 
 
@@ -195,7 +196,7 @@ class TimelineView(ScrollView, can_focus=True):
         if entry.pending or entry.state:
             state = entry.state or "pending"
             words = _PENDING_WORDS.get(state, clean(state, limit=40))
-            style = "failed" if state in ("failed", "needs_attention") else "pending"
+            style = "failed" if state in ("failed", "needs_attention", "held") else "pending"
             head += [("  ", "text"), (f"({words})", style)]
         lines: list[list[tuple[str, str]]] = [head]
         body = clean(entry.text, multiline=True)
