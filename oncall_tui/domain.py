@@ -595,3 +595,6 @@ class Snapshot:
     health: tuple[SourceHealth, ...] = ()
     pending_writes: int = 0
     capabilities: frozenset[str] = field(default_factory=frozenset)
+    # What a feed wants the user to know about its data, in words ("1,000 incident.io
+    # alerts so far, more loading"), by feed.
+    notices: tuple[str, ...] = ()

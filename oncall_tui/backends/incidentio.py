@@ -924,6 +924,16 @@ def normalise_incident_ref(ref: str) -> str:
     )
 
 
+def _alert_filters(
+    statuses: Sequence[str] | None, source_ids: Sequence[str] | None, dedup_key: str | None
+) -> list[tuple[str, str]]:
+    params = _one_of("status", statuses)
+    params += _one_of("alert_source", source_ids)
+    if dedup_key:
+        params.append(("deduplication_key[is]", dedup_key))
+    return params
+
+
 def _seg(value: str) -> str:
     """One path segment, so an id can never reach another path."""
     if not value or value in (".", ".."):
@@ -1158,13 +1168,45 @@ class IncidentIoClient(ApiClient):
         server repeats a cursor, or :data:`MAX_PAGES` pages were read (the last two are
         logged and kept in ``pagination_warnings``). Items are de-duplicated by id.
         """
+        items, after = await self.page_through(
+            op_name,
+            path,
+            key,
+            parse,
+            params=params,
+            page_size=page_size,
+            limit=limit,
+            parent=parent,
+            max_pages=MAX_PAGES,
+        )
+        if after is not None and (limit is None or len(items) < limit):
+            self._warn(f"GET {path} had more than {MAX_PAGES} pages; read only those")
+        return items
+
+    async def page_through(
+        self,
+        op_name: str,
+        path: str,
+        key: str,
+        parse: Callable[[_Obj], T],
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        page_size: int,
+        max_pages: int,
+        after: str | None = None,
+        limit: int | None = None,
+        parent: str | None = None,
+    ) -> tuple[tuple[T, ...], str | None]:
+        """Read at most ``max_pages`` pages of a list endpoint, from the cursor ``after``
+        (the start when None). Returns the items and the cursor to go on from, None when
+        the listing ended (or the server repeated a cursor, which is logged). A listing
+        read a few pages per poll costs each poll a bounded number of requests."""
         if limit is not None:
             page_size = max(1, min(page_size, limit))
         items: list[T] = []
         seen_ids: set[str] = set()
         seen_cursors: set[str] = set()
-        after: str | None = None
-        for _ in range(MAX_PAGES):
+        for _ in range(max(1, max_pages)):
             query = [*params, ("page_size", str(page_size))]
             if after:
                 query.append(("after", after))
@@ -1187,15 +1229,14 @@ class IncidentIoClient(ApiClient):
                     seen_ids.add(item_id)
                 items.append(item)
                 if limit is not None and len(items) >= limit:
-                    return tuple(items)
+                    return tuple(items), None
             if not page or after is None:
-                return tuple(items)
+                return tuple(items), None
             if after in seen_cursors:
                 self._warn(f"GET {path} repeated the page cursor {after!r}; stopped there")
-                return tuple(items)
+                return tuple(items), None
             seen_cursors.add(after)
-        self._warn(f"GET {path} had more than {MAX_PAGES} pages; read only those")
-        return tuple(items)
+        return tuple(items), after
 
     def _warn(self, message: str) -> None:
         text = clean_text(message, limit=300)
@@ -1664,18 +1705,40 @@ class IncidentIoClient(ApiClient):
         dedup_key: str | None = None,
         limit: int | None = None,
     ) -> tuple[Alert, ...]:
-        params = _one_of("status", statuses)
-        params += _one_of("alert_source", source_ids)
-        if dedup_key:
-            params.append(("deduplication_key[is]", dedup_key))
         return await self.paginate(
+            "alerts.list",
+            "/v2/alerts",
+            "alerts",
+            parse_alert,
+            params=_alert_filters(statuses, source_ids, dedup_key),
+            page_size=PAGE_ALERTS,
+            limit=limit,
+        )
+
+    async def alert_pages(
+        self,
+        statuses: Sequence[str] | None = ("firing",),
+        *,
+        updated_since: datetime | None = None,
+        after: str | None = None,
+        max_pages: int,
+    ) -> tuple[tuple[Alert, ...], str | None]:
+        """At most ``max_pages`` pages of ``GET /v2/alerts`` from the cursor ``after``;
+        with ``updated_since``, only alerts written since then (``updated_at[gte]``, for
+        incremental sync). Returns the alerts and the cursor to go on from (None at the
+        end of the listing)."""
+        params = _alert_filters(statuses, None, None)
+        if updated_since is not None:
+            params.append(("updated_at[gte]", format_datetime(updated_since)))
+        return await self.page_through(
             "alerts.list",
             "/v2/alerts",
             "alerts",
             parse_alert,
             params=params,
             page_size=PAGE_ALERTS,
-            limit=limit,
+            after=after,
+            max_pages=max_pages,
         )
 
     async def get_alert(self, alert_id: str) -> Alert:

@@ -27,6 +27,8 @@ from oncall_tui.backends.grafana import (
 from oncall_tui.backends.http import RequestStats, Secret
 from oncall_tui.backends.incidentio import Capabilities, IncidentIoClient
 from oncall_tui.config import Settings
+from oncall_tui.core.alertsync import AlertTail
+from oncall_tui.core.pacing import Stretch
 from oncall_tui.core.sync import Feed, SyncEngine, World, utcnow
 from oncall_tui.domain import (
     SOURCE_INCIDENT_IO,
@@ -60,6 +62,7 @@ class Backends:
     prometheus: dict[str, PrometheusClient] = field(default_factory=dict)
     missing_secrets: list[str] = field(default_factory=list)
     capabilities: Capabilities | None = None
+    alert_tail: AlertTail | None = None  # incident.io's firing alerts, kept incrementally
     stats: RequestStats = field(default_factory=RequestStats)
 
     async def aclose(self) -> None:
@@ -178,6 +181,36 @@ def _wanted(schedule: Schedule, wanted: list[str]) -> bool:
     return schedule.id in wanted or schedule.name.lower() in lowered
 
 
+@dataclass
+class _Known:
+    """What the feeds of one backend share between polls (who I am)."""
+
+    me: User | None = None
+
+
+ALERTS_STRETCH_PER = 5000  # one more interval per this many firing alerts
+ALERTS_MAX_STRETCH = 3.0
+ALERTS_FEED = "incident.io alerts"
+
+
+def size_stretch(tail: AlertTail) -> Callable[[Feed, World], Stretch | None]:
+    """A pacing rule: incident.io's alert feed polls less often the more alerts fire
+    (each increment is one request whatever the size, but a big set is a busy one, and
+    its long tail can wait a little; pages keep their own pace). Not while a listing
+    runs, so the first load ends soon."""
+
+    def rule(feed: Feed, world: World) -> Stretch | None:
+        if feed.name != ALERTS_FEED or tail.listing:
+            return None
+        size = len(tail.alerts)
+        factor = min(ALERTS_MAX_STRETCH, size / ALERTS_STRETCH_PER)
+        if factor <= 1.0:
+            return None
+        return Stretch(factor, f"{size:,} firing alerts")
+
+    return rule
+
+
 def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -> list[Feed]:
     settings = backends.settings
     poll = settings.incident_io.poll
@@ -191,6 +224,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
             "rate_limit": lambda: io.rate_limit,
             "requests_per_minute": lambda: backends.stats.per_minute(io.source),
         }
+        known = _Known()
 
         async def fetch_identity():
             me = await io.find_user_by_email(email) if email else None
@@ -204,6 +238,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
             backends.capabilities = capabilities
             world.capabilities = capabilities.usable
             world.me = me
+            known.me = me
 
         feeds.append(
             Feed(
@@ -216,12 +251,24 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
             )
         )
 
-        async def fetch_pages():
-            return await io.list_escalations()
+        tail = AlertTail(io)
+        backends.alert_tail = tail
 
-        def apply_pages(world: World, pages) -> None:
+        async def fetch_pages():
+            pages = await io.list_escalations()
+            # The alerts behind pages that reach me are read at once, by id, whatever
+            # the listing of the long tail has reached.
+            me = known.me
+            mine = [p for p in pages if me is not None and me.id in p.notified_user_ids]
+            tail.need(a for p in mine for a in p.alert_ids)
+            return pages, await tail.fetch_wanted()
+
+        def apply_pages(world: World, data) -> None:
+            pages, wanted = data
             world.pages = {p.id: p for p in pages}
             _confirm_optimistic(world, {p.id: p.status for p in pages}, clock())
+            if tail.add(wanted, clock()):
+                world.alerts["incident.io"] = tail.snapshot()
 
         feeds.append(
             Feed(
@@ -235,14 +282,22 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
         )
 
         async def fetch_alerts():
-            return await io.list_alerts(("firing",))
+            return await tail.poll(clock())
 
-        def apply_alerts(world: World, alerts) -> None:
-            world.alerts["incident.io"] = tuple(alerts)
+        def apply_alerts(world: World, result) -> None:
+            if result.changed or result.removed or "incident.io" not in world.alerts:
+                world.alerts["incident.io"] = tail.snapshot()
+            if tail.complete:
+                world.notices.pop("incident.io alerts", None)
+            else:
+                # The first listing is read a few pages a poll: say the list is partial.
+                world.notices["incident.io alerts"] = (
+                    f"{len(tail.alerts):,} incident.io alerts so far, more loading"
+                )
 
         feeds.append(
             Feed(
-                "incident.io alerts",
+                ALERTS_FEED,
                 fetch_alerts,
                 apply_alerts,
                 interval=lambda w: poll.alerts,
@@ -270,6 +325,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
             me, schedules, shifts, paths = data
             if me is not None:
                 world.me = me
+                known.me = me
             world.schedules = {s.id: s for s in schedules}
             world.shifts = shifts
             world.paths = {p.id: p for p in paths}
@@ -365,4 +421,7 @@ def _confirm_optimistic(world: World, states: Mapping[str, str], now: datetime) 
 
 
 def build_engine(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -> SyncEngine:
-    return SyncEngine(build_feeds(backends, clock=clock), clock=clock)
+    engine = SyncEngine(build_feeds(backends, clock=clock), clock=clock)
+    if backends.alert_tail is not None:
+        engine.add_stretch(size_stretch(backends.alert_tail))
+    return engine

@@ -72,6 +72,7 @@ class World:
     paths: dict[str, EscalationPath] = field(default_factory=dict)
     capabilities: frozenset[str] = frozenset()
     pending_writes: int = 0
+    notices: dict[str, str] = field(default_factory=dict)  # by feed, shown as given
     # Optimistic overrides: page/alert key -> state shown until a poll confirms it, and
     # when each was set (a state the server does not confirm in time is dropped).
     optimistic: dict[str, str] = field(default_factory=dict)
@@ -469,6 +470,7 @@ class SyncEngine:
                 health=self.backend_health(),
                 pending_writes=w.pending_writes,
                 capabilities=w.capabilities,
+                notices=tuple(w.notices.values()),
             )
         return self._snapshot
 

@@ -1213,6 +1213,7 @@ class IncidentIoSim:
         source = deep_filters(request, "alert_source")
         group = deep_filters(request, "alert_group_id")
         created = deep_filters(request, "created_at")
+        updated = deep_filters(request, "updated_at")
         notes = deep_filters(request, "has_notes")
         check_ops("status", status, ("one_of", "not_in"))
         check_ops("deduplication_key", dedup, ("is",))
@@ -1232,6 +1233,8 @@ class IncidentIoSim:
             if group and not match_set(group, set(a.group_ids)):
                 return False
             if want_notes is not None and (a.id in noted) != want_notes:
+                return False
+            if updated and not match_time("updated_at", updated, a.updated_at):
                 return False
             return not created or match_time("created_at", created, a.created_at)
 

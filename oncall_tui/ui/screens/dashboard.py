@@ -192,6 +192,7 @@ class DashboardScreen(Screen):
             "readonly": self.session.readonly,
             "pending": self._snapshot.pending_writes,
             "filters": self.filters,
+            "notices": self._snapshot.notices,
         }
 
     def _rows(self) -> tuple[views.AlertRow, ...]:

@@ -120,6 +120,7 @@ class StatusBar(Widget):
         self._readonly = False
         self._pending = 0
         self._filter = ""
+        self._notices: tuple[str, ...] = ()
         self._shown: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
@@ -139,6 +140,7 @@ class StatusBar(Widget):
         readonly: bool | None = None,
         pending_writes: int | None = None,
         filter_text: str | None = None,
+        notices: Sequence[str] | None = None,
     ) -> None:
         """Change what the bar shows; arguments left as None keep their value.
 
@@ -152,6 +154,8 @@ class StatusBar(Widget):
             self._pending = max(0, pending_writes)
         if filter_text is not None:
             self._filter = filter_text
+        if notices is not None:
+            self._notices = tuple(notices)
         self._redraw()
 
     def update_health(
@@ -162,6 +166,7 @@ class StatusBar(Widget):
         readonly: bool | None = None,
         pending: int | None = None,
         filters: object | None = None,
+        notices: Sequence[str] | None = None,
     ) -> None:
         """Convenience for the dashboard: health plus extras in one call.
 
@@ -174,6 +179,7 @@ class StatusBar(Widget):
             readonly=readonly,
             pending_writes=pending,
             filter_text=describe_filter(filters) if filters is not None else None,
+            notices=notices,
         )
 
     @property
@@ -215,6 +221,8 @@ class StatusBar(Widget):
 
     def extras_content(self, *, short: bool = False) -> Content:
         parts: list[Content] = []
+        for notice in self._notices:
+            parts.append(Content.styled(notice, "$warning"))
         if self._filter:
             parts.append(Content.styled(self._filter, "$foreground-muted"))
         if self._pending:
