@@ -711,7 +711,7 @@ async def test_run_delivers_when_woken_and_stops_when_told(tmp_path):
 
 
 async def test_run_survives_a_sender_that_raises_anything(tmp_path):
-    box = Outbox(tmp_path / "outbox.sqlite3", backoff=Backoff(base=0.01, cap=0.02))
+    box = Outbox(tmp_path / "outbox.sqlite3", backoff=Backoff(base=0.01, cap=0.02, floor=0.01))
     calls = []
     done = asyncio.Event()
 

@@ -296,3 +296,18 @@ async def test_a_stretched_interval_moves_the_stale_line_with_it():
     assert not io_health(engine).is_stale(clock())  # 45 s < two 30 s intervals
     clock.advance(20)
     assert io_health(engine).is_stale(clock())
+
+
+async def test_an_answer_brings_feeds_refused_for_the_shared_limit_forward():
+    clock, server, engine = rig()
+    await engine.poll("incident.io pages")
+    server.fail = RateLimited("rate limited", retry_after=5)
+    await engine.poll("incident.io alerts")
+    server.fail = RateLimited("rate limited", retry_after=5)
+    clock.advance(6)
+    await engine.poll("incident.io alerts")  # second refusal: backoff beyond the 5 s
+    assert wait_of(engine, "incident.io alerts", clock) > 5
+    server.fail = None
+    clock.advance(10)
+    await engine.poll("incident.io pages")  # the budget has room again
+    assert "incident.io alerts" in engine.due()

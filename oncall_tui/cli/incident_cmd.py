@@ -413,6 +413,8 @@ async def _outbox(args: argparse.Namespace) -> int:
             async with BackendSession(args) as backends:
                 actions = _actions(backends, outbox, args)
                 outbox.recover()
+                # "Send now": whatever wait a backoff or a Retry-After set, try at once.
+                outbox.retry_now()
                 results = await outbox.deliver_due(actions.send, utcnow(), fallback=actions.reroute)
             for result in results:
                 said = delivery_words(result)

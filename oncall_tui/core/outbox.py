@@ -207,22 +207,26 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Exponential backoff with jitter and a cap.
+    """Exponential backoff with jitter and a cap: every resend wait is within
+    ``[floor, cap]``, by default [1 s, 5 min].
 
     Attempt ``n`` (1-based) waits a random time in ``[d/2, d]`` where
     ``d = min(cap, base * 2**(n-1))``. A ``retry_after`` from the server wins, bounded by
-    ``max_retry_after``, and never goes below ``floor``.
+    ``max_retry_after``, and never goes below ``floor``: ``Retry-After: 0`` or a negative
+    one must not resend in a hot loop, and one long ``Retry-After`` must not hold notes
+    for an hour. ``outbox --send`` and the resend key ignore the wait altogether
+    (:meth:`Outbox.retry_now`).
     """
 
     base: float = 2.0
     cap: float = 300.0
-    max_retry_after: float = 3600.0
-    floor: float = 0.05
+    max_retry_after: float = 300.0
+    floor: float = 1.0
 
     def delay(
         self, attempts: int, retry_after: float | None = None, rng: random.Random | None = None
     ) -> float:
-        if retry_after is not None and math.isfinite(retry_after):
+        if retry_after is not None and not math.isnan(retry_after):
             return max(self.floor, min(float(retry_after), self.max_retry_after))
         exponent = min(max(attempts, 1) - 1, 60)
         ceiling = min(self.cap, self.base * 2.0**exponent)

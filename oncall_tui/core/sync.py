@@ -108,6 +108,7 @@ class _FeedState:
     in_flight: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     not_before: datetime | None = None  # a server's Retry-After: no poll before this
+    rate_limited: bool = False  # the last poll was refused for the shared rate limit
 
 
 MAX_BACKOFF = 300.0
@@ -271,8 +272,13 @@ class SyncEngine:
                 failures=0,
                 next_poll=state.next_due,
             )
+            state.rate_limited = False
             if was_failing:
                 self._backend_is_back(feed, now)
+            else:
+                # An answer means the shared budget has room again: feeds refused for it
+                # try now (after their Retry-After) rather than at their backoff.
+                self._backend_is_back(feed, now, rate_limited_only=True)
             # The pages interval depends on the world we just applied: re-plan others.
             self._replan()
             self._changed()
@@ -292,6 +298,7 @@ class SyncEngine:
         now = self.clock()
         state.next_due = now + timedelta(seconds=delay)
         state.not_before = now + timedelta(seconds=retry_after) if retry_after else None
+        state.rate_limited = isinstance(exc, RateLimited)
         state.health = replace(
             state.health,
             last_attempt=started,
@@ -309,7 +316,9 @@ class SyncEngine:
                     other.next_due = other.not_before
                     other.health = replace(other.health, next_poll=other.next_due)
 
-    def _backend_is_back(self, feed: Feed, now: datetime) -> None:
+    def _backend_is_back(
+        self, feed: Feed, now: datetime, *, rate_limited_only: bool = False
+    ) -> None:
         """A failing feed of a backend answered again: the backend is back, so its other
         failing feeds try now instead of waiting out their backoff (a Retry-After still
         holds). Only on that transition, so one endpoint that keeps failing is not
@@ -319,6 +328,8 @@ class SyncEngine:
         for name, state in self._state.items():
             other = self._feeds[name]
             if other is feed or other.backend != feed.backend or not state.health.failures:
+                continue
+            if rate_limited_only and not state.rate_limited:
                 continue
             due = max(now, state.not_before) if state.not_before else now
             if due < state.next_due:

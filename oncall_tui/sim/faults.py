@@ -19,6 +19,22 @@ Kinds of fault, checked in this order for each request:
 ``drop_rate``       the connection closes mid-body: headers promise more than is sent;
 ``latency``         added to every request (plus up to ``jitter`` at random).
 
+Switches that change answers rather than replace them:
+
+``retry_after``     the ``Retry-After`` header sent with a ``burst`` or ``error`` answer
+                    whose status is 429 or 503: any text, so ``"0"``, ``"-5"``,
+                    ``"86400"`` and an HTTP date can all be played ("" sends none);
+                    a 429 body names the limit, as incident.io's does;
+``rate_remaining``  when 0 or more, every answer says this much of the shared rate limit
+                    is left (``X-RateLimit-Remaining``, and ``Used`` to match), so a
+                    client meets a budget that runs low without spending it;
+``rate_headers``    ``normal``; ``missing`` (no ``X-RateLimit-*`` at all); ``malformed``
+                    (values that are not counts); ``several`` (each header lists several
+                    limits, as the IETF draft allows);
+``trickle``         answers are sent one byte at a time, this many seconds apart: the
+                    server never goes quiet long enough for a read timeout, and never
+                    finishes.
+
 ``paths`` limits the faults to requests whose path starts with one of the prefixes.
 ``hide_newer_endpoints`` makes the endpoints newer than the vendored spec (escalation
 respond/reassign, posting incident updates, timeline items) answer 404, like an
@@ -38,6 +54,7 @@ from typing import Any
 import httpx
 
 _RATES = ("error_rate", "hang_rate", "malformed_rate", "truncated_rate", "drop_rate")
+RATE_HEADER_MODES = ("normal", "missing", "malformed", "several")
 
 
 class ConnectionDropped(httpx.RemoteProtocolError):
@@ -63,6 +80,10 @@ class Faults:
     jitter: float = 0.0
     paths: list[str] = field(default_factory=list)
     hide_newer_endpoints: bool = False
+    retry_after: str = ""
+    rate_remaining: int = -1
+    rate_headers: str = "normal"
+    trickle: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -76,7 +97,11 @@ class Faults:
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
-        for name in ("latency", "jitter", "hang_seconds"):
+        if self.rate_headers not in RATE_HEADER_MODES:
+            raise ValueError(f"rate_headers must be one of {', '.join(RATE_HEADER_MODES)}")
+        if len(self.retry_after) > 100:
+            raise ValueError("retry_after is too long")
+        for name in ("latency", "jitter", "hang_seconds", "trickle"):
             if float(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.burst < 0:
@@ -98,8 +123,10 @@ class Faults:
                     value = [str(p) for p in (value or [])]
                 elif name in ("down", "hide_newer_endpoints"):
                     value = bool(value)
-                elif name in ("burst", "burst_status", "seed"):
+                elif name in ("burst", "burst_status", "seed", "rate_remaining"):
                     value = int(value)
+                elif name in ("retry_after", "rate_headers"):
+                    value = "" if value is None else str(value)
                 else:
                     value = float(value)
                 setattr(self, name, value)
@@ -130,8 +157,16 @@ class Faults:
             or self.burst > 0
             or self.latency > 0
             or self.jitter > 0
+            or self.trickle > 0
+            or self.rate_remaining >= 0
+            or self.rate_headers != "normal"
             or any(getattr(self, r) > 0 for r in _RATES)
         )
+
+    @property
+    def reshapes(self) -> bool:
+        """Whether answers that are not faults are changed on their way out."""
+        return self.trickle > 0 or self.rate_remaining >= 0 or self.rate_headers != "normal"
 
     # ---------------------------------------------------------------- decisions
 
@@ -184,6 +219,8 @@ class FaultInjector:
         kind, delay = self.faults.decide(scope.get("path", ""))
         if delay:
             await asyncio.sleep(delay)
+        if self.faults.reshapes and self.faults.applies_to(scope.get("path", "")):
+            send = _Reshaper(send, self.faults)
         if kind is None:
             await self.app(scope, receive, send)
             return
@@ -191,15 +228,22 @@ class FaultInjector:
             await _send(send, 503, _DOWN_PAGE, b"text/html")
         elif kind in ("burst", "error"):
             status = self.faults.burst_status if kind == "burst" else 500
-            body = json.dumps(
-                {
-                    "type": "api_error" if status >= 500 else "invalid_request_error",
-                    "status": status,
-                    "request_id": str(uuid.uuid4()),
-                    "errors": [{"code": "simulated_fault", "message": "Injected by the simulator"}],
-                }
-            ).encode()
-            await _send(send, status, body)
+            doc: dict[str, Any] = {
+                "type": "api_error" if status >= 500 else "invalid_request_error",
+                "status": status,
+                "request_id": str(uuid.uuid4()),
+                "errors": [{"code": "simulated_fault", "message": "Injected by the simulator"}],
+            }
+            extra: list[tuple[bytes, bytes]] = []
+            if status == 429:
+                doc["type"] = "too_many_requests"
+                doc["errors"] = [
+                    {"code": "rate_limit_exceeded", "message": "Rate limit exceeded (simulated)"}
+                ]
+                doc["rate_limit"] = {"name": "organisation", "limit": 1200, "remaining": 0}
+            if status in (429, 503) and self.faults.retry_after:
+                extra.append((b"retry-after", self.faults.retry_after.encode("latin-1", "replace")))
+            await _send(send, status, json.dumps(doc).encode(), extra=extra)
         elif kind == "hang":
             await asyncio.sleep(self.faults.hang_seconds)
             await self.app(scope, receive, send)
@@ -238,12 +282,77 @@ class FaultInjector:
             raise ConnectionDropped("simulated: connection closed before the body was complete")
 
 
-async def _send(send: Any, status: int, body: bytes, ctype: bytes = b"application/json") -> None:
+async def _send(
+    send: Any,
+    status: int,
+    body: bytes,
+    ctype: bytes = b"application/json",
+    *,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
     await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode())],
-        }
+        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
     )
     await send({"type": "http.response.body", "body": body})
+
+
+_RATE_PREFIX = b"x-ratelimit-"
+
+
+class _Reshaper:
+    """An ASGI ``send`` that rewrites the rate-limit headers and trickles the body."""
+
+    def __init__(self, send: Any, faults: Faults) -> None:
+        self.send = send
+        self.faults = faults
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": self._headers(list(message.get("headers", [])))}
+            await self.send(message)
+            return
+        gap = self.faults.trickle
+        body = message.get("body", b"")
+        if message["type"] != "http.response.body" or gap <= 0 or not body:
+            await self.send(message)
+            return
+        more = message.get("more_body", False)
+        for index in range(len(body)):
+            last = index == len(body) - 1
+            chunk = {"type": "http.response.body", "body": body[index : index + 1]}
+            await self.send({**chunk, "more_body": more or not last})
+            if not last:
+                await asyncio.sleep(gap)
+
+    def _headers(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        mode = self.faults.rate_headers
+        if mode == "normal" and self.faults.rate_remaining < 0:
+            return headers
+        found = {k.lower(): v for k, v in headers if k.lower().startswith(_RATE_PREFIX)}
+        kept = [(k, v) for k, v in headers if not k.lower().startswith(_RATE_PREFIX)]
+        if mode == "missing":
+            return kept
+        limit = 1200
+        try:
+            limit = int(found.get(b"x-ratelimit-limit", b"1200").split(b",")[0])
+        except ValueError:
+            pass
+        remaining = found.get(b"x-ratelimit-remaining", str(limit).encode())
+        if self.faults.rate_remaining >= 0:
+            remaining = str(min(limit, self.faults.rate_remaining)).encode()
+        used = str(max(0, limit - int(remaining))).encode()
+        reset = found.get(b"x-ratelimit-reset", b"0")
+        if mode == "malformed":
+            values = {b"limit": b"lots", b"remaining": b"-3", b"used": b"1e999", b"reset": b"soon"}
+        elif mode == "several":
+            values = {
+                b"limit": b"%d, %d;w=60, %d;w=3600" % (limit, limit, limit * 30),
+                b"remaining": remaining + b", " + str(limit * 30).encode(),
+                b"used": used,
+                b"reset": reset,
+            }
+        else:
+            values = {b"limit": str(limit).encode(), b"remaining": remaining, b"used": used}
+            values[b"reset"] = reset
+        return kept + [(_RATE_PREFIX + name, value) for name, value in values.items()]

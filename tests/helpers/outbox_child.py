@@ -45,7 +45,7 @@ def main() -> int:
         counts[phase] = counts.get(phase, 0) + 1
         return phase == kill_phase and counts[phase] == kill_at
 
-    outbox = Outbox(db, backoff=Backoff(base=0.01, cap=0.05))
+    outbox = Outbox(db, backoff=Backoff(base=0.01, cap=0.05, floor=0.01))
 
     # Kill inside a transaction: the trace callback runs before each statement.
     armed: dict[str, bool] = {"commit": False}
