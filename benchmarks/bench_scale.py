@@ -130,11 +130,9 @@ async def run(url: str, token: str, repeat: int) -> dict[str, float]:
     # Imported here so the figures above are not skewed by import order.
     from oncall_tui.config import IncidentIoConfig, PollConfig, Settings, UserConfig
     from oncall_tui.core import views
-    from oncall_tui.core.actions import Actions
-    from oncall_tui.core.sources import build_backends, build_engine
+    from oncall_tui.core.session import open_session
     from oncall_tui.sim.world import DEFAULT_ME_EMAIL
     from oncall_tui.ui.app import OnCallApp
-    from oncall_tui.ui.launch import Session
     from oncall_tui.ui.widgets.alert_table import AlertTable
 
     # Poll rarely: no background poll lands in the middle of a measurement.
@@ -145,8 +143,8 @@ async def run(url: str, token: str, repeat: int) -> dict[str, float]:
         user=UserConfig(email=DEFAULT_ME_EMAIL),
         incident_io=IncidentIoConfig(base_url=url, poll=slow),
     )
-    backends = build_backends(settings, tokens={"incident-io": token})
-    engine = build_engine(backends)
+    session = open_session(settings, tokens={"incident-io": token})
+    backends, engine = session.backends, session.engine
     results: dict[str, float] = {}
 
     start = time.perf_counter()
@@ -163,7 +161,6 @@ async def run(url: str, token: str, repeat: int) -> dict[str, float]:
         flush=True,
     )
 
-    session = Session(settings, backends, engine, Actions(backends, engine))
     app = OnCallApp(settings, session=session)
     first = Timer().__enter__()
     async with app.run_test(size=(140, 40)) as pilot:

@@ -14,13 +14,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from oncall_tui.config import Settings
-from oncall_tui.core.actions import Actions
-from oncall_tui.core.sources import build_backends, build_engine
+from oncall_tui.core.session import open_session
 from oncall_tui.sim.demo import DEMO_TOKEN, build_demo
 from oncall_tui.sim.grafana import Faults as GrafanaFaults
 from oncall_tui.sim.grafana import create_app as create_grafana_app
 from oncall_tui.ui.app import OnCallApp
-from oncall_tui.ui.launch import Session
 from oncall_tui.ui.widgets.alert_table import AlertTable
 from oncall_tui.ui.widgets.status_bar import StatusBar
 
@@ -45,9 +43,7 @@ def make_app(clock: ShiftedClock) -> tuple[OnCallApp, GrafanaFaults, object]:
     eu_app = create_grafana_app(demo.grafana["eu"], token=DEMO_TOKEN, faults=eu_faults)
     demo.transports[EU] = httpx.ASGITransport(app=eu_app)
     io_faults = demo.transports["incident-io"].app.state.faults
-    backends = build_backends(demo.settings, transports=demo.transports, tokens=demo.tokens)
-    engine = build_engine(backends, clock=clock)
-    session = Session(demo.settings, backends, engine, Actions(backends, engine), demo=demo)
+    session = open_session(demo.settings, demo=demo, clock=clock)
     app = OnCallApp(demo.settings, demo=True, session=session)
     return app, eu_faults, io_faults
 

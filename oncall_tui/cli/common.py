@@ -9,7 +9,10 @@ import sys
 from collections.abc import Coroutine
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from oncall_tui.core.session import Session
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -75,43 +78,51 @@ def print_json(data: Any) -> None:
 
 
 class BackendSession:
-    """Backends for a command: the configured ones, or the demo world with ``--demo``."""
+    """The session of a command (:func:`oncall_tui.core.session.open_session`): on the
+    configured backends, or on the demo world with ``--demo``. ``outbox`` is passed on
+    to the session and stays the caller's to close."""
 
-    def __init__(self, args: argparse.Namespace, *, need_incident_io: bool = True) -> None:
+    def __init__(
+        self, args: argparse.Namespace, *, need_incident_io: bool = True, outbox: Any = None
+    ) -> None:
         self.args = args
         self.need_incident_io = need_incident_io
-        self.demo = None
-        self.backends = None
+        self.outbox = outbox
+        self.session: Session | None = None
 
-    async def __aenter__(self):
-        from oncall_tui.core.sources import build_backends
+    async def __aenter__(self) -> Session:
+        from oncall_tui.core.session import open_session
 
+        demo = None
         if getattr(self.args, "demo", False):
             from oncall_tui.sim.demo import build_demo
 
-            base = load_settings(self.args) if getattr(self.args, "config", None) else None
-            self.demo = build_demo(base)
-            settings = self.demo.settings
-            self.backends = build_backends(
-                settings, transports=self.demo.transports, tokens=self.demo.tokens
+            demo = build_demo(
+                load_settings(self.args) if getattr(self.args, "config", None) else None
             )
+            settings = demo.settings
         else:
             settings = load_settings(self.args)
-            self.backends = build_backends(settings)
-            if self.need_incident_io and "incident-io" in self.backends.missing_secrets:
-                from oncall_tui.secrets import env_name
+        self.session = open_session(
+            settings,
+            demo=demo,
+            readonly=bool(getattr(self.args, "readonly", False)),
+            outbox=self.outbox,
+        )
+        if self.need_incident_io and "incident-io" in self.session.backends.missing_secrets:
+            from oncall_tui.secrets import env_name
 
-                await self.backends.aclose()
-                raise CliError(
-                    "no incident.io API key: run `oncall-tui auth set incident-io` or set "
-                    f"{env_name('incident-io')} (or try --demo)",
-                    EXIT_USAGE,
-                )
-        return self.backends
+            await self.session.aclose()
+            raise CliError(
+                "no incident.io API key: run `oncall-tui auth set incident-io` or set "
+                f"{env_name('incident-io')} (or try --demo)",
+                EXIT_USAGE,
+            )
+        return self.session
 
     async def __aexit__(self, *exc) -> None:
-        if self.backends is not None:
-            await self.backends.aclose()
+        if self.session is not None:
+            await self.session.aclose()
 
 
 async def find_me(backends) -> Any:

@@ -124,16 +124,10 @@ def _print_back(text: str, why: str) -> int:
     return EXIT_FAILED
 
 
-def _actions(backends, outbox, args):
-    from oncall_tui.core.incidents import IncidentActions
-
-    return IncidentActions(backends, outbox, readonly=bool(getattr(args, "readonly", False)))
-
-
-def _zone(backends, utc: bool):
+def _zone(settings, utc: bool):
     from oncall_tui.core import timefmt
 
-    return timefmt.UTC_ZONE if utc else backends.settings.display_zone()
+    return timefmt.UTC_ZONE if utc else settings.display_zone()
 
 
 # ----------------------------------------------------------------------- declare
@@ -157,8 +151,8 @@ async def _declare(args: argparse.Namespace) -> int:
     )
     if args.key:
         draft.key = args.key
-    async with BackendSession(args) as backends:
-        actions = _actions(backends, None, args)
+    async with BackendSession(args) as session:
+        actions = session.incidents
         try:
             declared = await actions.declare(draft)
         except ActionError as exc:
@@ -198,8 +192,8 @@ async def _incidents(args: argparse.Namespace) -> int:
     from oncall_tui.core.actions import ActionError
     from oncall_tui.core.sync import utcnow
 
-    async with BackendSession(args) as backends:
-        actions = _actions(backends, None, args)
+    async with BackendSession(args) as session:
+        actions = session.incidents
         try:
             incidents = await actions.list_incidents()
         except ActionError as exc:
@@ -256,8 +250,8 @@ async def _note(args: argparse.Namespace, text: str) -> int:
     except CliError as exc:
         return _print_back(text, str(exc))
     try:
-        async with BackendSession(args) as backends:
-            actions = _actions(backends, outbox, args)
+        async with BackendSession(args, outbox=outbox) as session:
+            actions = session.incidents
             try:
                 queued, how = await actions.note_by_ref(args.incident, text)
             except NotSaved as exc:
@@ -297,14 +291,14 @@ async def _timeline(args: argparse.Namespace) -> int:
 
     outbox = _open_outbox(args)
     try:
-        async with BackendSession(args) as backends:
-            actions = _actions(backends, outbox, args)
+        async with BackendSession(args, outbox=outbox) as session:
+            actions = session.incidents
             try:
                 incident = await actions.find(args.incident)
                 data = await actions.load_timeline(incident)
             except ActionError as exc:
                 raise CliError(str(exc)) from None
-            zone = _zone(backends, args.utc)
+            zone = _zone(session.settings, args.utc)
             now = utcnow()
             entries = actions.entries(data)
             markdown = actions.markdown(data, tz=zone, now=now)
@@ -356,8 +350,8 @@ async def _outbox_retry(args: argparse.Namespace) -> int:
         raise CliError("read-only mode: nothing is sent (started with --readonly)")
     outbox = _open_outbox(args)
     try:
-        async with BackendSession(args) as backends:
-            actions = _actions(backends, outbox, args)
+        async with BackendSession(args, outbox=outbox) as session:
+            actions = session.incidents
             try:
                 outcome = actions.resend(refs=list(args.ids))
             except ActionError as exc:
@@ -410,8 +404,8 @@ async def _outbox(args: argparse.Namespace) -> int:
         if args.send:
             if getattr(args, "readonly", False):
                 raise CliError("read-only mode: nothing is sent (started with --readonly)")
-            async with BackendSession(args) as backends:
-                actions = _actions(backends, outbox, args)
+            async with BackendSession(args, outbox=outbox) as session:
+                actions = session.incidents
                 outbox.recover()
                 # "Send now": whatever wait a backoff or a Retry-After set, try at once.
                 outbox.retry_now()

@@ -91,13 +91,13 @@ def cmd_unavailable(args: argparse.Namespace) -> int:
 async def _unavailable(args: argparse.Namespace) -> int:
     from oncall_tui.core import availability, timefmt
     from oncall_tui.core.actions import ActionError
-    from oncall_tui.core.overrides import OverrideActions, parse_when
+    from oncall_tui.core.overrides import parse_when
     from oncall_tui.core.sync import utcnow
 
     if _readonly(args) and not args.dry_run:
         raise CliError("read-only mode: nothing was changed (drop --readonly, or use --dry-run)")
-    async with BackendSession(args) as backends:
-        zone = backends.settings.display_zone()
+    async with BackendSession(args) as session:
+        zone = session.settings.display_zone()
         now = utcnow()
         try:
             start = parse_when(args.start, now=now, zone=zone)
@@ -111,7 +111,7 @@ async def _unavailable(args: argparse.Namespace) -> int:
                 "the end of that day",
                 EXIT_USAGE,
             )
-        actions = OverrideActions(backends, readonly=_readonly(args), zone=zone)
+        actions = session.overrides
         try:
             me = await actions.me()
             colleague = await actions.colleague(args.cover, me) if args.cover else None
@@ -166,13 +166,12 @@ def cmd_overrides(args: argparse.Namespace) -> int:
 async def _overrides(args: argparse.Namespace) -> int:
     from oncall_tui.core import timefmt
     from oncall_tui.core.actions import ActionError
-    from oncall_tui.core.overrides import OverrideActions
     from oncall_tui.core.sync import utcnow
 
-    async with BackendSession(args) as backends:
-        zone = backends.settings.display_zone()
+    async with BackendSession(args) as session:
+        zone = session.settings.display_zone()
         now = utcnow()
-        actions = OverrideActions(backends, zone=zone)
+        actions = session.overrides
         try:
             mine = await actions.my_overrides(now=now)
         except ActionError as exc:
@@ -220,12 +219,11 @@ def cmd_overrides_remove(args: argparse.Namespace) -> int:
 
 async def _overrides_remove(args: argparse.Namespace) -> int:
     from oncall_tui.core.actions import ActionError
-    from oncall_tui.core.overrides import OverrideActions
 
     if _readonly(args):
         raise CliError("read-only mode: nothing was changed (started with --readonly)")
-    async with BackendSession(args) as backends:
-        actions = OverrideActions(backends, zone=backends.settings.display_zone())
+    async with BackendSession(args) as session:
+        actions = session.overrides
         try:
             outcome = await actions.remove(args.id)
         except ActionError as exc:
@@ -263,12 +261,12 @@ async def _doctor(args: argparse.Namespace) -> int:
     if config_error:
         report = doctor.Report((config,))
         return _print_report(args, report)
-    async with BackendSession(args, need_incident_io=False) as backends:
-        settings = backends.settings
+    async with BackendSession(args, need_incident_io=False) as session:
+        settings = session.settings
         services = services_for(sorted(settings.grafana), sorted(settings.alertmanager))
         secrets = {s: (None if demo else get(s)) for s in services}
         report = await doctor.run_doctor(
-            backends,
+            session.backends,
             now=utcnow(),
             config=config,
             secrets=secrets,

@@ -57,7 +57,8 @@ async def _shifts(args: argparse.Namespace) -> int:
     from oncall_tui.core.sync import utcnow
     from oncall_tui.core.views import my_current_shifts, my_upcoming_shifts
 
-    async with BackendSession(args) as backends:
+    async with BackendSession(args) as session:
+        backends = session.backends
         me = await find_me(backends)
         now = utcnow()
         end = now + timedelta(days=args.days)
@@ -176,7 +177,8 @@ async def _alerts(args: argparse.Namespace) -> int:
     from oncall_tui.core.sync import utcnow
     from oncall_tui.core.views import AlertFilter, alert_rows
 
-    async with BackendSession(args) as backends:
+    async with BackendSession(args) as session:
+        backends = session.backends
         me = None
         if backends.settings.user.email:
             try:
@@ -265,11 +267,12 @@ def cmd_unack(args: argparse.Namespace) -> int:
 
 
 async def _act(args: argparse.Namespace, verb: str) -> int:
-    from oncall_tui.core.actions import ActionError, Actions
+    from oncall_tui.core.actions import ActionError
 
-    async with BackendSession(args) as backends:
+    async with BackendSession(args) as session:
+        backends = session.backends
         item = await _find(backends, args.id)
-        actions = Actions(backends)
+        actions = session.actions
         try:
             outcome = await getattr(actions, verb)(item)
         except ActionError as exc:

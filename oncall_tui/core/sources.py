@@ -9,7 +9,7 @@ into :class:`~oncall_tui.core.sync.Feed` objects for the engine.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -98,12 +98,18 @@ def build_backends(
     secret: SecretLookup = get_secret,
     stats: RequestStats | None = None,
     tokens: Mapping[str, str] | None = None,
+    services: Collection[str] | None = None,
 ) -> Backends:
     """Clients for every configured backend. ``transports`` (keyed like the secrets:
     ``incident-io``, ``grafana:NAME``, ``alertmanager:NAME``) replace the network, as
-    ``--demo`` does; ``tokens`` replace the keyring and environment."""
+    ``--demo`` does; ``tokens`` replace the keyring and environment. ``services`` builds
+    only those backends (by key, or a whole kind: ``grafana``, ``alertmanager``); a
+    backend left out has no client, and actions that need it say it is not configured."""
     transports = transports or {}
     backends = Backends(settings=settings, stats=stats or RequestStats())
+
+    def wanted(service: str) -> bool:
+        return services is None or service in services or service.split(":")[0] in services
 
     def token(service: str, *, optional: bool = False) -> Secret:
         if tokens is not None and service in tokens:
@@ -114,15 +120,18 @@ def build_backends(
         return Secret(found.value)
 
     io = settings.incident_io
-    backends.incidentio = IncidentIoClient(
-        io.base_url,
-        token("incident-io"),
-        transport=transports.get("incident-io"),
-        stats=backends.stats,
-        timeout=io.timeout,
-    )
+    if wanted("incident-io"):
+        backends.incidentio = IncidentIoClient(
+            io.base_url,
+            token("incident-io"),
+            transport=transports.get("incident-io"),
+            stats=backends.stats,
+            timeout=io.timeout,
+        )
     for name, g in settings.grafana.items():
         service = f"grafana:{name}"
+        if not wanted(service):
+            continue
         secret_value = token(service)
         transport = transports.get(service)
         backends.alertmanagers[service] = AlertmanagerClient(
@@ -142,6 +151,8 @@ def build_backends(
         )
     for name, am in settings.alertmanager.items():
         service = f"alertmanager:{name}"
+        if not wanted(service):
+            continue
         secret_value = token(service)
         transport = transports.get(service)
         backends.alertmanagers[service] = AlertmanagerClient(

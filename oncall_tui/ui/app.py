@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -21,6 +21,9 @@ from oncall_tui.config import Settings
 from oncall_tui.core import desktop
 from oncall_tui.ui.screens.help import HelpScreen
 from oncall_tui.ui.themes import DEFAULT_THEME, load_themes
+
+if TYPE_CHECKING:
+    from oncall_tui.core.session import Session
 
 # Colours for the semantic variables when a built-in Textual theme is chosen.
 SEMANTIC_DEFAULTS = {
@@ -70,7 +73,7 @@ class OnCallApp(App[int]):
         readonly: bool = False,
         theme_name: str | None = None,
         main_screen: Callable[[OnCallApp], Any] | None = None,
-        session: Any = None,
+        session: Session | None = None,
     ) -> None:
         from oncall_tui.ui import paste
 
@@ -231,12 +234,11 @@ class OnCallApp(App[int]):
         """Deliver the outbox for as long as the app runs (one worker, whatever screen is
         shown). Each batch is told in a toast (unless the action that queued an item
         reports it itself) and published on :attr:`outbox_signal`."""
-        if self.session is None or getattr(self.session, "outbox", None) is None:
+        if self.session is None or self.session.outbox is None:
             return
         from oncall_tui.core.incidents import delivery_words
-        from oncall_tui.ui.screens.incidents import incident_actions
 
-        actions = incident_actions(self.session)
+        actions = self.session.incidents
         self._outbox_stop = stop = asyncio.Event()
 
         def delivered(results: list[Any]) -> None:
@@ -290,7 +292,6 @@ class OnCallApp(App[int]):
         """The declare form, prefilled from an alert or page when given."""
         from oncall_tui.core.incidents import draft_from_alert
         from oncall_tui.ui.screens.declare import DeclareScreen
-        from oncall_tui.ui.screens.incidents import incident_actions
 
         if self.session is None:
             self.notify("Declaring needs a data source (try --demo).", severity="warning")
@@ -310,7 +311,7 @@ class OnCallApp(App[int]):
 
         self.push_screen(
             DeclareScreen(
-                incident_actions(self.session),
+                self.session.incidents,
                 self.settings.ui.severity_guidance,
                 draft_from_alert(alert, page),
                 from_what=what,
@@ -332,7 +333,7 @@ class OnCallApp(App[int]):
             parts.append("Read-only: every write is disabled (started with --readonly).")
         if self.demo:
             parts.append("Demo: a simulated incident.io and Grafana; nothing leaves this machine.")
-        caps = getattr(getattr(self.session, "backends", None), "capabilities", None)
+        caps = self.session.backends.capabilities if self.session is not None else None
         if caps is not None:
             for capability in caps.actions:
                 if not capability.usable:
@@ -354,7 +355,7 @@ class OnCallApp(App[int]):
                 while self.screen is not screen:
                     self.pop_screen()
                 return
-        self.push_screen(CalendarScreen(self.session, clock=self.session.engine.clock))
+        self.push_screen(CalendarScreen(self.session))
 
     def _start_reminders(self) -> None:
         minutes = self.settings.actions.reminder_minutes

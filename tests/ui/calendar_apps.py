@@ -11,11 +11,9 @@ from datetime import UTC, datetime
 from textual.app import App
 
 from oncall_tui.config import Settings, UiConfig, UserConfig
-from oncall_tui.core.actions import Actions
-from oncall_tui.core.sources import build_backends, build_engine
+from oncall_tui.core.session import open_session
 from oncall_tui.sim.demo import build_demo
 from oncall_tui.ui.app import SEMANTIC_DEFAULTS
-from oncall_tui.ui.launch import Session
 from oncall_tui.ui.screens.calendar import CalendarScreen
 from oncall_tui.ui.themes import DEFAULT_THEME, load_themes
 
@@ -41,30 +39,26 @@ def demo_session(
     demo = build_demo(base, clock=now, background_alerts=0)
     if wrap_io is not None:
         demo.transports["incident-io"] = wrap_io(demo.transports["incident-io"])
-    backends = build_backends(demo.settings, transports=demo.transports, tokens=demo.tokens)
-    engine = build_engine(backends, clock=now)
-    actions = Actions(backends, engine, readonly=readonly, clock=now)
-    return Session(demo.settings, backends, engine, actions, readonly, demo)
+    return open_session(base, demo=demo, readonly=readonly, clock=now)
 
 
 class CalendarApp(App[None]):
     """The calendar screen alone, under the default oncall theme."""
 
-    def __init__(self, session, *, now=clock) -> None:
+    def __init__(self, session) -> None:
         super().__init__()
         for theme in load_themes().themes.values():
             self.register_theme(theme)
         if DEFAULT_THEME in self.available_themes:
             self.theme = DEFAULT_THEME
         self.session = session
-        self.clock = now
         self.opened: list[str] = []
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(SEMANTIC_DEFAULTS)
 
     def on_mount(self) -> None:
-        self.push_screen(CalendarScreen(self.session, clock=self.clock))
+        self.push_screen(CalendarScreen(self.session))
 
     def open_url(self, url: str, *, new_tab: bool = True, what: str = "link") -> None:
         # never a browser in tests

@@ -33,8 +33,8 @@ from textual.widgets import Footer, Header, Static
 
 from oncall_tui.core import availability, calendar, timefmt
 from oncall_tui.core.actions import ActionError
-from oncall_tui.core.overrides import ApplyResult, MyOverride, OverrideActions
-from oncall_tui.core.sync import utcnow
+from oncall_tui.core.overrides import ApplyResult, MyOverride
+from oncall_tui.core.session import Session
 from oncall_tui.domain import Schedule, Shift, User
 from oncall_tui.safety import clean_text, openable_url
 from oncall_tui.ui.screens.availability import AvailabilityRequest, AvailabilityScreen
@@ -354,10 +354,10 @@ class CalendarScreen(Screen):
 
     STALE_AFTER = timedelta(minutes=5)
 
-    def __init__(self, session, *, clock=utcnow) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
-        self.clock = clock
+        self.clock = clock = session.clock
         self.kind = calendar.KIND_WEEK
         now = clock()
         self.focus_time = now
@@ -371,9 +371,8 @@ class CalendarScreen(Screen):
         self.care: tuple[str, ...] = ()
         self.problem = ""
         self.view: calendar.CalendarView | None = None
-        self.overrides = OverrideActions(
-            session.backends, readonly=session.readonly, clock=clock, zone=self.zone
-        )
+        self.overrides = session.overrides
+        self.overrides.zone = self.zone
 
     # -- layout ---------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from textual.widgets import Footer, Header, Input
 
 from oncall_tui.core import desktop, views
 from oncall_tui.core.actions import ActionError, Outcome, known_users
+from oncall_tui.core.session import Session
 from oncall_tui.core.sync import utcnow
 from oncall_tui.domain import (
     LINK_DASHBOARD,
@@ -115,7 +116,7 @@ class DashboardScreen(Screen):
     DashboardScreen ToastRack { margin-bottom: 2; }
     """
 
-    def __init__(self, session) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
         self.engine = session.engine

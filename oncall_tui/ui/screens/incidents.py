@@ -37,7 +37,6 @@ from oncall_tui.core import timefmt
 from oncall_tui.core.actions import ActionError, Outcome
 from oncall_tui.core.incidents import (
     CHECKLIST,
-    IncidentActions,
     Lookups,
     NotSaved,
     Queued,
@@ -47,6 +46,7 @@ from oncall_tui.core.incidents import (
     slack_url,
     sort_incidents,
 )
+from oncall_tui.core.session import Session
 from oncall_tui.core.sync import utcnow
 from oncall_tui.domain import Incident, User
 from oncall_tui.logs import log_path
@@ -60,7 +60,6 @@ __all__ = [
     "BindingCommands",
     "IncidentsScreen",
     "NoteInput",
-    "incident_actions",
 ]
 
 # Writes on this screen; the rest only read or open links.
@@ -83,20 +82,6 @@ SETTLE_SECONDS = 8.0  # how long a status change waits for the API before "saved
 
 
 # --------------------------------------------------------------------- shared pieces
-
-
-def incident_actions(session: Any) -> IncidentActions:
-    """The session's one :class:`IncidentActions` (lookups and role history are cached)."""
-    actions = getattr(session, "_incident_actions", None)
-    if actions is None:
-        actions = IncidentActions(
-            session.backends,
-            getattr(session, "outbox", None),
-            engine=session.engine,
-            readonly=session.readonly,
-        )
-        session._incident_actions = actions
-    return actions
 
 
 class BindingCommands(Provider):
@@ -358,10 +343,10 @@ class IncidentsScreen(Screen):
     IncidentsScreen NoteInput { height: auto; min-height: 4; max-height: 10; }
     """
 
-    def __init__(self, session, *, select: str | None = None) -> None:
+    def __init__(self, session: Session, *, select: str | None = None) -> None:
         super().__init__()
         self.session = session
-        self.actions = incident_actions(session)
+        self.actions = session.incidents
         self.settings = session.settings
         self.zone = session.settings.display_zone()
         self._incidents: dict[str, Incident] = {}

@@ -1,0 +1,157 @@
+"""The one wiring: from settings to backends, the engine, the actions, the outbox and the
+clock, for the dashboard and the command line alike.
+
+:func:`open_session` builds a :class:`Session` for any subset of the configured backends
+(``services``: only Alertmanager, only incident.io, everything). The demo world is passed
+in as a :class:`DemoSource` (its settings, in-process transports and tokens), so the very
+same clients, engine and actions run against the simulator without a network.
+:func:`open_app_session` adds what a long-running app needs: its own outbox, closed (and,
+for the demo, removed) with the session.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+from oncall_tui.backends.http import RequestStats
+from oncall_tui.config import Settings
+from oncall_tui.core.actions import Actions
+from oncall_tui.core.incidents import IncidentActions, outbox_path
+from oncall_tui.core.outbox import Outbox, OutboxError
+from oncall_tui.core.overrides import OverrideActions
+from oncall_tui.core.sources import Backends, build_backends, build_engine
+from oncall_tui.core.sync import SyncEngine, on_recovery, utcnow
+from oncall_tui.domain import SOURCE_INCIDENT_IO
+
+log = logging.getLogger(__name__)
+
+
+class DemoSource(Protocol):
+    """A simulated world to run against (``oncall_tui.sim.demo.Demo``): settings that
+    point at it, the in-process transports that serve it, and its tokens."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def transports(self) -> Mapping[str, httpx.AsyncBaseTransport]: ...
+
+    @property
+    def tokens(self) -> Mapping[str, str]: ...
+
+
+@dataclass
+class Session:
+    """Everything the dashboard and the commands act through, wired once."""
+
+    settings: Settings
+    backends: Backends
+    engine: SyncEngine
+    actions: Actions  # pages and alerts
+    incidents: IncidentActions
+    overrides: OverrideActions
+    clock: Callable[[], datetime] = utcnow
+    readonly: bool = False
+    outbox: Outbox | None = None  # notes and updates wait here until incident.io has them
+    demo: DemoSource | None = None  # the simulated world, when running on one
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Run ``closer`` when the session closes (after the clients), last added first."""
+        self._closers.append(closer)
+
+    async def aclose(self) -> None:
+        await self.backends.aclose()
+        while self._closers:
+            self._closers.pop()()
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def open_session(
+    settings: Settings,
+    *,
+    readonly: bool = False,
+    clock: Callable[[], datetime] = utcnow,
+    demo: DemoSource | None = None,
+    services: Collection[str] | None = None,
+    outbox: Outbox | None = None,
+    stats: RequestStats | None = None,
+    tokens: Mapping[str, str] | None = None,
+) -> Session:
+    """A session on the configured backends, or on ``demo`` (whose settings then replace
+    ``settings``). ``services`` limits the backends built: ``incident-io``,
+    ``grafana:NAME``, ``alertmanager:NAME``, or a whole kind (``grafana``,
+    ``alertmanager``); None builds every configured one. The ``outbox`` stays the
+    caller's to close. ``tokens`` replace the keyring and environment."""
+    transports = None
+    if demo is not None:
+        settings, transports, tokens = demo.settings, demo.transports, demo.tokens
+    backends = build_backends(
+        settings, transports=transports, tokens=tokens, services=services, stats=stats
+    )
+    engine = build_engine(backends, clock=clock)
+    if outbox is not None:
+        # Notes typed during an outage go as soon as incident.io answers again.
+        on_recovery(engine, SOURCE_INCIDENT_IO, outbox.retry_now)
+    return Session(
+        settings=settings,
+        backends=backends,
+        engine=engine,
+        actions=Actions(backends, engine, readonly=readonly, clock=clock),
+        incidents=IncidentActions(backends, outbox, engine=engine, readonly=readonly, clock=clock),
+        overrides=OverrideActions(backends, readonly=readonly, clock=clock),
+        clock=clock,
+        readonly=readonly,
+        outbox=outbox,
+        demo=demo,
+    )
+
+
+def open_outbox(*, demo: bool = False) -> Outbox:
+    """The outbox file notes wait in (the demo world's own file with ``demo``).
+    Raises :class:`OutboxError` when it cannot be opened."""
+    return Outbox(outbox_path(demo=demo))
+
+
+def open_app_session(
+    settings: Settings,
+    *,
+    readonly: bool = False,
+    clock: Callable[[], datetime] = utcnow,
+    demo: DemoSource | None = None,
+) -> Session:
+    """The session of a running dashboard: :func:`open_session` with an outbox of its
+    own, closed with the session. On the demo world the outbox is a fresh file in a
+    temporary directory, removed on close: demo incidents do not outlive the process, and
+    two demos at once must not share one file. When no outbox can be opened the session
+    has none, and the incident screen refuses notes and says why."""
+    directory: Path | None = None
+    path = outbox_path(demo=demo is not None)
+    if demo is not None:
+        directory = Path(tempfile.mkdtemp(prefix="oncall-tui-demo-"))
+        path = directory / path.name
+    try:
+        outbox: Outbox | None = Outbox(path)
+    except OutboxError as exc:
+        log.warning("%s", exc)
+        outbox = None
+    session = open_session(settings, readonly=readonly, clock=clock, demo=demo, outbox=outbox)
+    if directory is not None:
+        session.on_close(lambda: shutil.rmtree(directory, ignore_errors=True))
+    if outbox is not None:
+        session.on_close(outbox.close)
+    return session
