@@ -455,12 +455,37 @@ def keys(rows) -> list[str]:
     return [r.key for r in rows]
 
 
-def test_page_reaches_me_by_notification_or_current_responders() -> None:
+def test_page_reaches_me_while_its_latest_round_names_me_or_i_acked_it() -> None:
     assert v.page_reaches_me(page("P1", notified=((5, (ME,)),)), PATH, ME)
     assert not v.page_reaches_me(page("P1"), PATH, ME)
-    assert v.page_reaches_me(page("P1", path="EP2"), PATH_ME, ME)
+    # Not notified yet: whoever the path pages first.
+    assert v.page_reaches_me(page("P1", path="EP2", notified=()), PATH_ME, ME)
+    # Once someone else is notified, the path's responders no longer make it mine.
+    assert not v.page_reaches_me(page("P1", path="EP2"), PATH_ME, ME)
     assert not v.page_reaches_me(page("P1"), None, ME)
     assert not v.page_reaches_me(page("P1", notified=((5, (ME,)),)), PATH, None)
+
+
+def test_a_page_that_moved_past_me_is_no_longer_mine_and_says_where_it_went() -> None:
+    moved = page("P1", notified=((9, (ME,)), (2, (BEN,))))
+    assert not v.page_reaches_me(moved, PATH, ME)
+    row = v.alert_rows([moved], [], [PATH], ME)[0]
+    assert not row.mine and row.went == f"now paging {BEN.name} (level 2)"
+    # Acked by someone else after it left me.
+    acked = replace(
+        moved,
+        status="acked",
+        events=(*moved.events, PageEvent("a", "acked", NOW, users=(BEN,))),
+    )
+    assert v.alert_rows([acked], [], [PATH], ME)[0].went == f"acked by {BEN.name}"
+    # Acked by me: mine.
+    mine = replace(
+        page("P2", notified=((9, (ME,)),)),
+        status="acked",
+    )
+    mine = replace(mine, events=(*mine.events, PageEvent("a", "acked", NOW, users=(ME,))))
+    assert v.page_reaches_me(mine, PATH, ME)
+    assert v.alert_rows([mine], [], [PATH], ME)[0].went == ""
 
 
 def test_my_pages_first_then_other_pages_then_alerts() -> None:

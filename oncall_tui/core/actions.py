@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from oncall_tui import __version__
 from oncall_tui.backends.http import ApiError
 from oncall_tui.backends.incidentio import CapabilityUnavailable
-from oncall_tui.core import timefmt
+from oncall_tui.core import paging, timefmt
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import SyncEngine, utcnow
 from oncall_tui.domain import (
@@ -173,6 +173,13 @@ class Actions:
         self, page: Page, response: str, *, until: datetime | None = None
     ) -> Outcome:
         capability = {"ack": "ack", "snooze": "snooze", "nack": "nack"}[response]
+        if response == "ack":
+            # Already done: say so, with who and when, and send nothing.
+            already = paging.already_acked(
+                page, now=self.clock(), zone=self.backends.settings.display_zone()
+            )
+            if already:
+                return Outcome(already)
         self._check_write(capability)
         io = self._io()
         if response == "nack" and page.status != "triggered":

@@ -40,6 +40,7 @@ from oncall_tui.core.pacing import (
     rate_words,
     stale_after,
 )
+from oncall_tui.core.paging import paging_me
 from oncall_tui.domain import (
     Alert,
     EscalationPath,
@@ -82,7 +83,7 @@ class World:
         if self.me is None:
             return False
         return any(
-            p.status == "triggered" and self.me.id in p.notified_user_ids
+            p.status == "triggered" and paging_me(p, self.paths.get(p.path_id or ""), self.me)
             for p in self.pages.values()
         )
 

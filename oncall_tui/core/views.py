@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from oncall_tui.core import timefmt
+from oncall_tui.core import paging, timefmt
 from oncall_tui.domain import (
     ALERT_FIRING,
     ALERT_INHIBITED,
@@ -677,6 +677,7 @@ class AlertRow:
     dashboard: str = LINK_UNKNOWN
     page_ids: tuple[str, ...] = ()
     alert_keys: tuple[str, ...] = ()
+    went: str = ""  # a page that paged me and is no longer mine: where it is now
 
     @property
     def section(self) -> int:
@@ -699,13 +700,10 @@ ROW_CELLS: tuple[str, ...] = tuple(f.name for f in fields(AlertRow) if f.name !=
 
 
 def page_reaches_me(page: Page, path: EscalationPath | None, me: User | None) -> bool:
-    """A page reaches me if a ``notified_users`` event names me, or its escalation path's
-    current responders include me."""
-    if me is None:
-        return False
-    if me.id in page.notified_user_ids:
-        return True
-    return path is not None and any(u.id == me.id for u in path.current_responders)
+    """The page is mine now: paging me (its latest round names me), or acked by me.
+    After I decline, or once it moves past my level, it is not (see
+    :mod:`oncall_tui.core.paging`)."""
+    return paging.is_mine(page, path, me)
 
 
 def page_urgency(page: Page) -> str:
@@ -1129,7 +1127,7 @@ def alert_rows(
             if page.is_open:
                 for aid in page.alert_ids:
                     alert_page.setdefault(aid, []).append((page, mine, path))
-            row = _page_row(page, path, mine, index)
+            row = _page_row(page, path, mine, index, paging.where_it_went(page, path, me))
             # A page has no labels of its own: its alerts' titles and labels count.
             parts = [row.title, row.source, row.severity, page.priority]
             for aid in page.alert_ids:
@@ -1215,7 +1213,9 @@ def _keep(row: AlertRow, filters: AlertFilter) -> bool:
     return not (not filters.include_resolved and row.state in CLOSED_STATES)
 
 
-def _page_row(page: Page, path: EscalationPath | None, mine: bool, index: AlertIndex) -> AlertRow:
+def _page_row(
+    page: Page, path: EscalationPath | None, mine: bool, index: AlertIndex, went: str = ""
+) -> AlertRow:
     severity = page_severity(page)
     rank = severity_rank(severity) if severity else severity_rank("high")
     runbook = dashboard = _LINK_RANK[LINK_UNKNOWN]
@@ -1244,6 +1244,7 @@ def _page_row(page: Page, path: EscalationPath | None, mine: bool, index: AlertI
         dashboard=_LINK_NAMES[dashboard],
         page_ids=(page.id,),
         alert_keys=tuple(a.key for aid in page.alert_ids for a in index.alerts_with_id(aid)),
+        went=went,
     )
 
 

@@ -178,3 +178,86 @@ async def test_with_no_graphical_browser_the_link_is_copied_and_shown(
         assert not any(m.startswith("Opened") for m in notices(app))
         await pilot.pause(0.2)
     assert not started.exists()  # no browser at all, least of all one in our terminal
+
+
+# ------------------------------------------------------- the right row, true words
+
+
+def paging_me(row) -> bool:
+    return row.kind == "page" and row.mine and row.state == "triggered"
+
+
+def detail_row(app):
+    return app.screen.query_one("AlertDetail").row
+
+
+async def page_me(app, pilot, title: str) -> str:
+    """Page me from the simulator; the key of the new row once it is listed."""
+    answer = await sim_post(app, "/_sim/page", {"to_me": True, "title": title})
+    key = f"page:{answer['escalation']['id']}"
+    app.session.engine.poll_soon()
+    await until(pilot, lambda: table(app).get_row(key) is not None)
+    return key
+
+
+async def test_a_new_page_takes_the_cursor_from_an_acked_one_and_a_acts_on_it():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        first = await page_me(app, pilot, "Checkout is failing")
+        move_to(app, lambda r: r.key == first)
+        await pilot.press("a")
+        await until(pilot, lambda: table(app).get_row(first).state == "acked")
+        app.session.engine.poll_soon()
+        await until(pilot, lambda: app.session.demo.world.escalations[first[5:]].status == "acked")
+        assert table(app).cursor_key == first
+        # A new page to me arrives: the cursor leaves the acked page for it.
+        second = await page_me(app, pilot, "Payments API 5xx rate above 5%")
+        await until(pilot, lambda: table(app).cursor_key == second)
+        assert detail_row(app).key == second
+        await pilot.press("a")
+        await until(pilot, lambda: any("Payments API 5xx" in m for m in notices(app)))
+        acked = [w for w in writes(app, "escalation.respond") if w.data.get("response") == "ack"]
+        assert [w.target_id for w in acked] == [first[5:], second[5:]]
+        assert any(m.startswith("Acked “Payments API 5xx rate above 5%”") for m in notices(app))
+
+
+async def test_acking_an_acked_page_says_who_acked_it_and_sends_nothing():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        key = await page_me(app, pilot, "Ledger consumer lag")
+        move_to(app, lambda r: r.key == key)
+        await pilot.press("a")
+        app.session.engine.poll_soon()
+        await until(
+            pilot,
+            lambda: any(
+                p.id == key[5:] and p.status == "acked" for p in app.session.engine.snapshot().pages
+            ),
+        )
+        before = len(writes(app, "escalation.respond"))
+        move_to(app, lambda r: r.key == key)
+        await pilot.press("a")
+        await until(pilot, lambda: any("already acked" in m for m in notices(app)))
+        said = next(m for m in notices(app) if "already acked" in m)
+        me = app.session.demo.world.me.name
+        assert said.startswith(f"“Ledger consumer lag” is already acked by {me} at ")
+        assert "nothing was sent" in said
+        await pilot.pause(0.2)
+        assert len(writes(app, "escalation.respond")) == before
+
+
+async def test_the_cursor_stays_on_a_page_paging_me_and_n_jumps_to_the_newest():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        first = await page_me(app, pilot, "Disk full on db-1")
+        move_to(app, lambda r: r.key == first)
+        assert paging_me(table(app).get_row(first))
+        second = await page_me(app, pilot, "Disk full on db-2")
+        await pilot.pause(0.2)
+        assert table(app).cursor_key == first
+        await pilot.press("n")
+        await until(pilot, lambda: table(app).cursor_key == second)
+        await until(pilot, lambda: detail_row(app).key == second)

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from oncall_tui.core import desktop, views
+from oncall_tui.core import desktop, paging, views
 from oncall_tui.core.actions import ActionError, Outcome, known_users
 from oncall_tui.core.session import Session
 from oncall_tui.core.sync import utcnow
@@ -93,6 +93,7 @@ class DashboardScreen(Screen):
         Binding("m", "toggle('mine_only')", "Mine only", show=False, id="filter.mine"),
         Binding("H", "toggle('hide_acked')", "Hide acked", show=False, id="filter.hide_acked"),
         Binding("c", "toggle('critical_only')", "Critical only", show=False, id="filter.critical"),
+        Binding("n", "newest_page", "Newest page to me", show=False, id="newest_page"),
         Binding("r", "refresh", "Refresh", show=False, id="refresh"),
         Binding("w", "show_errors", "Source errors", show=False, id="errors"),
         Binding("C", "calendar", "Calendar", id="calendar"),
@@ -125,7 +126,7 @@ class DashboardScreen(Screen):
         self._snapshot: Snapshot = self.engine.snapshot()
         self._index: views.AlertIndex | None = None
         self._index_source: tuple = ()
-        self._known_pages: set[str] = set()
+        self._known_pages: frozenset[str] = frozenset()
         self._sparklines: dict[str, tuple[datetime, Series | None]] = {}
         self._dirty = True
         self._started = False  # every backend answered (or failed) at least once
@@ -232,16 +233,20 @@ class DashboardScreen(Screen):
         return self._started
 
     def _announce_new_pages(self, snap: Snapshot) -> None:
-        mine = {
-            p.id
-            for p in snap.pages
-            if p.status == "triggered" and views.page_reaches_me(p, self._path(p), snap.me)
-        }
-        new = mine - self._known_pages
-        self._known_pages = mine
-        if not new:
+        found = paging.new_pages_to_me(snap.pages, snap.paths, snap.me, self._known_pages)
+        self._known_pages = found.paging
+        if not found.new:
             return
-        pages = [p for p in snap.pages if p.id in new]
+        # The cursor goes to the new page unless it rests on a page that is paging me.
+        table = self.query_one(AlertTable)
+        here = table.cursor_item
+        target = paging.cursor_for_new_page(
+            (here.kind, here.state, here.mine) if here is not None else None,
+            [f"page:{pid}" for pid in found.new],
+        )
+        if target is not None:
+            table.move_cursor_to_key(target)
+        pages = [p for pid in found.new for p in snap.pages if p.id == pid]
         for page in pages:
             text = f"Paged: {page.title}"
             self.app.notify(text, title="New page", severity="error", timeout=15)
@@ -260,7 +265,12 @@ class DashboardScreen(Screen):
     # -- selection and detail -----------------------------------------------------
 
     def _current(self) -> views.AlertRow | None:
-        return self.query_one(AlertTable).cursor_item
+        """The row keys act on: the one the detail pane shows (as it is now)."""
+        table = self.query_one(AlertTable)
+        shown = self.query_one(AlertDetail).row
+        if shown is not None:
+            return table.get_row(shown.key)
+        return table.cursor_item
 
     def _alert_lookup(self) -> tuple[dict[str, Alert], dict[str, tuple[int, Alert]]]:
         """Alerts by key, and by id with their position, built once per alerts tuple (the
@@ -692,6 +702,16 @@ class DashboardScreen(Screen):
         self._sparklines.clear()
         self._poll_due()
         self.app.notify("Refreshing every source…", timeout=2)
+
+    def action_newest_page(self) -> None:
+        """Jump to the newest page that is paging me."""
+        table = self.query_one(AlertTable)
+        paging_rows = [r for r in table.rows if paging.row_is_paging_me(r.kind, r.state, r.mine)]
+        if not paging_rows:
+            self.app.notify("Nothing is paging you now.", timeout=4)
+            return
+        newest = max(paging_rows, key=lambda r: r.latest_at)
+        table.move_cursor_to_key(newest.key)
 
     def action_show_errors(self) -> None:
         now = utcnow()

@@ -254,9 +254,11 @@ class AlertDetail(Widget):
         if row.count > 1:
             parts.append((f" · {row.count} alerts grouped", "$foreground-muted"))
         if row.mine:
-            # Only a page still climbing is paging me; an acked or snoozed one did.
+            # Mine now: paging me, or acked by me.
             paging = row.state in ("triggered", "pending_repeat")
-            parts.append((" · paging me" if paging else " · paged me", "bold $mine"))
+            parts.append((" · paging me" if paging else " · acked by me", "bold $mine"))
+        elif row.went:
+            parts.append((f" · no longer mine: {clean(row.went, limit=120)}", "$major"))
         if row.level is not None:
             level = f"level {row.level}" + (f" of {row.levels}" if row.levels else "")
             parts.append((" · ", "$foreground-muted"))

@@ -732,6 +732,8 @@ class AlertTable(ScrollView, can_focus=True):
                 segments.append(seg(_pad(esc, cells, "left")))
             elif name == "title":
                 suffix = f" ×{row.count}" if row.count > 1 else ""
+                if row.went:  # a page that left me: where it is now
+                    suffix += f" → {clean(row.went, limit=80)}"
                 room = max(1, cells - cell_len(suffix))
                 title = truncate_cells(clean(row.title), room)
                 if is_new:
