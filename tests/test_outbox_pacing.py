@@ -114,3 +114,40 @@ def test_outbox_send_tries_at_once_after_a_long_retry_after(capsys, shared_demo)
     world = shared_demo["demo"].world
     sent = [w for w in world.writes if w.kind == "timeline_item.create"]
     assert [w.data["title"] for w in sent] == ["rolled back at 03:10"]
+
+
+async def test_the_resend_key_tries_at_once_after_a_long_retry_after(tmp_path):
+    """R on the incident screen (``IncidentActions.resend``) sends a note that waits out
+    a server's Retry-After now, not in five minutes."""
+    from oncall_tui.backends.http import RetryPolicy
+    from oncall_tui.config import Settings
+    from oncall_tui.core.incidents import IncidentActions
+    from oncall_tui.core.sources import build_backends
+    from oncall_tui.sim.demo import build_demo
+
+    demo = build_demo(Settings.model_construct(), background_alerts=0)
+    backends = build_backends(demo.settings, transports=demo.transports, tokens=demo.tokens)
+    backends.incidentio.retry = RetryPolicy(attempts=1)
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    actions = IncidentActions(backends, outbox)
+    try:
+        incident = next(
+            i for i in await backends.incidentio.list_incidents() if i.reference == "INC-242"
+        )
+        faults = demo.transports["incident-io"].app.state.faults
+        faults.update(burst=1, burst_status=429, retry_after="86400", paths=["/v2/incident_"])
+        outbox.enqueue(KIND_NOTE, incident.id, note_payload("paged DB team", at=T0))
+        await outbox.deliver_due(actions.send, fallback=actions.reroute)
+        [waiting] = outbox.pending()
+        assert waiting.next_attempt_at > datetime.now(UTC) + timedelta(seconds=60)
+        assert outbox.due() == []
+        outcome = actions.resend(incident.id)
+        assert "Resending 1" in outcome.message
+        [due] = outbox.due()
+        assert due.key == waiting.key
+        await outbox.deliver_due(actions.send, fallback=actions.reroute)
+        sent = [w for w in demo.world.writes if w.kind == "timeline_item.create"]
+        assert [w.data["title"] for w in sent] == ["paged DB team"]
+    finally:
+        outbox.close()
+        await backends.aclose()

@@ -841,7 +841,16 @@ class IncidentActions:
                     raise ActionError(f"No outbox item {clean_text(ref, limit=60)!r}.")
                 items.append(item)
         else:
-            items = self.refused(target)
+            # Refused ones, and those waiting out a backoff or a Retry-After: "resend"
+            # tries at once, whatever the wait.
+            now = self.clock()
+            items = self.refused(target) + [
+                i
+                for i in outbox.pending(target)
+                if i.state == "pending"
+                and i.next_attempt_at is not None
+                and i.next_attempt_at > now
+            ]
         again = [i for i in items if i.needs_user or i.state in (STATE_DISMISSED, "pending")]
         if not again:
             raise ActionError("Nothing to resend: no note or update here was refused.")
