@@ -243,23 +243,6 @@ async def test_filter_and_toggles():
         assert all(r.state not in ("acked", "snoozed", "silenced") for r in table(app).rows)
 
 
-async def test_readonly_disables_every_write():
-    app = make_app(readonly=True)
-    async with app.run_test(size=(150, 45)) as pilot:
-        await loaded(pilot)
-        move_to(app, lambda r: r.kind == "page")
-        before = len(writes(app))
-        for key in ("a", "e", "x", "z", "R", "S"):
-            await pilot.press(key)
-            await pilot.pause(0.05)
-        assert app.screen.__class__.__name__ == "DashboardScreen"
-        assert len([w for w in writes(app) if w.kind != "escalation.respond"]) <= before
-        assert app.screen.check_action("ack", ()) is None
-        await pilot.press("question_mark")
-        help_text = app.help_intro()
-        assert "Read-only" in help_text
-
-
 async def test_refresh_with_reordered_rows_keeps_the_cursor_on_the_item():
     app = make_app()
     async with app.run_test(size=(150, 45)) as pilot:
