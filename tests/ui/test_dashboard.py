@@ -224,25 +224,6 @@ async def test_select_several_rows_and_ack_them_together():
         await until(pilot, lambda: any(m.startswith("2 done") for m in notices(app)))
 
 
-async def test_filter_and_toggles():
-    app = make_app()
-    async with app.run_test(size=(150, 45)) as pilot:
-        await loaded(pilot)
-        everything = table(app).row_count
-        await pilot.press("slash", *"disk")
-        await until(pilot, lambda: table(app).row_count < everything)
-        assert all("disk" in r.title.lower() for r in table(app).rows)
-        await pilot.press("escape")
-        assert app.screen.filters.query == ""
-        await until(pilot, lambda: any("disk" not in r.title.lower() for r in table(app).rows))
-        await pilot.press("c")
-        assert all(r.critical for r in table(app).rows)
-        await pilot.press("c", "m")
-        assert all(r.mine for r in table(app).rows)
-        await pilot.press("m", "H")
-        assert all(r.state not in ("acked", "snoozed", "silenced") for r in table(app).rows)
-
-
 async def test_refresh_with_reordered_rows_keeps_the_cursor_on_the_item():
     app = make_app()
     async with app.run_test(size=(150, 45)) as pilot:

@@ -215,3 +215,62 @@ async def test_a_shift_reminder_toasts_rings_and_notifies_the_desktop(
         [(title, body)] = effects.desktop()
         assert title == "oncall-tui: shift reminder"
         assert body == toast.message
+
+
+QUIET_STATES = ("acked", "snoozed", "silenced")
+
+
+@pytest.mark.parametrize(
+    ("key", "keeps"),
+    [
+        ("m", lambda row: row.mine),
+        ("H", lambda row: row.state not in QUIET_STATES),
+        ("c", lambda row: row.critical),
+    ],
+    ids=["mine-only", "hide-acked", "critical-only"],
+)
+async def test_filter_toggles_narrow_the_rows_and_restore_them(frozen, key, keeps):
+    demo = FrozenDemo(frozen)
+    async with demo.app.run_test(size=SIZE) as pilot:
+        await demo.loaded(pilot)
+        demo.advance(PAGE_LANDED)  # the page to me: a row that is mine and critical
+        await demo.settle(pilot)
+        await demo.until(pilot, lambda: demo.my_triggered_page() is not None, "the page to me")
+        if key == "H":  # an acked row to hide
+            demo.move_to(lambda r: r.kind == "page" and r.mine and r.state == "triggered")
+            await pilot.press("a")
+            await demo.until(
+                pilot, lambda: any(r.state in QUIET_STATES for r in demo.table.rows), "acked"
+            )
+            await demo.settle(pilot)
+        before = list(demo.table.rows)
+        kept = {r.key for r in before if keeps(r)}
+        assert kept and len(kept) < len(before)  # the toggle has something to show and hide
+        await pilot.press(key)
+        await demo.settle(pilot)
+        assert {r.key for r in demo.table.rows} == kept
+        await pilot.press(key)
+        await demo.settle(pilot)
+        assert {r.key for r in demo.table.rows} == {r.key for r in before}
+
+
+async def test_filter_box_narrows_the_rows_and_escape_restores_them(frozen):
+    demo = FrozenDemo(frozen, scenario=False)
+    async with demo.app.run_test(size=SIZE) as pilot:
+        await demo.loaded(pilot)
+        before = {r.key for r in demo.table.rows}
+        word = next(
+            w
+            for r in demo.table.rows
+            for w in r.title.split()
+            if len(w) > 4
+            and 0 < sum(w.casefold() in x.title.casefold() for x in demo.table.rows) < len(before)
+        )
+        await pilot.press("slash", *word)
+        await demo.settle(pilot)
+        during = {r.key for r in demo.table.rows}
+        assert during and during < before
+        assert all(word.casefold() in r.title.casefold() for r in demo.table.rows)
+        await pilot.press("escape")
+        await demo.settle(pilot)
+        assert {r.key for r in demo.table.rows} == before
