@@ -598,3 +598,6 @@ class Snapshot:
     # What a feed wants the user to know about its data, in words ("1,000 incident.io
     # alerts so far, more loading"), by feed.
     notices: tuple[str, ...] = ()
+    # Some of what is shown comes from the cache of the last run, written then; None once
+    # every feed has answered.
+    cached_from: datetime | None = None

@@ -87,6 +87,7 @@ class AlertTail:
         self._wanted: set[str] = set()
         self._not_firing: set[str] = set()  # wanted ids read by id that were not firing
         self.last = PollResult()
+        self.seeded = False  # started from the snapshot cache
 
     # -- state -----------------------------------------------------------------
 
@@ -109,6 +110,14 @@ class AlertTail:
         missing = [a for a in alert_ids if a and a not in self.alerts and a not in self._not_firing]
         self._wanted.update(missing)
         return missing
+
+    def seed(self, alerts: Iterable[Alert], at: datetime) -> None:
+        """Start from alerts cached at ``at``: the first increment asks for what changed
+        since then, and the first listing confirms the rest (and drops what it does not
+        see)."""
+        self.alerts = {a.id: a for a in alerts}
+        self._since = at
+        self.seeded = True
 
     # -- polling ---------------------------------------------------------------
 

@@ -24,10 +24,12 @@ import httpx
 
 from oncall_tui.backends.http import RequestStats
 from oncall_tui.config import Settings
+from oncall_tui.core import snapcache
 from oncall_tui.core.actions import Actions
 from oncall_tui.core.incidents import IncidentActions, outbox_path
 from oncall_tui.core.outbox import Outbox, OutboxError
 from oncall_tui.core.overrides import OverrideActions
+from oncall_tui.core.snapcache import Saver
 from oncall_tui.core.sources import Backends, build_backends, build_engine
 from oncall_tui.core.sync import SyncEngine, on_recovery, utcnow
 from oncall_tui.domain import SOURCE_INCIDENT_IO
@@ -63,6 +65,7 @@ class Session:
     readonly: bool = False
     outbox: Outbox | None = None  # notes and updates wait here until incident.io has them
     demo: DemoSource | None = None  # the simulated world, when running on one
+    snapshot_cache: Saver | None = None  # the last snapshot on disk, for the next start
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def on_close(self, closer: Callable[[], None]) -> None:
@@ -133,12 +136,14 @@ def open_app_session(
     readonly: bool = False,
     clock: Callable[[], datetime] = utcnow,
     demo: DemoSource | None = None,
+    cache: Path | None = None,
 ) -> Session:
     """The session of a running dashboard: :func:`open_session` with an outbox of its
     own, closed with the session. On the demo world the outbox is a fresh file in a
     temporary directory, removed on close: demo incidents do not outlive the process, and
     two demos at once must not share one file. When no outbox can be opened the session
-    has none, and the incident screen refuses notes and says why."""
+    has none, and the incident screen refuses notes and says why. ``cache`` is the
+    snapshot cache file (:func:`use_snapshot_cache`)."""
     directory: Path | None = None
     path = outbox_path(demo=demo is not None)
     if demo is not None:
@@ -150,8 +155,38 @@ def open_app_session(
         log.warning("%s", exc)
         outbox = None
     session = open_session(settings, readonly=readonly, clock=clock, demo=demo, outbox=outbox)
+    if cache is not None:
+        use_snapshot_cache(session, cache)
     if directory is not None:
         session.on_close(lambda: shutil.rmtree(directory, ignore_errors=True))
     if outbox is not None:
         session.on_close(outbox.close)
     return session
+
+
+def cache_identity(settings: Settings) -> str:
+    """Which backends a snapshot cache came from: a cache written for another
+    configuration (another incident.io, another user) is never shown."""
+    names = sorted([*settings.grafana, *settings.alertmanager])
+    return "|".join([str(settings.incident_io.base_url), settings.user.email or "", *names])
+
+
+def use_snapshot_cache(session: Session, path: Path) -> None:
+    """Draw at once: put the snapshot cached by the last run into the engine's world
+    (each part marked as cached until its feed answers), and save the world there now
+    and then and when the session closes."""
+    identity = cache_identity(session.settings)
+    cached = snapcache.load(path, identity, session.clock())
+    if cached is not None:
+        snapcache.seed(session.engine, cached)
+        tail = session.backends.alert_tail
+        alerts = session.engine.world.alerts.get("incident.io")
+        if tail is not None and alerts:
+            tail.seed(alerts, cached.saved_at)
+    saver = snapcache.Saver(session.engine, path, identity)
+    session.snapshot_cache = saver
+
+    def save_on_close() -> None:
+        saver.save()
+
+    session.on_close(save_on_close)

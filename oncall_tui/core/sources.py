@@ -300,6 +300,11 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
                 world.alerts["incident.io"] = tail.snapshot()
             if tail.complete:
                 world.notices.pop("incident.io alerts", None)
+            elif tail.seeded:
+                world.notices["incident.io alerts"] = (
+                    f"{len(tail.alerts):,} incident.io alerts, not all confirmed since the"
+                    " cache; checking"
+                )
             else:
                 # The first listing is read a few pages a poll: say the list is partial.
                 world.notices["incident.io alerts"] = (

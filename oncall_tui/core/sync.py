@@ -74,6 +74,9 @@ class World:
     capabilities: frozenset[str] = frozenset()
     pending_writes: int = 0
     notices: dict[str, str] = field(default_factory=dict)  # by feed, shown as given
+    # Parts shown from the snapshot cache, by the feed that replaces them: when the cache
+    # was written. A feed's mark goes when it answers.
+    cached: dict[str, datetime] = field(default_factory=dict)
     # Optimistic overrides: page/alert key -> state shown until a poll confirms it, and
     # when each was set (a state the server does not confirm in time is dropped).
     optimistic: dict[str, str] = field(default_factory=dict)
@@ -249,6 +252,7 @@ class SyncEngine:
             try:
                 data = await feed.fetch()
                 feed.apply(self.world, data)
+                self.world.cached.pop(name, None)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a failed poll never kills the app
@@ -483,6 +487,7 @@ class SyncEngine:
                 pending_writes=w.pending_writes,
                 capabilities=w.capabilities,
                 notices=tuple(w.notices.values()),
+                cached_from=min(w.cached.values()) if w.cached else None,
             )
         return self._snapshot
 

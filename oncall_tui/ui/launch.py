@@ -8,20 +8,29 @@ from collections.abc import Iterator
 
 from oncall_tui.config import Settings
 from oncall_tui.core.session import Session, open_app_session
+from oncall_tui.core.snapcache import default_path as default_cache_path
 
 __all__ = ["Session", "build_app", "launch", "make_session"]
 
 
 def make_session(
-    settings: Settings, *, demo: bool, readonly: bool, demo_speed: float = 1.0
+    settings: Settings,
+    *,
+    demo: bool,
+    readonly: bool,
+    demo_speed: float = 1.0,
+    cache: bool = False,
 ) -> Session:
-    """The app's session: on the configured backends, or on a fresh demo world."""
+    """The app's session: on the configured backends, or on a fresh demo world. With
+    ``cache``, the last run's snapshot is shown at once and this run's is kept for the
+    next (the demo world has a file of its own)."""
     demo_world = None
     if demo:
         from oncall_tui.sim.demo import build_demo
 
         demo_world = build_demo(settings, speed=demo_speed)
-    return open_app_session(settings, readonly=readonly, demo=demo_world)
+    path = default_cache_path(demo=demo) if cache else None
+    return open_app_session(settings, readonly=readonly, demo=demo_world, cache=path)
 
 
 def build_app(settings: Settings, *, demo: bool, readonly: bool, theme: str | None = None):
@@ -30,7 +39,7 @@ def build_app(settings: Settings, *, demo: bool, readonly: bool, theme: str | No
     with _startup_gc():
         from oncall_tui.ui.app import OnCallApp
 
-        session = make_session(settings, demo=demo, readonly=readonly)
+        session = make_session(settings, demo=demo, readonly=readonly, cache=True)
         return OnCallApp(
             session.settings, demo=demo, readonly=readonly, theme_name=theme, session=session
         )

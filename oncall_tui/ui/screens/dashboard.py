@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import datetime, timedelta
+from functools import partial
 from typing import ClassVar
 
 from textual import events, on, work
@@ -157,7 +158,9 @@ class DashboardScreen(Screen):
         self.engine.subscribe(self._on_snapshot)
         self.set_interval(0.5, self._poll_due)
         self.set_interval(1.0, self._redraw_clock)
-        self._poll_due()
+        # Draw first (from the snapshot cache, when there is one), then ask the backends:
+        # the first frame never waits for a poll.
+        self.call_after_refresh(self._poll_due)
         self._render_snapshot()
         self.query_one(AlertTable).focus()
         self._apply_size(self.size.width, self.size.height)
@@ -184,6 +187,10 @@ class DashboardScreen(Screen):
             self.call_later(self._render_snapshot)
 
     def _redraw_clock(self) -> None:
+        saver = self.session.snapshot_cache
+        if saver is not None and saver.due():
+            # Taken here (cheap), written on a thread: the next start draws it at once.
+            self.run_worker(partial(saver.write, saver.take()), thread=True, group="snapshot-cache")
         status = self.query_one(StatusBar)
         status.update_health(self._snapshot.health, utcnow(), **self._status_extras())
         if not self._started and self._every_backend_tried(self._snapshot):
@@ -194,8 +201,18 @@ class DashboardScreen(Screen):
             "readonly": self.session.readonly,
             "pending": self._snapshot.pending_writes,
             "filters": self.filters,
-            "notices": self._snapshot.notices,
+            "notices": self._notices(),
         }
+
+    def _notices(self) -> tuple[str, ...]:
+        snap = self._snapshot
+        if snap.cached_from is None:
+            return snap.notices
+        zone = self.session.settings.display_zone()
+        when = views.timefmt.format_clock(snap.cached_from, zone, with_zone=False)
+        day = views.timefmt.day_label(snap.cached_from, utcnow(), zone)
+        when = when if day == "Today" else f"{day} {when}"
+        return (f"from {when}, refreshing…", *snap.notices)
 
     def _rows(self) -> tuple[views.AlertRow, ...]:
         snap = self._snapshot
@@ -225,6 +242,10 @@ class DashboardScreen(Screen):
 
     def _every_backend_tried(self, snap: Snapshot) -> bool:
         if self._started:
+            return True
+        if snap.cached_from is not None:
+            # Rows from the cache are the baseline: show them at once.
+            self._started = True
             return True
         # …or after a few seconds: a backend that hangs must not hold back the others.
         self._started = time.monotonic() - self._mounted_at > FIRST_ROWS_WAIT or (
