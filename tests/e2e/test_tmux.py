@@ -7,7 +7,7 @@ its printed config snippet becomes the config file, the token goes in the enviro
 of 140×40. The test reads the screen with ``capture-pane`` and types with ``send-keys``
 like a person: the shift panel names who is on call, a page to me arrives and is acked,
 the simulator recorded the ack, a note typed on the live incident reaches the simulator,
-``q`` quits and the process exits with status 0.
+a single ``q`` quits and the process exits with status 0.
 
 Skipped only when tmux is missing (``scripts/test`` installs it).
 """
@@ -290,16 +290,23 @@ def test_page_ack_note_and_quit_in_a_real_terminal(sim: Sim, terminal: Terminal,
     ref = live["reference"]
     terminal.keys("i")
     wait_for("the incidents screen", terminal.shows("Incidents"))
+    # Move down one row at a time, each time waiting for the head to show the next
+    # incident, so no Down is still on its way when the note box opens.
+    shown = wait_for("an incident in the head", lambda: head_ref(terminal), timeout=20)
     for _ in range(10):
-        if head_shows(terminal, ref):
+        if shown == ref:
             break
         terminal.keys("Down")
-        time.sleep(STEP)
+        before = shown
+        shown = wait_for(
+            f"the head to move on from {before}",
+            lambda before=before: (now := head_ref(terminal)) != before and now,
+        )
     else:
         raise AssertionError(f"never selected {ref}:\n{terminal.screen()}")
     note = f"E2E note {uuid.uuid4().hex[:6]}: rolled back the gateway"
     terminal.keys("n")
-    time.sleep(0.2)
+    wait_for(f"the note box for {ref}", terminal.shows(f"Note for {ref}"))
     terminal.type(note)
     terminal.keys("Enter")
     made = wait_for(
@@ -309,20 +316,15 @@ def test_page_ack_note_and_quit_in_a_real_terminal(sim: Sim, terminal: Terminal,
     assert len(made) == 1 and made[0]["data"]["incident_id"] == live["id"]
     wait_for("the note in the timeline", terminal.shows(note[:40]))
 
-    # Leave the note box, quit, and the process exits cleanly. A terminal that delivers
-    # Esc and q in one read makes them Alt+q, so Esc and q are sent apart, and again if
-    # the first pair was read as one key.
-    status = None
-    for _ in range(3):
-        terminal.keys("Escape")
-        time.sleep(0.5)
-        terminal.keys("q")
-        try:
-            status = wait_for("exit", lambda: rc_file.is_file() and rc_file.read_text(), 5)
-            break
-        except AssertionError:
-            continue
-    assert status is not None, f"the dashboard did not exit on q:\n{terminal.screen()}"
+    # Leave the note box (Esc and q sent apart, so the terminal cannot read them as one
+    # Alt+q), then a single q quits and the process exits cleanly.
+    terminal.keys("Escape")
+    time.sleep(0.5)
+    terminal.keys("q")
+    try:
+        status = wait_for("exit", lambda: rc_file.is_file() and rc_file.read_text(), 10)
+    except AssertionError:
+        raise AssertionError(f"the dashboard did not exit on q:\n{terminal.screen()}") from None
     assert status.strip() == "0", f"exit status {status.strip()}"
     assert sim.process.poll() is None  # the simulator was never in trouble
 
@@ -337,12 +339,7 @@ def wait_for_detail(terminal: Terminal, title: str) -> bool:
     return False
 
 
-def head_shows(terminal: Terminal, ref: str) -> bool:
-    """True once the incident head (``INC-1  Major · Fixing · lead …``) is ``ref``'s."""
-    deadline = time.monotonic() + 1.0
-    pattern = re.compile(rf"^\s*{re.escape(ref)}\s+.*·.*lead", re.M)
-    while time.monotonic() < deadline:
-        if pattern.search(terminal.screen()):
-            return True
-        time.sleep(STEP)
-    return False
+def head_ref(terminal: Terminal) -> str | None:
+    """The reference of the incident in the head (``INC-1  Major · Fixing · …``), if any."""
+    found = re.search(r"^\s*(INC-\d+)\s+\S.*·", terminal.screen(), re.M)
+    return found.group(1) if found else None
