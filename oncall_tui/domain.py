@@ -12,7 +12,7 @@ anything else is shown as it came.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 # --------------------------------------------------------------------------- people
@@ -72,7 +72,11 @@ SHIFT_OVERRIDE = "override"
 
 @dataclass(frozen=True, slots=True)
 class Shift:
-    """A user (or nobody) holding one layer of one rotation for a window."""
+    """A user (or nobody) holding one layer of one rotation for a window.
+
+    ``layer_id`` is "" when it cannot be told: incident.io's entries name only their
+    rotation (2.29.0 schema); see :meth:`Schedule.layer_of`.
+    """
 
     schedule_id: str
     rotation_id: str
@@ -118,6 +122,47 @@ class Schedule:
     rotations: tuple[Rotation, ...] = ()
     current_shifts: tuple[Shift, ...] = ()
     next_shifts: tuple[Shift, ...] = ()
+
+    def layer_of(self, rotation_id: str, layer_id: str = "") -> str:
+        """The layer a shift is on, or "" when it cannot be told.
+
+        incident.io's schedule entries (2.29.0 schema) name only the rotation, not the
+        layer; an override must name both. A shift that names its layer keeps it; else,
+        when the rotation has exactly one layer, it is that one. A rotation with several
+        layers does not say which of its users holds which layer, so "" then: the caller
+        must refuse, never guess.
+        """
+        if layer_id:
+            return layer_id
+        for rotation in self.rotations:
+            if rotation.id == rotation_id:
+                ids = {layer.id for layer in rotation.layers if layer.id}
+                return next(iter(ids)) if len(ids) == 1 else ""
+        return ""
+
+    def why_no_layer(self, rotation_id: str) -> str:
+        """In words, why :meth:`layer_of` could not tell a shift's layer."""
+        for rotation in self.rotations:
+            if rotation.id == rotation_id:
+                count = len({layer.id for layer in rotation.layers if layer.id})
+                if count == 0:
+                    return f"the rotation {rotation.name or rotation.id} lists no layers"
+                return (
+                    f"the rotation {rotation.name or rotation.id} has {count} layers and "
+                    "incident.io does not say which one this shift is on"
+                )
+        return f"the schedule {self.name} has no rotation {rotation_id or '(none named)'}"
+
+    def with_layers(self, shifts: tuple[Shift, ...]) -> tuple[Shift, ...]:
+        """``shifts`` with each missing layer filled in where :meth:`layer_of` can."""
+        out = []
+        for shift in shifts:
+            if not shift.layer_id:
+                layer_id = self.layer_of(shift.rotation_id)
+                if layer_id:
+                    shift = replace(shift, layer_id=layer_id)
+            out.append(shift)
+        return tuple(out)
 
     def layer_name(self, rotation_id: str, layer_id: str) -> str:
         for rotation in self.rotations:
@@ -175,11 +220,23 @@ class EscalationLevel:
 
 @dataclass(frozen=True, slots=True)
 class EscalationPath:
+    """An escalation path. A ``templated`` one is built from an escalation path template:
+    incident.io then lists no levels for it (an empty ``path``), only the template and the
+    values bound to its parameters, so ``levels`` is empty and must not read as "0 levels".
+    """
+
     id: str
     name: str
     levels: tuple[EscalationLevel, ...] = ()
     current_responders: tuple[User, ...] = ()
     team_ids: tuple[str, ...] = ()
+    kind: str = "standalone"  # standalone | templated | whatever incident.io adds later
+    template_id: str | None = None
+    bound_ids: tuple[str, ...] = ()  # literal ids bound to a template's parameters
+
+    @property
+    def templated(self) -> bool:
+        return self.kind == "templated" or (self.template_id is not None and not self.levels)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Spec-shaped incident.io payloads, a canned fake API, and the official-spec checker.
 
 Shared by the ``test_incidentio_client*`` files. Every payload builder returns what the
-official OpenAPI spec (``/work/shared/specs/incident-io-openapi.json``) says the server
+official OpenAPI schema (the ``openapi.json`` of the official SDK incident-io 2.29.0,
+fetched by ``scripts/fetch-oracles``; see ``oracles.py``) says the server
 sends; the contract tests validate them against the spec's response schemas, so the
 other tests can rely on them being honest.
 """
@@ -14,18 +15,14 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
+import oracles
 from jsonschema import validators
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
-
-SPEC_PATH = Path("/work/shared/specs/incident-io-openapi.json")
-if not SPEC_PATH.exists():  # a checkout elsewhere: fall back to a copy next to the repo
-    SPEC_PATH = Path(__file__).resolve().parents[2] / "shared/specs/incident-io-openapi.json"
 
 T0 = "2026-09-01T09:00:00Z"
 T1 = "2026-09-01T10:00:00.123456Z"
@@ -79,7 +76,6 @@ def entry(start: str = T0, end: str = T1, **over: Any) -> dict:
         "end_at": end,
         "user": user(),
         "rotation_id": "01HROT00000000000000000000",
-        "layer_id": "01HLAYER000000000000000000",
         "fingerprint": "fp-1",
         **over,
     }
@@ -139,6 +135,7 @@ def escalation_path(pid: str = "01HPATH0000000000000000000", **over: Any) -> dic
     return {
         "id": pid,
         "name": "Payments critical",
+        "kind": "standalone",
         "team_ids": ["01HTEAM0000000000000000000"],
         "current_responders": [user()],
         "path": [
@@ -367,6 +364,25 @@ def incident_type() -> dict:
     }
 
 
+def templated_path(pid: str = "01HPATHTPL0000000000000000", **over: Any) -> dict:
+    """A path built from a template: the schema gives it an empty ``path``."""
+    return {
+        "id": pid,
+        "name": "Payments (from template)",
+        "kind": "templated",
+        "template_id": "01HTEMPLATE000000000000000",
+        "param_bindings": {
+            "schedule": {
+                "value": {"label": "Global on-call", "literal": "01HSCHED000000000000000000"}
+            }
+        },
+        "team_ids": ["01HTEAM0000000000000000000"],
+        "current_responders": [user()],
+        "path": [],
+        **over,
+    }
+
+
 def incident(iid: str = "01HINC00000000000000000000", **over: Any) -> dict:
     return {
         "id": iid,
@@ -386,6 +402,8 @@ def incident(iid: str = "01HINC00000000000000000000", **over: Any) -> dict:
         "creator": {"user": user()},
         "custom_field_entries": [],
         "incident_role_assignments": [{"role": incident_role(), "assignee": user()}],
+        "team_ids": ["01HTEAM0000000000000000000"],
+        "last_activity_at": T1,
         "created_at": T0,
         "updated_at": T1,
         **over,
@@ -498,7 +516,7 @@ class FakeApi:
 
 @functools.cache
 def spec() -> dict:
-    return json.loads(SPEC_PATH.read_text())
+    return oracles.incident_io()
 
 
 def _strict_properties(validator, properties, instance, schema):

@@ -1,8 +1,9 @@
 """Fuzz the payload parsers with data built from the official OpenAPI schemas.
 
 A small schema → Hypothesis strategy generator reads the response schemas of the
-endpoints we use from ``/work/shared/specs`` (incident.io's OpenAPI 3 document and
-Alertmanager's Swagger 2 document) and builds payloads with:
+endpoints we use from the official schemas ``scripts/fetch-oracles`` brings into
+``.cache/oracles`` (incident.io's OpenAPI 3 document from the SDK 2.29.0 sdist and
+Alertmanager 0.25.0's Swagger 2 document) and builds payloads with:
 
 * every required field, optional fields randomly absent;
 * unknown extra fields and unknown enum values (both APIs add them without notice);
@@ -28,24 +29,18 @@ import json
 import os
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
+import oracles
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from oncall_tui.backends import grafana, incidentio
 from oncall_tui.backends.http import MalformedResponse, RequestStats, RetryPolicy, _loads
 from oncall_tui.domain import Link
 from oncall_tui.safety import openable_url
-
-SPECS = Path(__file__).resolve().parents[1].parent / "shared" / "specs"
-if not SPECS.is_dir():  # pragma: no cover - the tree moved
-    SPECS = Path("/work/shared/specs")
-INCIDENT_IO_SPEC = SPECS / "incident-io-openapi.json"
-ALERTMANAGER_SPEC = SPECS / "alertmanager-openapi.yaml"
 
 FUZZ = settings(
     max_examples=int(os.environ.get("ONCALL_FUZZ_EXAMPLES", "200")),
@@ -266,12 +261,12 @@ class SchemaStrategies:
 
 
 def _load_incident_io() -> SchemaStrategies:
-    document = json.loads(INCIDENT_IO_SPEC.read_text())
+    document = oracles.incident_io()
     return SchemaStrategies(document, document["components"]["schemas"])
 
 
 def _load_alertmanager() -> SchemaStrategies:
-    document = yaml.safe_load(ALERTMANAGER_SPEC.read_text())
+    document = oracles.alertmanager()
     return SchemaStrategies(document, document["definitions"])
 
 
@@ -400,15 +395,6 @@ def check(parse, payload: Any, *, conforming: bool) -> None:
 
 # ------------------------------------------------------------- incident.io
 
-try:
-    from oncall_tui.backends import incidentio
-except ImportError:  # pragma: no cover - the module is being written
-    incidentio = None
-
-needs_incidentio = pytest.mark.skipif(
-    incidentio is None, reason="oncall_tui.backends.incidentio is not there yet"
-)
-
 
 def _incidentio(parser_name: str, what: str):
     def parse(payload: Any) -> Any:
@@ -438,13 +424,11 @@ def _incidentio_parser(schema: str, parser_name: str, what: str):
     return _incidentio(parser_name, what)
 
 
-@needs_incidentio
 @pytest.mark.parametrize(("schema", "parser_name", "what"), INCIDENT_IO_CASES)
 def test_incidentio_parser_exists(schema, parser_name, what):
     assert callable(getattr(incidentio, parser_name, None)), f"{parser_name} for {schema}"
 
 
-@needs_incidentio
 @pytest.mark.parametrize(("schema", "parser_name", "what"), INCIDENT_IO_CASES)
 def test_incidentio_conforming_payloads_parse_to_inert_objects(schema, parser_name, what):
     parse = _incidentio_parser(schema, parser_name, what)
@@ -457,7 +441,6 @@ def test_incidentio_conforming_payloads_parse_to_inert_objects(schema, parser_na
     run()
 
 
-@needs_incidentio
 @pytest.mark.parametrize(("schema", "parser_name", "what"), INCIDENT_IO_CASES)
 def test_incidentio_mangled_payloads_parse_or_raise_malformed(schema, parser_name, what):
     parse = _incidentio_parser(schema, parser_name, what)
@@ -470,7 +453,6 @@ def test_incidentio_mangled_payloads_parse_or_raise_malformed(schema, parser_nam
     run()
 
 
-@needs_incidentio
 @FUZZ
 @given(alerts=st.lists(mangled(INCIDENT_IO.named("AlertV2")), max_size=3))
 def test_incidentio_alert_listing_end_to_end(alerts):
@@ -500,19 +482,8 @@ def test_incidentio_alert_listing_end_to_end(alerts):
 
 # ------------------------------------------------------- Grafana / Alertmanager
 
-try:
-    from oncall_tui.backends import grafana
-except ImportError:  # pragma: no cover - the module is being written
-    grafana = None
-
-needs_grafana = pytest.mark.skipif(
-    grafana is None, reason="oncall_tui.backends.grafana is not there yet"
-)
-
 
 def _am_parsers():
-    if grafana is None:
-        return {}
     clients = {
         kind: grafana.AlertmanagerClient(
             "grafana",
@@ -544,7 +515,6 @@ def _am_mangled(case: str) -> st.SearchStrategy:
     return mangled(_am_schema(case), object_root=case.startswith("gettableAlert"))
 
 
-@needs_grafana
 @pytest.mark.parametrize("case", AM_CASES)
 def test_alertmanager_conforming_payloads_parse_to_inert_objects(case):
     parse = _am_parsers()[case]
@@ -557,7 +527,6 @@ def test_alertmanager_conforming_payloads_parse_to_inert_objects(case):
     run()
 
 
-@needs_grafana
 @pytest.mark.parametrize("case", AM_CASES)
 def test_alertmanager_mangled_payloads_parse_or_raise_malformed(case):
     parse = _am_parsers()[case]
@@ -570,7 +539,6 @@ def test_alertmanager_mangled_payloads_parse_or_raise_malformed(case):
     run()
 
 
-@needs_grafana
 @FUZZ
 @given(
     body=st.one_of(st.lists(mangled(ALERTMANAGER.named("gettableAlert")), max_size=3), json_values)
@@ -644,13 +612,11 @@ def _schedule_with_layer(layer: dict) -> dict:
     }
 
 
-@needs_incidentio
 def test_a_layer_without_an_id_is_accepted():
     schedule = incidentio.parse_schedule(incidentio._Obj(_schedule_with_layer({"name": "L1"}), "s"))
     assert schedule.rotations[0].layers[0].name == "L1"
 
 
-@needs_incidentio
 def test_a_timestamp_at_the_edge_of_the_calendar_is_malformed_not_a_crash():
     entry = {"start_at": "2025-01-01T00:00:00Z", "end_at": "0001-01-01T00:00:00+01:00"}
     body = {"schedule_entries": {"final": [entry], "scheduled": [], "overrides": []}}
@@ -668,7 +634,6 @@ def test_a_timestamp_at_the_edge_of_the_calendar_is_malformed_not_a_crash():
         asyncio.run(go())
 
 
-@needs_grafana
 def test_an_alert_title_is_always_clean():
     client = grafana.AlertmanagerClient(
         "grafana", "prod", "https://grafana.example.test", transport=httpx.MockTransport(None)
@@ -686,7 +651,6 @@ def test_an_alert_title_is_always_clean():
     assert alert is not None and "\x1b" not in alert.title
 
 
-@needs_grafana
 def test_a_silence_with_odd_matchers_is_skipped_or_malformed():
     silence = {
         "id": "s1",

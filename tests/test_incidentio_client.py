@@ -186,12 +186,17 @@ async def test_time_window_cursor_reissues_with_the_same_end():
             ),
         )
 
-    api = P.FakeApi().on("GET", "/v2/schedule_entries", handler)
+    api = (
+        P.FakeApi()
+        .on("GET", "/v2/schedule_entries", handler)
+        .on("GET", "/v2/schedules/[^/]+", {"schedule": P.schedule()})  # for the layers
+    )
     async with client(api) as c:
         result = await c.schedule_entries("01HSCHED000000000000000000", START, END)
-    ends = {dict(r.params)["entry_window_end"] for r in api.requests}
+    pages = [r for r in api.requests if r.path == "/v2/schedule_entries"]
+    ends = {dict(r.params)["entry_window_end"] for r in pages}
     assert ends == {"2026-09-08T00:00:00Z"}
-    assert [dict(r.params)["entry_window_start"] for r in api.requests] == [
+    assert [dict(r.params)["entry_window_start"] for r in pages] == [
         "2026-09-01T00:00:00Z",
         "CURSOR-2",
     ]
@@ -205,12 +210,16 @@ async def test_time_window_cursor_reissues_with_the_same_end():
 
 
 async def test_time_window_cursor_stops_when_repeated():
-    api = P.FakeApi().on("GET", "/v2/schedule_entries", entries_body([P.entry()], after="STUCK"))
+    api = (
+        P.FakeApi()
+        .on("GET", "/v2/schedule_entries", entries_body([P.entry()], after="STUCK"))
+        .on("GET", "/v2/schedules/[^/]+", {"schedule": P.schedule("S1")})  # for the layers
+    )
     async with client(api) as c:
         result = await c.schedule_entries("S1", START, END)
         assert len(result.final) == 1
         assert c.pagination_warnings
-    assert len(api.requests) == 2
+    assert len([r for r in api.requests if r.path == "/v2/schedule_entries"]) == 2
 
 
 # ------------------------------------------------------------------- retries

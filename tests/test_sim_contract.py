@@ -13,24 +13,19 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import attrs
 import httpx
+import oracles
 import pytest
+from incident_io import models
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from oncall_tui.sim.incidentio import create_app
 from oncall_tui.sim.scenario import SimClock, build_world
 
-models = pytest.importorskip("incident_io.models")
-
-SPEC_PATH = Path("/work/shared/specs/incident-io-openapi.json")
-if not SPEC_PATH.exists():  # the repo may carry its own copy
-    SPEC_PATH = Path(__file__).resolve().parents[1] / "specs" / "incident-io-openapi.json"
 TOKEN = "contract-token"
 START = datetime(2026, 9, 2, 10, 30, tzinfo=UTC)  # a Wednesday
 
@@ -48,9 +43,7 @@ def _close(schema: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def spec() -> dict[str, Any]:
-    if not SPEC_PATH.exists():
-        pytest.skip("the vendored incident.io spec is not available")
-    return json.loads(SPEC_PATH.read_text())
+    return oracles.incident_io()
 
 
 @pytest.fixture(scope="session")

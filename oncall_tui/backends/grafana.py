@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -1002,6 +1003,10 @@ def _step_seconds(step: timedelta | float) -> float:
     return seconds
 
 
+# How long the ruler's namespace listing (the rule lookup of Grafana before 11.1) is reused.
+RULE_LISTING_TTL = 60.0
+
+
 class GrafanaClient(ApiClient):
     """Grafana's rule lookup and data source queries, for sparklines."""
 
@@ -1030,15 +1035,51 @@ class GrafanaClient(ApiClient):
         )
         self.instance = instance
         self.org_id = org_id
+        self._single_rule_route_missing = False  # Grafana before 11.1
+        self._listing: tuple[float, Mapping[str, Any]] | None = None
 
     async def rule(self, uid: str) -> RuleQuery | None:
         """The first data query of rule ``uid``; ``None`` if it queries no data source.
 
-        Raises :class:`NotFound` for an unknown rule.
+        Grafana 11.1 and later answer ``GET /api/ruler/grafana/api/v1/rule/{uid}``; older
+        ones 404 it, and the rule is then looked up in the ruler's namespace listing
+        (``GET /api/ruler/grafana/api/v1/rules``), which every Grafana with unified
+        alerting has. Raises :class:`NotFound` for an unknown rule.
         """
-        body = await self.request(
-            "GET", f"/api/ruler/grafana/api/v1/rule/{quote(str(uid), safe='')}"
-        )
+        if not self._single_rule_route_missing:
+            try:
+                body = await self.request(
+                    "GET", f"/api/ruler/grafana/api/v1/rule/{quote(str(uid), safe='')}"
+                )
+            except NotFound:
+                body = await self._rule_from_listing(uid)
+                if body is None:
+                    raise
+                self._single_rule_route_missing = True  # an older Grafana: list from now on
+        else:
+            body = await self._rule_from_listing(uid)
+            if body is None:
+                raise NotFound(f"no alert rule {uid!r} in the ruler's listing", source=self.source)
+        return self._rule_query(uid, body)
+
+    async def _rule_from_listing(self, uid: str) -> Any:
+        """Rule ``uid`` from the namespace listing (read at most once a minute)."""
+        now = time.monotonic()
+        if self._listing is None or now - self._listing[0] > RULE_LISTING_TTL:
+            listing = await self.request("GET", "/api/ruler/grafana/api/v1/rules")
+            if not isinstance(listing, Mapping):
+                raise MalformedResponse("the rule listing is not a JSON object", source=self.source)
+            self._listing = (now, listing)
+        for groups in self._listing[1].values():
+            for group in groups if isinstance(groups, list) else ():
+                rules = group.get("rules") if isinstance(group, Mapping) else None
+                for rule in rules if isinstance(rules, list) else ():
+                    alert = rule.get("grafana_alert") if isinstance(rule, Mapping) else None
+                    if isinstance(alert, Mapping) and alert.get("uid") == uid:
+                        return rule
+        return None
+
+    def _rule_query(self, uid: str, body: Any) -> RuleQuery | None:
         if not isinstance(body, Mapping):
             raise MalformedResponse("the rule is not a JSON object", source=self.source)
         grafana_alert = body.get("grafana_alert")

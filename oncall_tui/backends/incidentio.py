@@ -9,10 +9,15 @@ objects. The HTTP itself (retries, error bodies, size cap, token redaction) live
   that hands back the same cursor twice;
 * deepObject filters (``status[one_of]=a&status[one_of]=b``);
 * permission errors that name the API-key role an operation needs (``IdentityV1.roles``);
-* endpoints newer than the vendored spec (escalation respond/reassign, ``POST
-  /v2/incident_updates``, incident timeline items): a 404 that means "this server does not
-  have the route" marks the capability unavailable and raises
+* the contract is the official 2.29.0 schema (the ``openapi.json`` of the official SDK);
+  endpoints added late to it (escalation respond/reassign, ``POST /v2/incident_updates``,
+  incident timeline items) may be missing on a server: a 404 that means "this server does
+  not have the route" marks the capability unavailable and raises
   :class:`CapabilityUnavailable`, while a 404 for a missing object stays :class:`NotFound`;
+* schedule entries name their rotation but, since 2.29.0, not their layer: each entry's
+  layer is found from the schedule's rotations (a one-layer rotation), and left empty
+  when it cannot be told, for the caller to refuse by name;
+* lists are read with the page sizes the schema documents as maxima;
 * tolerant parsing: unknown fields ignored, unknown enum values kept as text, optional
   fields defaulted, every string cleaned; a missing required field or a wrong type raises
   :class:`MalformedResponse` naming the field.
@@ -88,18 +93,19 @@ SOURCE = SOURCE_INCIDENT_IO
 DEFAULT_BASE_URL = "https://api.incident.io"
 ACT_AS_HEADER = "X-Incident-User"
 
-# Page sizes every endpoint accepts (the spec's maxima, or the documented lower limit).
+# Page sizes: the maxima the 2.29.0 schema documents for each list (fewer requests from a
+# rate limit the whole organisation shares), except where a larger page loses data.
 PAGE_ALERTS = 50  # required, max 50
 PAGE_INCIDENT_ALERTS = 50  # required, max 50
 PAGE_ESCALATIONS = 50
 PAGE_ESCALATION_PATHS = 25
-PAGE_INCIDENTS = 250  # schema says 500, the description says 250
+PAGE_INCIDENTS = 500
 PAGE_INCIDENT_UPDATES = 250
 PAGE_OVERRIDES = 250
 PAGE_ALERT_NOTES = 250
-PAGE_SCHEDULES = 25  # next_shifts is only returned for page_size <= 25
-PAGE_USERS = 250
-PAGE_TIMELINE_ITEMS = 25  # newer endpoint; its maximum is not published, 25 is the default
+PAGE_SCHEDULES = 25  # max 10000, but next_shifts is only returned for page_size <= 25
+PAGE_USERS = 10000
+PAGE_TIMELINE_ITEMS = 250
 MAX_PAGES = 200  # per listing; beyond this we stop and log rather than loop
 
 # Newer-than-spec endpoint groups, as named in ``client.unavailable``.
@@ -577,15 +583,24 @@ def parse_schedule(o: _Obj) -> Schedule:
     schedule_id = o.id()
     config = o.opt_obj("config")
     rotations = tuple(parse_rotation(r) for r in config.objs("rotations")) if config else ()
-    return Schedule(
+    schedule = Schedule(
         id=schedule_id,
         name=o.text("name", limit=200),
         timezone=o.text("timezone", limit=100, required=False) or "UTC",
         permalink=openable_url(o.data.get("permalink"))[0],
         team_ids=o.strs("team_ids"),
         rotations=rotations,
-        current_shifts=tuple(parse_shift(s, schedule_id) for s in o.objs("current_shifts")),
-        next_shifts=tuple(parse_shift(s, schedule_id) for s in o.objs("next_shifts")),
+    )
+    # Entries name only their rotation (2.29.0 schema): find each one's layer from the
+    # rotations; one that cannot be told keeps an empty layer_id.
+    return replace(
+        schedule,
+        current_shifts=schedule.with_layers(
+            tuple(parse_shift(s, schedule_id) for s in o.objs("current_shifts"))
+        ),
+        next_shifts=schedule.with_layers(
+            tuple(parse_shift(s, schedule_id) for s in o.objs("next_shifts"))
+        ),
     )
 
 
@@ -631,13 +646,41 @@ def _levels(nodes: Iterable[_Obj]) -> Iterator[EscalationLevel]:
             yield from _levels(branch.objs("else_path"))
 
 
+def _bound_ids(o: _Obj) -> tuple[str, ...]:
+    """Literal values bound to a templated path's parameters (schedule or user ids among
+    them), in order, without repeats; anything unreadable is skipped."""
+    bindings = o.data.get("param_bindings")
+    out: list[str] = []
+    if not isinstance(bindings, dict):
+        return ()
+    for binding in list(bindings.values())[:50]:
+        if not isinstance(binding, dict):
+            continue
+        values = [binding.get("value")]
+        array = binding.get("array_value")
+        if isinstance(array, list):
+            values += array[:50]
+        for value in values:
+            literal = value.get("literal") if isinstance(value, dict) else None
+            if isinstance(literal, str) and 0 < len(literal) <= 200:
+                text = clean_text(literal, limit=200)
+                if text and text not in out:
+                    out.append(text)
+    return tuple(out)
+
+
 def parse_escalation_path(o: _Obj) -> EscalationPath:
+    # ``kind`` is standalone or templated in the 2.29.0 schema; an unknown kind is kept as
+    # it came (cleaned) and the path shown with whatever levels it lists.
     return EscalationPath(
         id=o.id(),
         name=o.text("name", limit=200),
         levels=tuple(_levels(o.objs("path"))),
         current_responders=tuple(parse_user(u) for u in o.objs("current_responders")),
         team_ids=o.strs("team_ids"),
+        kind=o.text("kind", limit=40, required=False) or "standalone",
+        template_id=o.opt_str("template_id", limit=200),
+        bound_ids=_bound_ids(o),
     )
 
 
@@ -970,12 +1013,16 @@ class IncidentIoClient(ApiClient):
         act_as = clean_text(act_as_user_id, limit=200).strip() if act_as_user_id else ""
         self.act_as_user_id: str | None = act_as or None
         self.unavailable: set[str] = set()  # newer endpoints this server lacks
+        self.act_as_refused: set[str] = set()  # operations that refused X-Incident-User
         self.known_available: set[str] = set()  # newer endpoints that answered
         self.capabilities: Capabilities | None = None
         self.last_identity: Identity | None = None
         self.pagination_warnings: list[str] = []
         self._user_by_email: dict[str, User] = {}
         self._lead_role_id: str | None = None
+        # Each schedule's rotations as last read, to find the layer of entries that name
+        # only their rotation.
+        self._schedules_seen: dict[str, Schedule] = {}
 
     # -- plumbing -------------------------------------------------------------
 
@@ -989,15 +1036,17 @@ class IncidentIoClient(ApiClient):
         json_body: Any = None,
         idempotent: bool | None = None,
         parent: str | None = None,
+        act_as: bool = True,
     ) -> Any:
         """One request for a named operation, with incident.io's error translation.
 
         ``parent`` is the path of the object a newer endpoint acts on; it is fetched only
-        to tell "route missing" from "object missing" after an ambiguous 404.
+        to tell "route missing" from "object missing" after an ambiguous 404. With
+        ``act_as`` false the request goes as the API key even when a user is configured.
         """
         op = OPERATIONS[op_name]
         headers = None
-        if self.act_as_user_id and op_name in ACT_AS_OPERATIONS:
+        if act_as and self.act_as_user_id and op_name in ACT_AS_OPERATIONS:
             headers = {ACT_AS_HEADER: self.act_as_user_id}
         cap = op.capability
         if cap is not None and cap in self.unavailable:
@@ -1336,19 +1385,35 @@ class IncidentIoClient(ApiClient):
 
     async def list_schedules(self) -> tuple[Schedule, ...]:
         """Every schedule with its current and next shifts (page size 25 keeps those)."""
-        return await self.paginate(
+        schedules = await self.paginate(
             "schedules.list", "/v2/schedules", "schedules", parse_schedule, page_size=PAGE_SCHEDULES
         )
+        for schedule in schedules:
+            self._schedules_seen[schedule.id] = schedule
+        return schedules
 
     async def get_schedule(self, schedule_id: str) -> Schedule:
         """One schedule with its rotations and layers."""
-        return await self._read(
+        schedule = await self._read(
             "schedules.show",
             "GET",
             f"/v2/schedules/{_seg(schedule_id)}",
             "schedule",
             parse_schedule,
         )
+        self._schedules_seen[schedule.id] = schedule
+        return schedule
+
+    async def _rota_of(self, schedule_id: str) -> Schedule | None:
+        """The schedule's rotations, read once if not seen yet (None if unreadable)."""
+        seen = self._schedules_seen.get(schedule_id)
+        if seen is not None:
+            return seen
+        try:
+            return await self.get_schedule(schedule_id)
+        except ApiError as exc:
+            self._warn(f"could not read schedule {schedule_id} to find its layers: {exc}")
+            return None
 
     async def schedule_entries(
         self, schedule_id: str, start: datetime, end: datetime
@@ -1414,7 +1479,21 @@ class IncidentIoClient(ApiClient):
                 shift = _with_kind(shift, SHIFT_OVERRIDE)
             marked.append(shift)
 
+        rota: Schedule | None = None
+        if any(
+            not s.layer_id
+            for group in (marked, scheduled.values(), overrides.values())
+            for s in group
+        ):
+            # Entries name only their rotation (2.29.0 schema): their layer comes from the
+            # schedule's rotations. One that cannot be told keeps an empty layer_id, and
+            # whoever plans an override on it must refuse it by name.
+            rota = await self._rota_of(schedule_id)
+
         def ordered(shifts: Iterable[Shift]) -> tuple[Shift, ...]:
+            shifts = tuple(shifts)
+            if rota is not None:
+                shifts = rota.with_layers(shifts)
             return tuple(sorted(shifts, key=lambda s: (s.start, s.rotation_id, s.layer_id)))
 
         return ScheduleEntries(
@@ -1462,6 +1541,9 @@ class IncidentIoClient(ApiClient):
         ``"NOBODY"`` to leave the layer uncovered (pages for it reach no one). The new
         override replaces the overrides it overlaps on that layer.
         """
+        if not (rotation_id and layer_id):
+            # incident.io requires both; an empty one is a planning mistake, not a request.
+            raise ValueError("an override needs its rotation and layer")
         body = {
             "schedule_id": schedule_id,
             "rotation_id": rotation_id,
@@ -1623,11 +1705,14 @@ class IncidentIoClient(ApiClient):
         response: str = "ack",
         snooze_until: datetime | None = None,
         reason: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Acknowledge, snooze or decline ("nack") a page (newer endpoint).
 
         Declining is only possible on behalf of a user (``act_as_user_id``). Raises
-        :class:`CapabilityUnavailable` if the server does not have the endpoint.
+        :class:`CapabilityUnavailable` if the server does not have the endpoint. Returns
+        whether incident.io recorded the response as the configured person (False: as
+        the API key, either because no person is configured or because incident.io
+        refused ``X-Incident-User`` here).
         """
         if response not in ("ack", "nack", "snooze"):
             raise InvalidRequest(f"unknown response {response!r}", source=SOURCE)
@@ -1645,15 +1730,57 @@ class IncidentIoClient(ApiClient):
                 "user so the dashboard can act on your behalf",
                 source=SOURCE,
             )
+        if response == "nack" and "escalations.respond" in self.act_as_refused:
+            raise InvalidRequest(
+                "incident.io would not take a decline on your behalf "
+                f"(it refused {ACT_AS_HEADER} on an earlier response); decline in the "
+                "incident.io app or Slack, or ack it and reassign",
+                source=SOURCE,
+            )
         path = f"/v2/escalations/{_seg(escalation_id)}"
-        await self._call(
-            "escalations.respond",
-            "POST",
-            f"{path}/actions/respond",
-            json_body=body,
-            idempotent=response != "nack",
-            parent=path,
-        )
+        acting = bool(self.act_as_user_id) and "escalations.respond" not in self.act_as_refused
+        try:
+            await self._call(
+                "escalations.respond",
+                "POST",
+                f"{path}/actions/respond",
+                json_body=body,
+                idempotent=response != "nack",
+                parent=path,
+                act_as=acting,
+            )
+        except (AuthError, InvalidRequest) as exc:
+            # The 2.29.0 schema documents X-Incident-User for reassigning a page, not for
+            # responding to one. If incident.io refuses the response as the person, an
+            # ack or snooze goes again as the API key (and says so); a decline cannot.
+            if not acting or not _refuses_acting(exc):
+                raise
+            self.act_as_refused.add("escalations.respond")
+            if response == "nack":
+                raise InvalidRequest(
+                    "incident.io would not take a decline on your behalf "
+                    f"({ACT_AS_HEADER} refused: {exc.message}); decline in the incident.io "
+                    "app or Slack, or ack it and reassign",
+                    source=SOURCE,
+                    status=exc.status,
+                ) from None
+            try:
+                await self._call(
+                    "escalations.respond",
+                    "POST",
+                    f"{path}/actions/respond",
+                    json_body=body,
+                    idempotent=True,
+                    parent=path,
+                    act_as=False,
+                )
+            except ApiError:
+                # Refused as the key too: the first refusal (which may name the missing
+                # act_on_behalf_of_users role) is the one to act on.
+                self.act_as_refused.discard("escalations.respond")
+                raise exc from None
+            acting = False
+        return acting
 
     async def reassign_escalation(
         self,
@@ -1928,14 +2055,29 @@ class IncidentIoClient(ApiClient):
             ]
         if not edit:
             raise InvalidRequest("nothing to change", source=SOURCE)
-        return await self._read(
-            "incidents.edit",
-            "POST",
-            f"/v2/incidents/{_seg(incident_id)}/actions/edit",
-            "incident",
-            parse_incident,
-            json_body={"incident": edit, "notify_incident_channel": notify_incident_channel},
-        )
+        try:
+            return await self._read(
+                "incidents.edit",
+                "POST",
+                f"/v2/incidents/{_seg(incident_id)}/actions/edit",
+                "incident",
+                parse_incident,
+                json_body={"incident": edit, "notify_incident_channel": notify_incident_channel},
+            )
+        except InvalidRequest as exc:
+            # Unassigning by leaving "assignee" out follows the schema (only the role id is
+            # required) but is not documented as unassigning. If incident.io refuses it,
+            # the whole edit was refused: say so, and where to do it instead.
+            if role_assignments and None in role_assignments.values():
+                raise InvalidRequest(
+                    "incident.io would not unassign the role by leaving its assignee out, so "
+                    f"nothing in this edit changed ({exc.message}); unassign it in the "
+                    "incident.io app or Slack",
+                    source=SOURCE,
+                    status=exc.status,
+                    errors=exc.errors,
+                ) from None
+            raise
 
     async def list_incident_updates(self, incident_id: str) -> tuple[IncidentUpdate, ...]:
         return await self.paginate(
@@ -2124,7 +2266,9 @@ class IncidentIoClient(ApiClient):
             return self._role_state(identity, OPERATIONS[op].roles)
 
         respond = self._endpoint_state(CAP_RESPOND)
-        if self.act_as_user_id:
+        if self.act_as_user_id and "escalations.respond" in self.act_as_refused:
+            acting = (False, f"incident.io refused {ACT_AS_HEADER} on responses to pages")
+        elif self.act_as_user_id:
             acting = self._role_state(identity, (ACT_AS_ROLE,))
         else:
             acting = (False, "declining needs the dashboard to act as you (no user configured)")
@@ -2185,6 +2329,15 @@ def _user_reference(user: User | str) -> dict[str, str]:
 def _check_window(start: datetime, end: datetime) -> None:
     if end <= start:
         raise InvalidRequest("the override must end after it starts", source=SOURCE)
+
+
+def _refuses_acting(exc: ApiError) -> bool:
+    """Does this refusal look like one of acting on a person's behalf? A 403 (the key may
+    lack the scope for it), or a 400/422 that names the header or the scope."""
+    if isinstance(exc, AuthError) and exc.status == 403:
+        return True
+    words = " ".join([exc.message, *(f"{e.field} {e.message}" for e in exc.errors)]).lower()
+    return ACT_AS_HEADER.lower() in words or "behalf" in words
 
 
 def _shift_key(shift: Shift) -> tuple:

@@ -23,6 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     serve.add_argument("--seed", type=int, default=7, help="seed for the world (default 7)")
     serve.add_argument("--me", default=None, metavar="EMAIL", help="the email of 'me'")
+    serve.add_argument(
+        "--entry-layer-ids",
+        action="store_true",
+        help="schedule entries name their layer, as before incident.io's 2.29.0 schema "
+        "(which names only the rotation)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
 
@@ -43,6 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             speed=args.speed,
             seed=args.seed,
             me_email=args.me or DEFAULT_ME_EMAIL,
+            entry_layer_ids=args.entry_layer_ids,
         )
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None

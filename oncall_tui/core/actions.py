@@ -191,7 +191,7 @@ class Actions:
         shown = {"ack": "acked", "snooze": "snoozed"}.get(response)
         previous = self._optimistic(page.id, shown) if shown else None
         try:
-            await io.respond_escalation(
+            as_person = await io.respond_escalation(
                 page.id,
                 response,
                 snooze_until=until,
@@ -210,12 +210,21 @@ class Actions:
             verb = {"ack": "Ack", "snooze": "Snooze", "nack": "Decline"}[response]
             raise _failed(verb, exc) from None
         self._refresh(SOURCE_INCIDENT_IO)
+        # incident.io may refuse to record a response as the person; the client then
+        # responds as the API key, and the words say so.
+        as_key = (
+            " (recorded as the API key: incident.io would not record it as you)"
+            if as_person is False and getattr(io, "act_as_user_id", None)
+            else ""
+        )
         if response == "ack":
-            return Outcome(f"Acked “{page.title}”. Paging stops at level {page.level}.", (page.id,))
+            return Outcome(
+                f"Acked “{page.title}”{as_key}. Paging stops at level {page.level}.", (page.id,)
+            )
         if response == "snooze":
             assert until is not None
             return Outcome(
-                f"Snoozed “{page.title}” until "
+                f"Snoozed “{page.title}”{as_key} until "
                 f"{timefmt.format_clock(until, self.backends.settings.display_zone())}; "
                 "it pages again then.",
                 (page.id,),

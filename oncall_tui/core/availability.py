@@ -14,7 +14,7 @@ colleague, and "unavailable" is an override to NOBODY (see the API notes, sectio
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from oncall_tui.core import timefmt, views
@@ -98,6 +98,7 @@ class AvailabilityPlan:
     overrides: tuple[PlannedOverride, ...] = ()
     errors: tuple[str, ...] = ()  # in words; a plan with errors must not be applied
     warnings: tuple[str, ...] = ()  # in words; show them before confirming
+    refused: tuple[str, ...] = ()  # in words: my shifts left as they are, and why
 
     @property
     def ok(self) -> bool:
@@ -291,6 +292,7 @@ def _plan(
         if s.user is not None and s.user.id == me.id and s.start < end and s.end > start
     )
     planned: list[PlannedOverride] = []
+    refused: list[str] = []
     zone_warned: set[str] = set()
     for s in mine:
         a, b = max(s.start, start), min(s.end, end)
@@ -299,6 +301,22 @@ def _plan(
         key = views.layer_key(s)
         schedule = by_id.get(s.schedule_id)
         schedule_name = schedule.name if schedule is not None else s.schedule_id
+        layer_id = s.layer_id or (schedule.layer_of(s.rotation_id) if schedule else "")
+        if not layer_id:
+            # An override must name its layer; never send an empty one, never guess.
+            why = (
+                schedule.why_no_layer(s.rotation_id)
+                if schedule is not None
+                else f"the schedule {s.schedule_id} could not be read"
+            )
+            refused.append(
+                f"{schedule_name}, {timefmt.format_range(a, b, zone)}: left as it is, "
+                f"because {why}; change it in incident.io"
+            )
+            continue
+        if layer_id != s.layer_id:
+            s = replace(s, layer_id=layer_id)
+            key = views.layer_key(s)
         schedule_zone = timefmt.zone_name(schedule.timezone if schedule else "UTC")
         displaces = tuple(
             sorted(
@@ -379,10 +397,13 @@ def _plan(
                     f"({timefmt.format_range(busy[0].start, busy[0].end, zone)}) and would "
                     "hold two layers."
                 )
-    if not planned:
+    if not planned and refused:
+        errors_l.append("None of your shifts can be changed here: " + " ".join(refused))
+    elif not planned:
         errors_l.append(
             f"You have no shifts {timefmt.format_range(start, end, zone)}: nothing to change."
         )
+    warnings = [f"Not changed: {r}." for r in refused] + warnings
     return AvailabilityPlan(
         kind=kind,
         me=me,
@@ -392,6 +413,7 @@ def _plan(
         overrides=tuple(planned),
         errors=tuple(errors_l),
         warnings=tuple(dict.fromkeys(warnings)),
+        refused=tuple(refused),
     )
 
 

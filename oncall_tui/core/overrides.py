@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from oncall_tui.backends.http import ApiError
+from oncall_tui.backends.http import ApiError, InvalidRequest
 from oncall_tui.core import availability, timefmt, views
 from oncall_tui.core.actions import ActionError, Outcome, check_write, incident_io
 from oncall_tui.core.availability import AvailabilityPlan, UndoPlan
@@ -179,6 +179,7 @@ class ApplyResult:
     failed: availability.PlannedOverride | None = None
     error: str = ""
     undo: UndoPlan | None = None
+    next_step: str = ""  # what to do instead, when incident.io refused the kind of change
 
     @property
     def complete(self) -> bool:
@@ -187,15 +188,17 @@ class ApplyResult:
     @property
     def summary(self) -> str:
         n = len(self.plan.overrides)
+        left = "".join(f" Not changed: {r}." for r in self.plan.refused)
         if self.complete:
             noun = "override" if n == 1 else "overrides"
-            return f"Made {n} {noun}. " + " ".join(f"{m}." for m in self.messages)
+            return f"Made {n} {noun}. " + " ".join(f"{m}." for m in self.messages) + left
         made = len(self.created)
         assert self.failed is not None
         head = f"Stopped after {made} of {n} overrides: {self.failed.title} failed ({self.error})."
+        step = f" {self.next_step}" if self.next_step else ""
         if made:
-            return head + " Made: " + "; ".join(self.messages) + "."
-        return head + " Nothing was changed."
+            return head + " Made: " + "; ".join(self.messages) + "." + left + step
+        return head + " Nothing was changed." + step
 
 
 @dataclass(frozen=True, slots=True)
@@ -456,7 +459,16 @@ class OverrideActions:
                     planned.user,
                 )
             except ApiError as exc:
-                return self._result(plan, made, planned, str(exc))
+                step = ""
+                if planned.nobody and isinstance(exc, InvalidRequest):
+                    # Overrides to {"id": "NOBODY"} are what incident.io's own app makes,
+                    # but the public schema does not promise them.
+                    step = (
+                        "incident.io did not accept an override to no one: ask a colleague "
+                        "to cover you instead (oncall-tui unavailable --cover EMAIL, or c in "
+                        "the calendar), or have your rotation changed in incident.io."
+                    )
+                return self._result(plan, made, planned, str(exc), next_step=step)
             made.append((planned, override))
         return self._result(plan, made)
 
@@ -466,6 +478,8 @@ class OverrideActions:
         made: Sequence[tuple[availability.PlannedOverride, Override]],
         failed: availability.PlannedOverride | None = None,
         error: str = "",
+        *,
+        next_step: str = "",
     ) -> ApplyResult:
         now = self.clock()
         messages = tuple(availability.after_message(p, now=now, zone=self.zone) for p, _ in made)
@@ -481,6 +495,7 @@ class OverrideActions:
             failed=failed,
             error=clean_text(error, limit=300),
             undo=undo,
+            next_step=next_step,
         )
 
     async def undo(self, undo: UndoPlan) -> Outcome:

@@ -706,6 +706,22 @@ def page_reaches_me(page: Page, path: EscalationPath | None, me: User | None) ->
     return paging.is_mine(page, path, me)
 
 
+def path_summary(path: EscalationPath) -> str:
+    """What a path offers in a few words: "3 levels", or for a path built from a template
+    (incident.io lists no levels for it) "from a template; on call now: Ana, Bo". Never
+    "0 levels"."""
+    responders = ", ".join(u.name or u.email or u.id for u in path.current_responders[:4])
+    if len(path.current_responders) > 4:
+        responders += f" and {len(path.current_responders) - 4} more"
+    now = f"on call now: {responders}" if responders else "no one on call now"
+    if path.levels:
+        n = len(path.levels)
+        return f"{n} level{'s' if n != 1 else ''}"
+    if path.templated:
+        return f"from a template; {now}"
+    return f"levels not listed; {now}"
+
+
 def page_urgency(page: Page) -> str:
     """The urgency of the latest event that carries one ("high"/"low"), else ""."""
     for event in sorted(page.events, key=lambda e: e.occurred_at, reverse=True):

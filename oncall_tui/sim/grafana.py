@@ -535,6 +535,9 @@ class GrafanaWorld:
         self.prometheus_url = prometheus_url.rstrip("/")
         self.epoch = self.clock()
         self.rules = list(rules if rules is not None else default_rules())
+        # Grafana before 11.1 has no GET /api/ruler/grafana/api/v1/rule/{uid}; set to
+        # (11, 0) or lower to play one (the namespace listing is still there).
+        self.version: tuple[int, int] = (12, 1)
         self.grafana_am = SimAlertmanager(
             FLAVOUR_GRAFANA,
             self.clock,
@@ -690,6 +693,21 @@ class GrafanaWorld:
                 "updated": _iso(self.epoch),
             },
         }
+
+
+def _ruler_namespaces(world: GrafanaWorld) -> dict[str, list[dict[str, Any]]]:
+    """``GET /api/ruler/grafana/api/v1/rules``: folder title → rule groups → rules."""
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for rule in world.rules:
+        body = world.ruler_rule(rule.uid)
+        if body is None:
+            continue
+        group = body["grafana_alert"]["rule_group"]
+        out.setdefault(rule.folder, {}).setdefault(group, []).append(body)
+    return {
+        folder: [{"name": name, "interval": "1m", "rules": rules} for name, rules in groups.items()]
+        for folder, groups in out.items()
+    }
 
 
 def _squash(expr: str) -> str:
@@ -884,10 +902,15 @@ def create_app(
         return _json(200, am.status())
 
     async def ruler_rule(request: Request) -> Response:
+        if world.version < (11, 1):  # the route arrived in Grafana 11.1
+            return _json(404, {"message": "Not found"})
         rule = world.ruler_rule(request.path_params["uid"])
         if rule is None:
             return _json(404, {"message": "rule not found"})
         return _json(200, rule)
+
+    async def ruler_rules(request: Request) -> Response:
+        return _json(200, _ruler_namespaces(world))
 
     def _range(expr: str, start: datetime, end: datetime, step: timedelta):
         rule = world.rule_for_expr(expr)
@@ -1017,6 +1040,7 @@ def create_app(
         Route(f"{grafana_am}/silence/{{silence_id}}", silence_by_id, methods=["GET", "DELETE"]),
         Route(f"{grafana_am}/status", am_status, methods=["GET"]),
         Route("/api/ruler/grafana/api/v1/rule/{uid}", ruler_rule, methods=["GET"]),
+        Route("/api/ruler/grafana/api/v1/rules", ruler_rules, methods=["GET"]),
         Route("/api/ds/query", ds_query, methods=["POST"]),
         Route(
             f"/api/datasources/proxy/uid/{DATASOURCE_UID}/api/v1/query_range",

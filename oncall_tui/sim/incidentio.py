@@ -1,7 +1,8 @@
 """The simulated incident.io public API, as a Starlette app over a :class:`World`.
 
-Shapes follow the official schema (``shared/specs/incident-io-openapi.json``, and the
-official SDK's models for the endpoints newer than it): the same envelopes, ID-cursor
+Shapes follow the official schema (the ``openapi.json`` of the official SDK incident-io
+2.29.0, which the contract tests check every response against; schedule entries name only
+their rotation unless the world asks for the older shape with layers): the same envelopes, ID-cursor
 pagination (``page_size``/``after`` → ``pagination_meta``), the time-window cursor of
 ``/v2/schedule_entries`` (``after``/``after_url``), deepObject filters
 (``status[one_of]=firing&status[one_of]=resolved``), 201/202/204 where the real API uses
@@ -332,9 +333,10 @@ class Shapes:
             "start_at": iso(e.start),
             "end_at": iso(e.end),
             "rotation_id": e.rotation_id,
-            "layer_id": e.layer_id,
             "fingerprint": e.fingerprint,
         }
+        if self.w.entry_layer_ids:  # the older shape, before the 2.29.0 schema
+            out["layer_id"] = e.layer_id
         if e.entry_id:
             out["entry_id"] = e.entry_id
         user = self.user_id(e.user_id)
@@ -395,9 +397,10 @@ class Shapes:
     # escalation
 
     def path(self, p: SimPath, now: datetime) -> dict[str, Any]:
-        return {
+        out = {
             "id": p.id,
             "name": p.name,
+            "kind": p.kind,
             "team_ids": list(p.team_ids),
             "path": [
                 {
@@ -422,11 +425,17 @@ class Shapes:
                     },
                 }
                 for level in p.levels
-            ],
+            ]
+            if p.kind != "templated"
+            else [],
             "current_responders": [
                 self.user(self.w.users[u]) for u in self.w.current_responders(p, now)
             ],
         }
+        if p.kind == "templated":
+            out["template_id"] = p.template_id
+            out["param_bindings"] = p.param_bindings
+        return out
 
     def escalation(self, e: SimEscalation) -> dict[str, Any]:
         creator: dict[str, Any] = {}
@@ -653,6 +662,8 @@ class Shapes:
             "slack_channel_id": i.slack_channel_id,
             "slack_channel_name": i.slack_channel_name,
             "has_debrief": False,
+            "team_ids": list(i.team_ids),
+            "last_activity_at": iso(i.updated_at),
             "created_at": iso(i.created_at),
             "updated_at": iso(i.updated_at),
         }
@@ -1163,6 +1174,13 @@ class IncidentIoSim:
                 raise invalid("snooze_details must be an object", "snooze_details")
             until = parse_time(details.get("snooze_until"), "snooze_details.snooze_until")
             reason = opt_str(details, "reason", path="snooze_details.reason")
+        if self.world.refuse_act_as_on_respond and request.headers.get("x-incident-user"):
+            raise SimError(
+                403,
+                "resource_forbidden",
+                "forbidden",
+                "X-Incident-User is not accepted when responding to an escalation",
+            )
         self.world.respond_escalation(
             request.path_params["id"],
             response,
@@ -1496,6 +1514,8 @@ class IncidentIoSim:
                     "each role assignment needs an incident_role_id", field, "is_required"
                 )
             assignee = item.get("assignee")
+            if not assignee and self.world.refuse_unassign_by_omission:
+                raise invalid("assignee is required", f"{field}.assignee", "is_required")
             out[item["incident_role_id"]] = (
                 self.world.resolve_user_ref(assignee, f"{field}.assignee") if assignee else None
             )

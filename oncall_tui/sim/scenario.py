@@ -81,11 +81,14 @@ def build_world(
     runbook_url: str = DEFAULT_RUNBOOK_URL,
     scenario: bool = True,
     background_alerts: int = 500,
+    entry_layer_ids: bool = False,
 ) -> World:
     """A ready world: the organisation plus its history and script.
 
     ``background_alerts`` caps how many background alerts the script will ever fire
-    (0 for none); ``scenario=False`` gives the bare organisation.
+    (0 for none); ``scenario=False`` gives the bare organisation. ``entry_layer_ids``
+    brings back the older schedule entries that named their layer (the 2.29.0 schema
+    has only the rotation).
     """
     world = World(
         clock or real_clock,
@@ -96,6 +99,7 @@ def build_world(
         grafana_url=grafana_url,
         runbook_url=runbook_url,
     )
+    world.entry_layer_ids = entry_layer_ids
     if scenario:
         Scenario(world, background_alerts=background_alerts).install()
     return world

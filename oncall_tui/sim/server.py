@@ -111,6 +111,7 @@ def serve(
     allow_remote: bool = False,
     world: World | None = None,
     out: TextIO | None = None,
+    entry_layer_ids: bool = False,
 ) -> None:
     """Serve the simulated incident.io API until interrupted (Ctrl-C).
 
@@ -122,7 +123,9 @@ def serve(
             f"refusing to listen on {host!r}: the simulator is for loopback use; "
             "pass allow_remote=True if you really mean it"
         )
-    world = world or build_world(SimClock(), seed=seed, me_email=me_email, speed=speed)
+    world = world or build_world(
+        SimClock(), seed=seed, me_email=me_email, speed=speed, entry_layer_ids=entry_layer_ids
+    )
     app = create_app(world, token=token, rate_limit_per_min=rate_limit_per_min, faults=faults)
     sock = _bind(host, port)
     url = _url(host, sock)

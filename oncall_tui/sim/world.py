@@ -228,10 +228,17 @@ class SimLevel:
 
 @dataclass(slots=True)
 class SimPath:
+    """An escalation path. A ``templated`` path is built from a template: the API shows
+    its template and parameter bindings and an empty ``path``, while the levels here
+    still drive its escalations."""
+
     id: str
     name: str
     team_ids: list[str]
     levels: list[SimLevel]
+    kind: str = "standalone"  # standalone | templated
+    template_id: str | None = None
+    param_bindings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -378,6 +385,7 @@ class SimIncident:
     slack_channel_id: str = ""
     slack_channel_name: str = ""
     idempotency_key: str = ""
+    team_ids: list[str] = field(default_factory=list)
 
     @property
     def reference(self) -> str:
@@ -503,6 +511,14 @@ class World:
         )
         self.writes: list[Write] = []
         self.schedule_entries_page_limit = 250
+        # Schedule entries as the 2.29.0 schema has them: no ``layer_id`` (only the
+        # rotation). True brings back the older shape, where each entry named its layer.
+        self.entry_layer_ids = False
+        # Switches for what the published API leaves unsaid, so the client's fallbacks
+        # are exercised: a real incident.io might refuse any of these.
+        self.refuse_nobody_overrides = False  # an override to {"id": "NOBODY"}
+        self.refuse_act_as_on_respond = False  # X-Incident-User on responding to a page
+        self.refuse_unassign_by_omission = False  # a role assignment without "assignee"
 
         self.teams: dict[str, Team] = {}
         self.users: dict[str, SimUser] = {}
@@ -785,6 +801,20 @@ class World:
             ],
         )
         self.paths[self.global_path.id] = self.global_path
+        # A path built from a template (incident.io's escalation path templates): the API
+        # shows no levels for it, only the template and the values bound to it.
+        self.templated_path = SimPath(
+            new(born),
+            "Escalators on call (from template)",
+            [],
+            [SimLevel(new(born), [SimTarget("schedule", esc)], 600)],
+            kind="templated",
+            template_id=new(born),
+            param_bindings={
+                "schedule": {"value": {"label": "Escalators", "literal": esc}},
+            },
+        )
+        self.paths[self.templated_path.id] = self.templated_path
 
         # Severities (higher rank = more severe), statuses in every category.
         for rank, (name, desc) in enumerate(
@@ -1122,6 +1152,8 @@ class World:
             if end <= start:
                 raise invalid("end_at must be after start_at", "end_at")
             user_id = self.resolve_user_ref(user_ref, "user")
+            if user_id is None and self.refuse_nobody_overrides:
+                raise invalid("user must be a user in your organisation", "user", "not_found")
             ov = SimOverride(
                 self.ids.new(now), schedule_id, rotation_id, layer_id, start, end, user_id, now, now
             )

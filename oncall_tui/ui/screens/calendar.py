@@ -888,7 +888,18 @@ def care_about(
         if me is not None and any(u.id == me.id for r in s.rotations for u in r.users)
     }
     chosen = set(mine)
+    known = {s.id for s in schedules}
     for path in paths:
+        if not path.levels:
+            # A path built from a template lists no levels: the schedules bound to its
+            # parameters are what it pages. It is mine if one of them is, or if I am one
+            # of its current responders.
+            bound = {i for i in path.bound_ids if i in known}
+            if bound & mine or (
+                me is not None and any(u.id == me.id for u in path.current_responders)
+            ):
+                chosen |= bound
+            continue
         levels = [{t.id for t in level.targets if t.type == "schedule"} for level in path.levels]
         # A path that pages one of my schedules first is my team's path: its later
         # levels (escalators, global) are where my pages go when I do not answer.

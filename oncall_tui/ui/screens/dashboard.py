@@ -563,7 +563,7 @@ class DashboardScreen(Screen):
                     ("next", "Next level of this page's path", self.actions.names(users))
                 )
         for path in self._snapshot.paths:
-            options.append((f"path:{path.id}", f"Path: {path.name}", f"{len(path.levels)} levels"))
+            options.append((f"path:{path.id}", f"Path: {path.name}", views.path_summary(path)))
         for user in self._people():
             options.append((f"user:{user.id}", f"Person: {user.name}", user.email or ""))
 

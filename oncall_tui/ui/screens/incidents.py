@@ -33,7 +33,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TextArea
 
-from oncall_tui.core import timefmt
+from oncall_tui.core import timefmt, views
 from oncall_tui.core.actions import ActionError, Outcome
 from oncall_tui.core.incidents import (
     CHECKLIST,
@@ -979,7 +979,7 @@ class IncidentsScreen(Screen):
         paths = {p.id: p for p in snap.paths}
         people = {u.id: u for u in await self._everyone()}
         options = [
-            (f"path:{p.id}", f"Path: {p.name}", f"{len(p.levels)} levels") for p in paths.values()
+            (f"path:{p.id}", f"Path: {p.name}", views.path_summary(p)) for p in paths.values()
         ]
         options += [(f"user:{u.id}", u.name, u.email or "") for u in people.values()]
         chosen = await self.app.push_screen_wait(

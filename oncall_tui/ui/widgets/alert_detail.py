@@ -22,7 +22,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
-from oncall_tui.core import timefmt
+from oncall_tui.core import timefmt, views
 from oncall_tui.core.views import KIND_PAGE, AlertRow
 from oncall_tui.domain import (
     LINK_DASHBOARD,
@@ -324,6 +324,14 @@ class AlertDetail(Widget):
         blocks.append(self._history(now))
         if self._path is not None and self._path.levels:
             blocks.append(self._path_levels(row))
+        elif self._path is not None:
+            blocks.append(
+                Content.styled(
+                    f"Path {clean(self._path.name, limit=80)}: "
+                    + clean(views.path_summary(self._path), limit=300),
+                    "$foreground-muted",
+                )
+            )
         return Content("\n").join(blocks)
 
     def _links_block(self, alert: Alert | None, row: AlertRow) -> Content:
