@@ -53,6 +53,9 @@ async def loaded(pilot) -> None:
     app = pilot.app
     await until(pilot, lambda: app.screen.__class__.__name__ == "DashboardScreen")
     await until(pilot, lambda: table(app).row_count > 3 and app.session.engine.world.shifts)
+    # The demo's scripted page to me has arrived: it takes the cursor from rows that are
+    # not paging me, so it must not arrive in the middle of a test's key presses.
+    await until(pilot, lambda: any(r.kind == "page" and r.mine for r in table(app).rows))
 
 
 async def test_shows_shift_pages_and_alerts():
@@ -84,6 +87,7 @@ async def test_ack_and_unack_a_grafana_alert_by_silence():
     app = make_app()
     async with app.run_test(size=(150, 45)) as pilot:
         await loaded(pilot)
+        await the_scripted_page_to_me(pilot)
         move_to(app, lambda r: r.source.startswith("alertmanager"))
         key = table(app).cursor_key
         await pilot.press("a")
@@ -224,10 +228,17 @@ async def test_select_several_rows_and_ack_them_together():
         await until(pilot, lambda: any(m.startswith("2 done") for m in notices(app)))
 
 
+async def the_scripted_page_to_me(pilot) -> None:
+    """The demo's page to me has arrived (it takes the cursor from an alert row)."""
+    app = pilot.app
+    await until(pilot, lambda: any(r.kind == "page" and r.mine for r in table(app).rows))
+
+
 async def test_refresh_with_reordered_rows_keeps_the_cursor_on_the_item():
     app = make_app()
     async with app.run_test(size=(150, 45)) as pilot:
         await loaded(pilot)
+        await the_scripted_page_to_me(pilot)
         t = table(app)
         move_to(app, lambda r: r.kind == "alert" and "Settlement" in r.title)
         key = t.cursor_key
@@ -321,7 +332,9 @@ async def test_decline_is_refused_on_a_page_that_is_not_paging():
     app = make_app()
     async with app.run_test(size=(150, 45)) as pilot:
         await loaded(pilot)
+        await the_scripted_page_to_me(pilot)
         move_to(app, lambda r: r.kind == "page" and r.state == "acked")
+        await pilot.pause()  # keys act on the row the detail shows: let it follow
         assert app.screen.check_action("decline", ()) is None
         assert "not paging anyone" in app.screen.unavailable_reason("decline")
         page = next(p for p in app.session.engine.snapshot().pages if p.status == "acked")
