@@ -65,7 +65,7 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
-    if is_dataclass(value):
+    if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
     if isinstance(value, set | frozenset | tuple):
         return list(value)

@@ -180,7 +180,7 @@ async def _alerts(args: argparse.Namespace) -> int:
     async with BackendSession(args) as session:
         backends = session.backends
         me = None
-        if backends.settings.user.email:
+        if backends.settings.user.email and backends.incidentio is not None:
             try:
                 me = await backends.incidentio.find_user_by_email(backends.settings.user.email)
             except Exception:

@@ -330,12 +330,12 @@ class SimAlertmanager:
                 return self._created(old.id)
             old.ends_at = min(old.ends_at, now)
         new_id = str(uuid.uuid4())
-        metadata = None
+        metadata: dict[str, str] | None = None
         if self.flavour == FLAVOUR_GRAFANA:
             rule = next(
                 (m["value"] for m in clean_matchers if m["name"] == "__alert_rule_uid__"), ""
             )
-            metadata = {"rule_uid": rule} if rule else None
+            metadata = {"rule_uid": str(rule)} if rule else None
         self.silences[new_id] = _Silence(
             id=new_id,
             matchers=clean_matchers,
@@ -589,7 +589,7 @@ class GrafanaWorld:
     ) -> list[tuple[datetime, float]]:
         now = self.clock()
         end = min(end, now)
-        out = []
+        out: list[tuple[datetime, float]] = []
         t = start
         while t <= end and len(out) < 11000:
             out.append((t, self.value(rule, t)))
@@ -761,8 +761,8 @@ class _FaultsMiddleware:
                 await response(scope, receive, send)
                 return
         if self.token and path not in ("/-/ready", "/-/healthy", "/api/health"):
-            headers = dict(scope.get("headers") or [])
-            auth = headers.get(b"authorization", b"").decode("latin-1")
+            sent: dict[bytes, bytes] = dict(scope.get("headers") or [])
+            auth = sent.get(b"authorization", b"").decode("latin-1")
             if auth != f"Bearer {self.token}":
                 await JSONResponse({"message": "Unauthorized"}, status_code=401)(
                     scope, receive, send
@@ -935,8 +935,8 @@ def create_app(
             if not isinstance(query, Mapping):
                 return _json(400, {"message": "bad request data"})
             ref = str(query.get("refId") or "A")
-            ds = query.get("datasource") if isinstance(query.get("datasource"), Mapping) else {}
-            if ds.get("uid") != DATASOURCE_UID:
+            ds = query.get("datasource")
+            if not isinstance(ds, Mapping) or ds.get("uid") != DATASOURCE_UID:
                 return _json(404, {"message": "Data source not found"})
             expr = str(query.get("expr") or "")
             if not expr or not _balanced(expr):

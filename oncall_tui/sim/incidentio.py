@@ -127,6 +127,13 @@ def parse_time(value: Any, field: str, *, required: bool = True) -> datetime | N
     return dt.astimezone(UTC)
 
 
+def req_time(value: Any, field: str) -> datetime:
+    """A required RFC 3339 date-time (a 422 when missing or malformed)."""
+    parsed = parse_time(value, field)
+    assert parsed is not None  # parse_time raises for a missing required time
+    return parsed
+
+
 def deep_filters(request: Request, name: str) -> dict[str, list[str]]:
     """``name[op]=v`` query keys (repeated for several values) → ``{op: [v, …]}``."""
     out: dict[str, list[str]] = {}
@@ -596,7 +603,7 @@ class Shapes:
         }
 
     def role(self, r: SimRole, *, embedded: bool = False) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "id": r.id,
             "name": r.name,
             "shortform": r.shortform,
@@ -1627,7 +1634,7 @@ class IncidentIoSim:
         item, _ = self.world.create_timeline_item(
             idempotency_key=req_str(body, "idempotency_key"),
             incident_id=req_str(body, "incident_id"),
-            timestamp=parse_time(body.get("timestamp"), "timestamp"),
+            timestamp=req_time(body.get("timestamp"), "timestamp"),
             title=req_str(body, "title"),
             description=opt_str(body, "description"),
             actor=self.actor(request),

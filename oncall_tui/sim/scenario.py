@@ -309,19 +309,20 @@ class Scenario:
             "Payments escalation, level 1.",
             kofi,
         )
-        for minutes_ago, status, severity, message in (
+        history: tuple[tuple[int, str | None, str | None, str], ...] = (
             (40, None, None, "Roughly 8% of EU card payments fail with a gateway error. "
              "Looking at payments-api."),
             (30, None, major.id, "Failure rate now 15%. Raising to major."),
             (12, "Fixing", None, "Config change in payments-api v2024.11.3 disabled a "
              "card network; rolling back."),
-        ):  # fmt: skip
+        )  # fmt: skip
+        for minutes_ago, status_name, severity_id, message in history:
             w.create_incident_update(
                 idempotency_key=f"history-{inc.id}-{minutes_ago}",
                 incident_id=inc.id,
                 message=message,
-                status_id=st(status).id if status else None,
-                severity_id=severity,
+                status_id=st(status_name).id if status_name else None,
+                severity_id=severity_id,
                 actor=kofi,
                 at=t0 - timedelta(minutes=minutes_ago),
                 record=False,

@@ -629,8 +629,8 @@ class World:
 
         self.me = add_user(me_name, me_email, "europe", "payments", ("08:00", "17:00"))
         by_key: dict[str, SimUser] = {"me": self.me}
-        for name, local, region, team, hours in _PEOPLE:
-            by_key[local] = add_user(name, f"{local}@example.com", region, team, hours)
+        for name, local, region, team_key, hours in _PEOPLE:
+            by_key[local] = add_user(name, f"{local}@example.com", region, team_key, hours)
         self.former = add_user(
             "Dana Whitfield",
             "dana.whitfield@example.com",

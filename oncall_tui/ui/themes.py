@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
@@ -78,7 +79,8 @@ def parse_theme(path: Path) -> Theme:
     dark = data.get("dark", True)
     if not isinstance(dark, bool):
         raise ValueError("`dark` must be true or false")
-    return Theme(name=name, dark=dark, variables=checked, **colours)
+    named: dict[str, Any] = dict(colours)  # primary, secondary, … each a checked colour
+    return Theme(name=name, dark=dark, variables=checked, **named)
 
 
 def _colour(key: str, value: object) -> str:

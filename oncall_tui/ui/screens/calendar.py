@@ -18,12 +18,12 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.cells import cell_len
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.geometry import Region, Size
@@ -40,6 +40,9 @@ from oncall_tui.safety import clean_text, openable_url
 from oncall_tui.ui.screens.availability import AvailabilityRequest, AvailabilityScreen
 from oncall_tui.ui.screens.modals import ChooseScreen, ConfirmScreen
 from oncall_tui.ui.text import clean, truncate_cells
+
+if TYPE_CHECKING:
+    from oncall_tui.ui.app import OnCallApp
 
 WRITE_ACTIONS = frozenset({"unavailable", "cover"})
 STYLE_MINE = "bold #000000 on $mine"
@@ -319,7 +322,7 @@ class CalendarGrid(Widget):
 class CalendarScreen(Screen):
     TITLE = "Shift calendar"
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "cursor(-1)", "Earlier", show=False, id="calendar.cursor.back"),
         Binding("right", "cursor(1)", "Later", show=False, id="calendar.cursor.forward"),
         Binding("shift+left", "cursor(-6)", "6h earlier", show=False, id="calendar.cursor.back6"),
@@ -860,7 +863,9 @@ class CalendarScreen(Screen):
                 severity="error",
             )
             return
-        self.app.open_url(url, what=f"{clean(lane.schedule_name, limit=80)} schedule")
+        cast("OnCallApp", self.app).open_url(
+            url, what=f"{clean(lane.schedule_name, limit=80)} schedule"
+        )
         self.app.notify(
             "Request cover in incident.io itself (the API has no cover request; u and c "
             "make overrides directly).",

@@ -11,16 +11,16 @@ import os
 import time
 from datetime import datetime, timedelta
 from functools import partial
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from oncall_tui.core import desktop, paging, views
+from oncall_tui.core import desktop, paging, timefmt, views
 from oncall_tui.core.actions import ActionError, Outcome, known_users
 from oncall_tui.core.session import Session
 from oncall_tui.core.sync import utcnow
@@ -46,6 +46,9 @@ from oncall_tui.ui.widgets.alert_detail import AlertDetail
 from oncall_tui.ui.widgets.alert_table import AlertTable
 from oncall_tui.ui.widgets.shift_panel import ShiftPanel
 from oncall_tui.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from oncall_tui.ui.app import OnCallApp
 
 WRITE_ACTIONS = frozenset(
     {"ack", "unack", "escalate", "decline", "snooze", "shadow", "resolve", "declare"}
@@ -76,7 +79,7 @@ class DashboardScreen(Screen):
     # Ctrl+P lists this screen's actions by name too ("ack" finds Ack), as help promises.
     COMMANDS: ClassVar[set] = {BindingCommands}
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "ack", "Ack", id="ack"),
         Binding("u", "unack", "Unack", show=False, id="unack"),
         Binding("e", "escalate", "Escalate", id="escalate"),
@@ -91,9 +94,13 @@ class DashboardScreen(Screen):
         Binding("y", "copy_link", "Copy link", show=False, id="copy.link"),
         Binding("D", "declare", "Declare", id="declare"),
         Binding("slash", "filter", "Filter", show=False, id="filter"),
-        Binding("m", "toggle('mine_only')", "Mine only", show=False, id="filter.mine"),
-        Binding("H", "toggle('hide_acked')", "Hide acked", show=False, id="filter.hide_acked"),
-        Binding("c", "toggle('critical_only')", "Critical only", show=False, id="filter.critical"),
+        Binding("m", "toggle_filter('mine_only')", "Mine only", show=False, id="filter.mine"),
+        Binding(
+            "H", "toggle_filter('hide_acked')", "Hide acked", show=False, id="filter.hide_acked"
+        ),
+        Binding(
+            "c", "toggle_filter('critical_only')", "Critical only", show=False, id="filter.critical"
+        ),
         Binding("n", "newest_page", "Newest page to me", show=False, id="newest_page"),
         Binding("r", "refresh", "Refresh", show=False, id="refresh"),
         Binding("w", "show_errors", "Source errors", show=False, id="errors"),
@@ -209,8 +216,8 @@ class DashboardScreen(Screen):
         if snap.cached_from is None:
             return snap.notices
         zone = self.session.settings.display_zone()
-        when = views.timefmt.format_clock(snap.cached_from, zone, with_zone=False)
-        day = views.timefmt.day_label(snap.cached_from, utcnow(), zone)
+        when = timefmt.format_clock(snap.cached_from, zone, with_zone=False)
+        day = timefmt.day_label(snap.cached_from, utcnow(), zone)
         when = when if day == "Today" else f"{day} {when}"
         return (f"from {when}, refreshing…", *snap.notices)
 
@@ -400,7 +407,10 @@ class DashboardScreen(Screen):
     def unavailable_reason(self, action: str) -> str | None:
         """Why ``action`` cannot run now, in words (None when it can). The footer dims
         such keys; pressing one shows this instead of doing nothing."""
-        label = next((b.description for b in self.BINDINGS if b.action == action), action)
+        label = next(
+            (b.description for b in self.BINDINGS if isinstance(b, Binding) and b.action == action),
+            action,
+        )
         if action in WRITE_ACTIONS and self.session.readonly:
             return f"Read-only mode: {label} is off (started with --readonly)."
         if action in ROW_ACTIONS:
@@ -652,7 +662,7 @@ class DashboardScreen(Screen):
             self._fail(problem or "No link.")
             return
         # Never blocks; says whether it opened, or copies and shows the link.
-        self.app.open_url(url, what=kind)
+        cast("OnCallApp", self.app).open_url(url, what=kind)
 
     def action_open_runbook(self) -> None:
         self._open(LINK_RUNBOOK)
@@ -701,7 +711,7 @@ class DashboardScreen(Screen):
         elif self.has_class("detail-open"):
             self.remove_class("detail-open")
 
-    def action_toggle(self, name: str) -> None:
+    def action_toggle_filter(self, name: str) -> None:
         value = not getattr(self.filters, name)
         self._set_filters(**{name: value})
         label = {
@@ -739,7 +749,7 @@ class DashboardScreen(Screen):
         lines = []
         for h in self._snapshot.health:
             if h.error:
-                age = f"last good {views.timefmt.ago(h.last_ok, now)}" if h.last_ok else "never"
+                age = f"last good {timefmt.ago(h.last_ok, now)}" if h.last_ok else "never"
                 lines.append(f"{h.name}: {h.error} ({age}, {h.failures} failures)")
         if not lines:
             self.app.notify("Every source is answering.", timeout=4)

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -44,7 +44,7 @@ __all__ = ["DeclareScreen"]
 
 
 class DeclareScreen(ModalScreen[Declared | None]):
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="declare.cancel"),
         Binding("ctrl+s", "submit", "Declare", id="declare.submit"),
     ]

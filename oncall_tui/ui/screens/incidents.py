@@ -20,16 +20,17 @@ import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TextArea
 
@@ -55,6 +56,9 @@ from oncall_tui.ui.paste import INERT_ESC, restore_escapes
 from oncall_tui.ui.screens.modals import ChooseScreen, ConfirmScreen, PromptScreen
 from oncall_tui.ui.text import clean, plain, plain_content
 from oncall_tui.ui.widgets.timeline_view import TimelineView
+
+if TYPE_CHECKING:
+    from oncall_tui.ui.app import OnCallApp
 
 __all__ = [
     "BindingCommands",
@@ -136,7 +140,7 @@ class NoteInput(TextArea):
     leaving the screen, on quitting), and comes back when the box opens again.
     """
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Leave the note box", show=False, id="note.leave"),
         Binding("ctrl+o", "editor", "Edit in $EDITOR", show=False, id="note.editor"),
     ]
@@ -305,7 +309,7 @@ class IncidentsScreen(Screen):
     TITLE = "Incidents"
     COMMANDS: ClassVar[set] = {BindingCommands}
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "note", "Note", id="incident.note"),
         Binding("s", "status", "Status", id="incident.status"),
         Binding("v", "severity", "Severity", id="incident.severity"),
@@ -702,7 +706,7 @@ class IncidentsScreen(Screen):
     def _fail(self, message: str) -> None:
         self.app.notify(clean_text(message, limit=600), severity="error", timeout=12, markup=False)
 
-    def _say(self, message: str, severity: str = "information") -> None:
+    def _say(self, message: str, severity: SeverityLevel = "information") -> None:
         self.app.notify(clean_text(message, limit=600), severity=severity, timeout=6, markup=False)
 
     def _need(self) -> Incident | None:
@@ -1109,10 +1113,11 @@ class IncidentsScreen(Screen):
         try:
             data = await self.actions.load_timeline(incident)
         except ActionError as exc:
-            data = self._data.get(incident.id)
-            if data is None:
+            cached = self._data.get(incident.id)
+            if cached is None:
                 self._fail(f"Cannot export: {exc}")
                 return
+            data = cached
             self._say(f"Exporting what was last known: {exc}", "warning")
         text = self.actions.markdown(data, tz=self._zone())
         path = Path(path_text).expanduser()
@@ -1130,7 +1135,7 @@ class IncidentsScreen(Screen):
         if safe is None:
             self._fail(f"No {what} link to open" + (f" ({problem})." if url else "."))
             return
-        self.app.open_url(safe, what=what)  # never blocks; says what happened
+        cast("OnCallApp", self.app).open_url(safe, what=what)  # never blocks; says what happened
 
     def action_open_call(self) -> None:
         incident = self._need()

@@ -491,7 +491,10 @@ class AlertTable(ScrollView, can_focus=True):
     def set_marks(self, keys: Iterable[str]) -> None:
         """Mark exactly ``keys`` (those listed)."""
         wanted = {k for k in keys if k in self._index}
-        changed = tuple(sorted(wanted ^ self._marked, key=self._index.get))
+        # In list order; a marked key no longer listed goes last.
+        changed = tuple(
+            sorted(wanted ^ self._marked, key=lambda k: self._index.get(k, len(self._index)))
+        )
         if not changed:
             return
         self._marked = wanted
@@ -718,7 +721,7 @@ class AlertTable(ScrollView, can_focus=True):
                 segments.append(seg("•" if is_new else " ", self._style("new")))
             elif name == "severity":
                 sev_class = _SEVERITY_CLASS.get(row.severity)
-                style = self._style(sev_class) if sev_class else None
+                style: Style | None = self._style(sev_class) if sev_class else None
                 segments.append(seg(_pad(severity_label(row.severity), cells, "left"), style))
             elif name == "state":
                 state_class = _STATE_CLASS.get(row.state)
@@ -737,7 +740,7 @@ class AlertTable(ScrollView, can_focus=True):
                 room = max(1, cells - cell_len(suffix))
                 title = truncate_cells(clean(row.title), room)
                 if is_new:
-                    style: Style | None = self._style("new")
+                    style = self._style("new")
                 elif row.mine:
                     style = self._style("mine")
                 else:

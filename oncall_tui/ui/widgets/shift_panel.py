@@ -182,7 +182,7 @@ class ShiftPanel(Widget):
 
     def _compact_on(self, current: Sequence[views.MyShift], now: datetime, zone) -> Content:
         first = current[0]
-        parts = [
+        parts: list[str | tuple[str, str]] = [
             (" ON CALL ", "bold $background on $mine"),
             " ",
             (_where(first), "bold"),
