@@ -404,7 +404,7 @@ class Shapes:
     # escalation
 
     def path(self, p: SimPath, now: datetime) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "id": p.id,
             "name": p.name,
             "kind": p.kind,
