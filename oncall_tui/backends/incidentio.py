@@ -1427,9 +1427,9 @@ class IncidentIoClient(ApiClient):
         end_text = format_datetime(end)
         cursor = format_datetime(start)
         seen_cursors = {cursor}
-        final: dict[tuple, Shift] = {}
-        scheduled: dict[tuple, Shift] = {}
-        overrides: dict[tuple, Shift] = {}
+        final: dict[tuple[Any, ...], Shift] = {}
+        scheduled: dict[tuple[Any, ...], Shift] = {}
+        overrides: dict[tuple[Any, ...], Shift] = {}
         for _page in range(MAX_PAGES):
             params = [
                 ("schedule_id", schedule_id),
@@ -2266,6 +2266,8 @@ class IncidentIoClient(ApiClient):
             return self._role_state(identity, OPERATIONS[op].roles)
 
         respond = self._endpoint_state(CAP_RESPOND)
+        acting: tuple[bool | None, str]
+        note: tuple[bool | None, str]
         if self.act_as_user_id and "escalations.respond" in self.act_as_refused:
             acting = (False, f"incident.io refused {ACT_AS_HEADER} on responses to pages")
         elif self.act_as_user_id:
@@ -2340,7 +2342,7 @@ def _refuses_acting(exc: ApiError) -> bool:
     return ACT_AS_HEADER.lower() in words or "behalf" in words
 
 
-def _shift_key(shift: Shift) -> tuple:
+def _shift_key(shift: Shift) -> tuple[Any, ...]:
     if shift.fingerprint:
         return ("fp", shift.fingerprint)
     return (

@@ -542,4 +542,4 @@ def shifts_to_ics(
             if url:
                 event.add("url", url)
         cal.add_component(event)
-    return cal.to_ical()
+    return bytes(cal.to_ical())

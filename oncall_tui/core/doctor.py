@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 import httpx
 
 from oncall_tui import __version__
+from oncall_tui.backends.grafana import AlertmanagerClient
 from oncall_tui.backends.http import ApiError, AuthError, NetworkError
+from oncall_tui.backends.incidentio import Capabilities
 from oncall_tui.config import LinkConfig, Settings
 from oncall_tui.core import timefmt, views
 from oncall_tui.core.sources import Backends
@@ -265,7 +267,7 @@ async def incident_io_checks(backends: Backends, *, now: datetime) -> list[Check
     return checks
 
 
-def _decline_needs_act_as_user(caps, words: str, needed: bool) -> Check:
+def _decline_needs_act_as_user(caps: Capabilities, words: str, needed: bool) -> Check:
     """Declining is refused because the dashboard does not act as me: the fix is in the
     config (``act_as_user``), and only also a role when the key lacks that too."""
     from oncall_tui.backends.incidentio import ACT_AS_ROLE
@@ -325,7 +327,7 @@ async def next_shift_check(backends: Backends, me: User, *, now: datetime) -> Ch
 
 
 async def alertmanager_checks(backends: Backends) -> list[Check]:
-    async def one(key: str, client) -> Check:
+    async def one(key: str, client: AlertmanagerClient) -> Check:
         try:
             status = await client.status()
         except ApiError as exc:

@@ -130,7 +130,7 @@ def backoff_delay(interval: float, failures: int, retry_after: float | None = No
     delay = base * random.uniform(0.8, 1.2)
     if retry_after is not None:
         delay = max(delay, retry_after)
-    return min(max(delay, 1.0), MAX_BACKOFF)
+    return float(min(max(delay, 1.0), MAX_BACKOFF))
 
 
 StretchRule = Callable[[Feed, World], Stretch | None]
@@ -150,7 +150,7 @@ class SyncEngine:
         self._state: dict[str, _FeedState] = {}
         self._listeners: list[Callable[[Snapshot], None]] = []
         self._snapshot: Snapshot | None = None
-        self._reused: dict[str, tuple[tuple, tuple]] = {}
+        self._reused: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
         self._stretches: list[StretchRule] = []
         # The latest shared rate-limit reading per backend.
         self.budgets: dict[str, RateLimit] = {}
@@ -364,7 +364,7 @@ class SyncEngine:
 
     async def run(self, stop: asyncio.Event, *, tick: float = 0.25) -> None:
         """Poll feeds as they fall due until ``stop`` is set (headless use)."""
-        running: dict[str, asyncio.Task] = {}
+        running: dict[str, asyncio.Task[bool]] = {}
         try:
             while not stop.is_set():
                 for name in self.due():
@@ -404,11 +404,11 @@ class SyncEngine:
         for backend, parts in groups.items():
             health = merge_health(backend, parts)
             stretched = [p for p in paces[backend] if p.stretched and p.reasons]
-            pace = min(stretched, key=lambda p: p.interval) if stretched else None
+            slowest = min(stretched, key=lambda p: p.interval) if stretched else None
             merged.append(
                 replace(
                     health,
-                    pace=pace_words(backend, pace) if pace is not None else None,
+                    pace=pace_words(backend, slowest) if slowest is not None else None,
                     rate=self._rate_words(backend),
                 )
             )
@@ -442,7 +442,9 @@ class SyncEngine:
             for listener in list(self._listeners):
                 listener(snap)
 
-    def _reuse(self, name: str, parts: tuple, build: Callable[[], tuple]) -> tuple:
+    def _reuse(
+        self, name: str, parts: tuple[Any, ...], build: Callable[[], tuple[Any, ...]]
+    ) -> tuple[Any, ...]:
         """The tuple built from ``parts`` for the last snapshot when every part is the
         same object, else a new one. Unchanged lists then stay the same object from one
         snapshot to the next, so views can keep what they computed from them (at 10,000
