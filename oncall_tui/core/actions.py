@@ -9,16 +9,17 @@ back if the API refuses. ``readonly`` refuses every write before anything is sen
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from oncall_tui import __version__
 from oncall_tui.backends.http import ApiError
-from oncall_tui.backends.incidentio import CapabilityUnavailable
+from oncall_tui.backends.incidentio import CapabilityUnavailable, IncidentIoClient
 from oncall_tui.core import paging, timefmt
 from oncall_tui.core.sources import Backends
-from oncall_tui.core.sync import SyncEngine, utcnow
+from oncall_tui.core.sync import SyncEngine, World, utcnow
 from oncall_tui.domain import (
     SOURCE_INCIDENT_IO,
     Alert,
@@ -84,7 +85,7 @@ def known_users(shifts: Iterable[Shift], paths: Iterable[EscalationPath]) -> dic
     return seen
 
 
-def incident_io(backends: Backends):
+def incident_io(backends: Backends) -> IncidentIoClient:
     """The incident.io client, or a clear refusal when none is configured."""
     if backends.incidentio is None:
         raise ActionError("incident.io is not configured.")
@@ -120,7 +121,7 @@ class Actions:
     def _check_write(self, capability: str | None = None) -> None:
         check_write(self.backends, self.readonly, capability)
 
-    def _io(self):
+    def _io(self) -> IncidentIoClient:
         return incident_io(self.backends)
 
     def _optimistic(self, key: str, state: str) -> str | None:
@@ -129,7 +130,7 @@ class Actions:
         previous = self.engine.world.optimistic.get(key)
         now = self.clock()
 
-        def show(world) -> None:
+        def show(world: World) -> None:
             world.optimistic[key] = state
             world.optimistic_since[key] = now
 
@@ -140,7 +141,7 @@ class Actions:
         if self.engine is None:
             return
 
-        def undo(world) -> None:
+        def undo(world: World) -> None:
             if previous is None:
                 world.optimistic.pop(key, None)
                 world.optimistic_since.pop(key, None)
@@ -434,7 +435,12 @@ class Actions:
         self._refresh(SOURCE_INCIDENT_IO)
         return Outcome(f"Resolved “{alert.title}”.", (alert.key,))
 
-    async def for_each(self, items: Iterable[Page | Alert], action: Callable, *args) -> Outcome:
+    async def for_each(
+        self,
+        items: Iterable[Page | Alert],
+        action: Callable[..., Awaitable[Outcome]],
+        *args: Any,
+    ) -> Outcome:
         """Run one action on several rows; report every success and failure."""
         done, failed = [], []
         for item in items:

@@ -933,6 +933,8 @@ class AlertIndex:
         "group_sizes",
         "member_group",
     )
+    _by_key: dict[str, _Entry]
+    _key_of_token: dict[str, str]
 
     def __init__(self, alerts: Sequence[Alert], previous: AlertIndex | None = None) -> None:
         old_by_key = previous._by_key if previous is not None else {}
@@ -1022,13 +1024,13 @@ class AlertIndex:
         self._group_index = {key: g for g, key in enumerate(group_keys)}
         # Rows of whole groups (and their sort keys) for one (pages, paths, me): filtering
         # on each keystroke then rebuilds only the groups a filter cuts into.
-        self._context: tuple = ()
+        self._context: tuple[Any, ...] = ()
         self._row_cache: dict[Any, Any] = {}
-        self._inherit: tuple = ()
+        self._inherit: tuple[Any, ...] = ()
         if previous is not None and previous._context:
             self._inherit = (previous, previous._context, previous._row_cache)
 
-    def _rows_for(self, pages: object, paths: object, me: object) -> dict:
+    def _rows_for(self, pages: object, paths: object, me: object) -> dict[Any, Any]:
         """The row cache, emptied when the pages, paths or me are other objects. Only
         tuples are trusted to stay as they were; other sequences get a throwaway cache."""
         if not (isinstance(pages, tuple) and isinstance(paths, tuple)):
@@ -1044,7 +1046,7 @@ class AlertIndex:
             self._row_cache = self._inherited(pages, paths, me)
         return self._row_cache
 
-    def _inherited(self, pages: object, paths: object, me: object) -> dict:
+    def _inherited(self, pages: object, paths: object, me: object) -> dict[Any, Any]:
         """Rows of the previous index for groups whose members are the very same entries
         (same facts), when the pages, paths and me are the same objects too."""
         inherit, self._inherit = self._inherit, ()
@@ -1128,7 +1130,7 @@ def alert_rows(
     # kept in the index for these pages, paths and me, so a keystroke rebuilds only the
     # groups a filter cuts into.
     cache = index._rows_for(pages, paths, me)
-    decorated: list[tuple[tuple, AlertRow]] = []
+    decorated: list[tuple[tuple[Any, ...], AlertRow]] = []
 
     # --- pages
     alert_page = cache.get("alert_page")
@@ -1196,26 +1198,26 @@ def alert_rows(
         whole = len(members) == sizes[group]
         hit = cache.get(group) if whole else None
         if hit is None:
-            row = _group_row(index.group_keys[group], members, alert_page)
-            hit = (row_sort_key(row) if row is not None else (), row)
+            made = _group_row(index.group_keys[group], members, alert_page)
+            hit = (row_sort_key(made) if made is not None else (), made)
             if whole:
                 cache[group] = hit
-        row = hit[1]
-        if row is None:
+        grouped: AlertRow | None = hit[1]
+        if grouped is None:
             continue
         if plain:
-            if row.state in closed:
+            if grouped.state in closed:
                 continue
-        elif not _keep(row, filters):
+        elif not _keep(grouped, filters):
             continue
-        decorated.append(hit)  # type: ignore[arg-type]
+        decorated.append((hit[0], grouped))
 
     # Sort keys end with the row key, which is unique: rows themselves are never compared.
     decorated.sort(key=_first)
     return tuple(row for _, row in decorated)
 
 
-def _first(pair: tuple) -> tuple:
+def _first(pair: tuple[tuple[Any, ...], AlertRow]) -> tuple[Any, ...]:
     return pair[0]
 
 
