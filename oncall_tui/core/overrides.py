@@ -17,15 +17,16 @@ import asyncio
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from oncall_tui.backends.http import ApiError, InvalidRequest
+from oncall_tui.backends.incidentio import IncidentIoClient
 from oncall_tui.core import availability, timefmt, views
 from oncall_tui.core.actions import ActionError, Outcome, check_write, incident_io
 from oncall_tui.core.availability import AvailabilityPlan, UndoPlan
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import utcnow
-from oncall_tui.domain import Override, Schedule, Shift, User
+from oncall_tui.domain import Override, Schedule, ScheduleEntries, Shift, User
 from oncall_tui.safety import clean_text
 
 # How far ahead "my overrides" looks, and how far back (an override running now).
@@ -44,7 +45,7 @@ WHEN_HELP = (
 )
 
 
-def _local(d: date, t: time, tz) -> datetime:
+def _local(d: date, t: time, tz: tzinfo) -> datetime:
     # fold=0: an ambiguous wall time (clocks going back) is its first occurrence; a
     # wall time that does not exist (clocks going forward) is resolved by the round
     # trip through UTC to the instant just after the jump.
@@ -269,7 +270,7 @@ class OverrideActions:
 
     # -- helpers -------------------------------------------------------------------
 
-    def _io(self):
+    def _io(self) -> IncidentIoClient:
         return incident_io(self.backends)
 
     def check_write(self) -> None:
@@ -338,7 +339,7 @@ class OverrideActions:
         chosen = list(schedules) if schedules is not None else list(await self.schedules())
         sem = asyncio.Semaphore(PARALLEL_REQUESTS)
 
-        async def entries(s: Schedule):
+        async def entries(s: Schedule) -> ScheduleEntries:
             async with sem:
                 return await io.schedule_entries(s.id, start, end)
 

@@ -24,7 +24,7 @@ from oncall_tui.backends.grafana import (
     PrometheusClient,
     sparkline_for,
 )
-from oncall_tui.backends.http import RequestStats, Secret
+from oncall_tui.backends.http import ApiClient, RequestStats, Secret
 from oncall_tui.backends.incidentio import Capabilities, IncidentIoClient
 from oncall_tui.config import Settings
 from oncall_tui.core.alertsync import AlertTail
@@ -66,8 +66,8 @@ class Backends:
     stats: RequestStats = field(default_factory=RequestStats)
 
     async def aclose(self) -> None:
-        clients = [self.incidentio, *self.alertmanagers.values(), *self.grafanas.values()]
-        clients += list(self.prometheus.values())
+        clients: list[ApiClient | None] = [self.incidentio, *self.alertmanagers.values()]
+        clients += [*self.grafanas.values(), *self.prometheus.values()]
         for client in clients:
             if client is not None:
                 await client.aclose()
@@ -75,7 +75,7 @@ class Backends:
     async def __aenter__(self) -> Backends:
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
     def alertmanager_for(self, alert: Alert) -> AlertmanagerClient | None:
@@ -237,14 +237,14 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
         }
         known = _Known()
 
-        async def fetch_identity():
+        async def fetch_identity() -> Any:
             me = await io.find_user_by_email(email) if email else None
             if me is not None and settings.incident_io.act_as_user:
                 io.act_as_user_id = me.id
             capabilities = await io.probe_capabilities()
             return capabilities, me
 
-        def apply_identity(world: World, data) -> None:
+        def apply_identity(world: World, data: Any) -> None:
             capabilities, me = data
             backends.capabilities = capabilities
             world.capabilities = capabilities.usable
@@ -265,7 +265,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
         tail = AlertTail(io)
         backends.alert_tail = tail
 
-        async def fetch_pages():
+        async def fetch_pages() -> Any:
             pages = await io.list_escalations()
             # The alerts behind pages that reach me are read at once, by id, whatever
             # the listing of the long tail has reached.
@@ -274,7 +274,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
             tail.need(a for p in mine for a in p.alert_ids)
             return pages, await tail.fetch_wanted()
 
-        def apply_pages(world: World, data) -> None:
+        def apply_pages(world: World, data: Any) -> None:
             pages, wanted = data
             world.pages = {p.id: p for p in pages}
             _confirm_optimistic(world, {p.id: p.status for p in pages}, clock())
@@ -292,10 +292,10 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
             )
         )
 
-        async def fetch_alerts():
+        async def fetch_alerts() -> Any:
             return await tail.poll(clock())
 
-        def apply_alerts(world: World, result) -> None:
+        def apply_alerts(world: World, result: Any) -> None:
             if result.changed or result.removed or "incident.io" not in world.alerts:
                 world.alerts["incident.io"] = tail.snapshot()
             if tail.complete:
@@ -322,7 +322,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
             )
         )
 
-        async def fetch_schedules():
+        async def fetch_schedules() -> Any:
             now = clock()
             me = await io.find_user_by_email(email) if email else None
             schedules = list(await io.list_schedules())[:MAX_SCHEDULES]
@@ -337,7 +337,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
             paths = await io.list_escalation_paths()
             return me, detailed, shifts, paths
 
-        def apply_schedules(world: World, data) -> None:
+        def apply_schedules(world: World, data: Any) -> None:
             me, schedules, shifts, paths = data
             if me is not None:
                 world.me = me
@@ -357,10 +357,10 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
             )
         )
 
-        async def fetch_incidents():
+        async def fetch_incidents() -> Any:
             return await io.list_incidents()
 
-        def apply_incidents(world: World, incidents) -> None:
+        def apply_incidents(world: World, incidents: Any) -> None:
             world.incidents = {i.id: i for i in incidents}
 
         feeds.append(
@@ -412,10 +412,10 @@ async def _all_or_first_error(calls: list[Awaitable[Any]]) -> list[Any]:
 def _alertmanager_feed(
     key: str, client: AlertmanagerClient, interval: float, clock: Callable[[], datetime]
 ) -> Feed:
-    async def fetch():
+    async def fetch() -> Any:
         return await client.list_alerts(now=clock())
 
-    def apply(world: World, alerts) -> None:
+    def apply(world: World, alerts: Any) -> None:
         world.alerts[key] = tuple(alerts)
         _confirm_optimistic(world, {a.key: a.state for a in alerts}, clock())
 
