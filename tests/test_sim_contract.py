@@ -1,12 +1,14 @@
 """Contract: every body the simulated incident.io API serves matches the official schema.
 
-* Endpoints in the vendored spec: each 2xx body validates against the operation's
-  response schema from ``components.schemas``, strictly (every object schema is closed
-  with ``additionalProperties: false``, so a misspelt or invented field fails), with
-  formats checked; the status code is the one the spec declares (200/201/202/204).
-* Endpoints newer than the spec: bodies load with the official SDK's models and carry no
-  field the model does not know; requests built with the SDK's payload models are
-  accepted.
+* Every endpoint the dashboard's client calls (the 2.29.0 schema, fetched by
+  ``scripts/fetch-oracles``): each 2xx body validates against the operation's response
+  schema from ``components.schemas``, strictly (every object schema is closed with
+  ``additionalProperties: false``, so a misspelt or invented field fails), with formats
+  checked; the status code is the one the schema declares (200/201/202/204).
+* The endpoints added late (respond, reassign, updates, timeline items) also load with the
+  official SDK's models and carry no field the model does not know; requests built with
+  the SDK's payload models are accepted. ``test_sim_sdk`` drives the SDK's own API
+  functions against ``oncall-tui sim serve``.
 * Error bodies load as the SDK's ``ErrorResponse`` (so ``type`` is one of its values).
 """
 
@@ -23,6 +25,7 @@ import pytest
 from incident_io import models
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
+from oncall_tui.backends.incidentio import OPERATIONS
 from oncall_tui.sim.incidentio import create_app
 from oncall_tui.sim.scenario import SimClock, build_world
 
@@ -103,6 +106,12 @@ def _no_unknown_fields(obj: Any, where: str) -> None:
     if not attrs.has(type(obj)):
         return
     extra = getattr(obj, "additional_properties", {})
+    if [f.name for f in attrs.fields(type(obj))] == ["additional_properties"]:
+        # A map in the schema (additionalProperties only, e.g. param_bindings): its keys
+        # are data, its values models to check.
+        for key, value in extra.items():
+            _no_unknown_fields(value, f"{where}[{key!r}]")
+        return
     assert not extra, f"{where}: fields unknown to the SDK model: {sorted(extra)}"
     for field in attrs.fields(type(obj)):
         if field.name != "additional_properties":
@@ -123,7 +132,10 @@ def setup(spec, strict_components):
 
 
 async def test_every_read_endpoint_matches_the_schema(setup):
-    world, clock, c, check = setup
+    await _read_walk(*setup)
+
+
+async def _read_walk(world, clock, c, check) -> None:
     clock.advance(20 * 60)  # let the script play: pages climb, alerts fire and resolve
     async with c:
         check.check(await c.get("/v1/identity"), "/v1/identity")
@@ -184,13 +196,16 @@ async def test_every_read_endpoint_matches_the_schema(setup):
                 "/v2/incident_updates",
             )
             items = await c.get("/v2/incident_timeline_items", params={"incident_id": inc["id"]})
-            assert items.status_code == 200
+            check.check(items, "/v2/incident_timeline_items")
             sdk_load("IncidentTimelineItemsListResultV2", items.json())
         assert {"triage", "live", "learning", "closed"} <= categories
 
 
 async def test_every_write_endpoint_matches_the_schema(setup):
-    world, clock, c, check = setup
+    await _write_walk(*setup)
+
+
+async def _write_walk(world, clock, c, check) -> None:
     clock.advance(5)
     async with c:
         sched = world.schedule_by_name["Global on-call"]
@@ -275,7 +290,10 @@ async def test_every_write_endpoint_matches_the_schema(setup):
 
 
 async def test_newer_endpoints_speak_the_sdk_models(setup):
-    world, clock, c, _check = setup
+    await _newer_walk(*setup)
+
+
+async def _newer_walk(world, clock, c, check) -> None:
     clock.advance(5)
     inc = next(
         i for i in world.incidents.values() if world.statuses[i.status_id].category == "live"
@@ -290,6 +308,7 @@ async def test_newer_endpoints_speak_the_sdk_models(setup):
         ).to_dict()
         r = await c.post("/v2/incident_updates", json=payload)
         assert r.status_code == 201, r.text
+        check.check(r, "/v2/incident_updates")
         update = sdk_load("IncidentUpdatesCreateResultV2", r.json()).incident_update
         assert update.message == "Fix is out" and update.new_incident_status.id == fixing.id
 
@@ -299,6 +318,7 @@ async def test_newer_endpoints_speak_the_sdk_models(setup):
         ).to_dict()  # fmt: skip
         r = await c.post("/v2/incident_timeline_items", json=payload)
         assert r.status_code == 201, r.text
+        check.check(r, "/v2/incident_timeline_items")
         item = sdk_load("IncidentTimelineItemsCreateResultV2", r.json()).incident_timeline_item
         assert item.title == "Rolled back" and not item.activity_log_id
 
@@ -309,6 +329,7 @@ async def test_newer_endpoints_speak_the_sdk_models(setup):
         ).to_dict()
         r = await c.patch(f"/v2/incident_timeline_items/{item.id}", json=payload)
         assert r.status_code == 200, r.text
+        check.check(r, "/v2/incident_timeline_items/{id}")
         edited = sdk_load("IncidentTimelineItemsUpdateResultV2", r.json()).incident_timeline_item
         assert edited.title == "Rolled back to v2024.11.2" and not edited.description
 
@@ -321,6 +342,7 @@ async def test_newer_endpoints_speak_the_sdk_models(setup):
         ).to_dict()
         r = await c.post(f"/v2/escalations/{esc.id}/actions/respond", json=snooze)
         assert r.status_code == 200 and r.content == b""
+        check.check(r, "/v2/escalations/{escalation_id}/actions/respond")
         ack = models.EscalationsRespondEscalationPayloadV2(
             response=models.EscalationsRespondEscalationPayloadV2Response.ACK
         ).to_dict()
@@ -333,8 +355,73 @@ async def test_newer_endpoints_speak_the_sdk_models(setup):
         ).to_dict()
         r = await c.post(f"/v2/escalations/{other.id}/actions/reassign", json=payload)
         assert r.status_code == 201, r.text
+        check.check(r, "/v2/escalations/{escalation_id}/actions/reassign")
         new = sdk_load("EscalationsReassignEscalationResultV2", r.json()).escalation
         assert new.id != other.id and world.escalations[other.id].status == "resolved"
+
+
+# Each operation of the dashboard's client, as the 2.29.0 schema names its endpoint.
+ENDPOINT_OF = {
+    "identity": ("GET", "/v1/identity"),
+    "users.list": ("GET", "/v2/users"),
+    "users.show": ("GET", "/v2/users/{id}"),
+    "severities.list": ("GET", "/v1/severities"),
+    "incident_statuses.list": ("GET", "/v1/incident_statuses"),
+    "incident_roles.list": ("GET", "/v2/incident_roles"),
+    "incident_types.list": ("GET", "/v1/incident_types"),
+    "schedules.list": ("GET", "/v2/schedules"),
+    "schedules.show": ("GET", "/v2/schedules/{id}"),
+    "schedule_entries.list": ("GET", "/v2/schedule_entries"),
+    "overrides.list": ("GET", "/v2/schedule_overrides"),
+    "overrides.create": ("POST", "/v2/schedule_overrides"),
+    "overrides.update": ("PUT", "/v2/schedule_overrides/{id}"),
+    "overrides.delete": ("DELETE", "/v2/schedule_overrides/{id}"),
+    "escalation_paths.list": ("GET", "/v2/escalation_paths"),
+    "escalation_paths.show": ("GET", "/v2/escalation_paths/{id}"),
+    "escalations.list": ("GET", "/v2/escalations"),
+    "escalations.show": ("GET", "/v2/escalations/{id}"),
+    "escalations.create": ("POST", "/v2/escalations"),
+    "escalations.cancel": ("POST", "/v2/escalations/{id}/actions/cancel"),
+    "escalations.respond": ("POST", "/v2/escalations/{escalation_id}/actions/respond"),
+    "escalations.reassign": ("POST", "/v2/escalations/{escalation_id}/actions/reassign"),
+    "alerts.list": ("GET", "/v2/alerts"),
+    "alerts.show": ("GET", "/v2/alerts/{id}"),
+    "alerts.resolve": ("POST", "/v2/alerts/{id}/actions/resolve"),
+    "alert_notes.list": ("GET", "/v1/alert_notes"),
+    "alert_notes.create": ("POST", "/v1/alert_notes"),
+    "incident_alerts.list": ("GET", "/v2/incident_alerts"),
+    "alert_sources.list": ("GET", "/v2/alert_sources"),
+    "incidents.list": ("GET", "/v2/incidents"),
+    "incidents.show": ("GET", "/v2/incidents/{id}"),
+    "incidents.create": ("POST", "/v2/incidents"),
+    "incidents.edit": ("POST", "/v2/incidents/{id}/actions/edit"),
+    "incident_updates.list": ("GET", "/v2/incident_updates"),
+    "incident_updates.create": ("POST", "/v2/incident_updates"),
+    "timeline_items.list": ("GET", "/v2/incident_timeline_items"),
+    "timeline_items.create": ("POST", "/v2/incident_timeline_items"),
+    "timeline_items.update": ("PATCH", "/v2/incident_timeline_items/{id}"),
+}
+
+
+async def test_the_walk_validates_every_endpoint_the_client_calls(spec, strict_components):
+    """One checker through all three walks: every endpoint of every operation of the
+    client answered, and validated strictly against the 2.29.0 schema."""
+    assert set(ENDPOINT_OF) == set(OPERATIONS), "an operation was added: map it here"
+    for method, template in ENDPOINT_OF.values():
+        assert method.lower() in spec["paths"][template], f"{method} {template} not in 2.29.0"
+    check = Checker(spec, strict_components)
+    for walk in (_read_walk, _write_walk, _newer_walk):
+        clock = SimClock(START, frozen=True)
+        world = build_world(clock, seed=3, background_alerts=30)
+        app = create_app(world, token=TOKEN, rate_limit_per_min=100_000)
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://sim.test",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        await walk(world, clock, client, check)
+    missing = set(ENDPOINT_OF.values()) - check.checked
+    assert not missing, f"never validated: {sorted(missing)}"
 
 
 async def test_error_bodies_are_sdk_error_responses(setup):
