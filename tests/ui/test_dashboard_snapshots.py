@@ -18,6 +18,7 @@ from demo_session import FrozenDemo, frozen_time
 from textual.command import CommandInput, CommandList, CommandPalette
 
 from oncall_tui.ui.screens.help import HelpScreen
+from oncall_tui.ui.widgets.alert_table import AlertTable
 from oncall_tui.ui.widgets.status_bar import StatusBar
 
 WIDE = (120, 35)
@@ -112,6 +113,13 @@ def test_stale_source(snap_compare, frozen):
         assert "grafana:eu STALE 3m" in shown and shown.count("STALE") == 1, shown
         health = {h.name: h for h in demo.session.engine.snapshot().health}
         assert health["grafana:eu"].error and not health["incident.io"].error
+        # the banner names the source and when it last answered, its rows are dimmed
+        banner = str(demo.dashboard.query_one("#stale-banner").render())
+        assert banner.startswith("grafana:eu: no answer since ") and "(3m)" in banner
+        assert "showing what was known then" in banner
+        table = demo.dashboard.query_one(AlertTable)
+        dimmed = [r for r in table.rows if r.key in table.stale]
+        assert dimmed and all("grafana:eu" in r.source for r in dimmed)
 
     assert snap_compare(demo.app, run_before=run_before, terminal_size=WIDE)
 

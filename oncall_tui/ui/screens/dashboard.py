@@ -18,9 +18,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Footer, Header, Input, Static
 
-from oncall_tui.core import desktop, paging, timefmt, views
+from oncall_tui.core import desktop, freshness, paging, timefmt, views
 from oncall_tui.core.actions import ActionError, Outcome, known_users
 from oncall_tui.core.session import Session
 from oncall_tui.core.sync import utcnow
@@ -110,6 +110,11 @@ class DashboardScreen(Screen):
     ]
 
     DEFAULT_CSS = """
+    DashboardScreen #stale-banner {
+        display: none; height: auto; padding: 0 1;
+        background: $stale 30%; color: $foreground; text-style: bold;
+    }
+    DashboardScreen #stale-banner.shown { display: block; }
     DashboardScreen #body { height: 1fr; }
     DashboardScreen #left { width: 3fr; min-width: 50; }
     DashboardScreen AlertTable { height: 1fr; }
@@ -141,6 +146,8 @@ class DashboardScreen(Screen):
         self._lookup_source: tuple[Alert, ...] | None = None
         self._lookup: tuple[dict[str, Alert], dict[str, tuple[int, Alert]]] = ({}, {})
         self._mounted_at = time.monotonic()
+        self._banner_text = ""
+        self._stale_sources: frozenset[str] = frozenset()
 
     # -- layout ------------------------------------------------------------------
 
@@ -148,6 +155,8 @@ class DashboardScreen(Screen):
         # Size classes before the first styling: set after mount, each restyles every widget.
         self._apply_size(*self.app.size, update=False)
         yield Header(show_clock=True, icon="☎")
+        # "incident.io: no answer since 14:02 (3m) — showing what was known then"
+        yield Static(id="stale-banner", markup=False)
         yield ShiftPanel(id="shifts")
         with Horizontal(id="body"):
             with Vertical(id="left"):
@@ -200,6 +209,7 @@ class DashboardScreen(Screen):
             self.run_worker(partial(saver.write, saver.take()), thread=True, group="snapshot-cache")
         status = self.query_one(StatusBar)
         status.update_health(self._snapshot.health, utcnow(), **self._status_extras())
+        self._show_staleness()
         if not self._started and self._every_backend_tried(self._snapshot):
             self._render_snapshot()  # the wait for a slow backend is over: show the rest
 
@@ -241,11 +251,47 @@ class DashboardScreen(Screen):
             table.empty_text = "No pages and nothing firing (or nothing matches the filter)."
             table.update_rows(self._rows())
         self.query_one(StatusBar).update_health(snap.health, now, **self._status_extras())
+        self._show_staleness(rows_changed=True)
         self._announce_new_pages(snap)
         self._show_detail(table.cursor_key)
         if EXIT_AFTER_DATA and (snap.alerts or snap.pages) and snap.shifts:
             # Benchmarks: leave once the first frame showing data has been drawn.
             self.call_after_refresh(self.app.exit, 0)
+
+    def _show_staleness(self, *, rows_changed: bool = False) -> None:
+        """The banner, dimmed rows and marked countdowns for sources the engine calls
+        stale now (it moves with the clock, so this runs every second as well)."""
+        now = utcnow()
+        health = self._snapshot.health
+        lines = freshness.stale_banner(health, now, self.session.settings.display_zone())
+        banner = self.query_one("#stale-banner", Static)
+        text = "\n".join(lines)
+        if text != self._banner_text:
+            self._banner_text = text
+            banner.update(text)
+            banner.set_class(bool(lines), "shown")
+        stale = freshness.stale_sources(health, now)
+        if stale == self._stale_sources and not rows_changed:
+            return
+        self._stale_sources = stale
+        table = self.query_one(AlertTable)
+        by_key, _ = self._alert_lookup()
+        table.set_stale(freshness.stale_rows(table.rows, by_key, stale))
+        self._show_detail(table.cursor_key)
+
+    def _stale_since(self, row: views.AlertRow) -> datetime | None:
+        """When the stale sources behind ``row`` last answered (None: all fresh)."""
+        if not self._stale_sources:
+            return None
+        by_key, _ = self._alert_lookup()
+        sources = freshness.row_sources(row, by_key) & self._stale_sources
+        now = utcnow()
+        times = [
+            since
+            for h in self._snapshot.health
+            if h.name in sources and (since := h.stale_since(now)) is not None
+        ]
+        return min(times) if times else None
 
     def _every_backend_tried(self, snap: Snapshot) -> bool:
         if self._started:
@@ -370,6 +416,7 @@ class DashboardScreen(Screen):
             now=utcnow(),
             zone=self.session.settings.display_zone(),
         )
+        detail.set_stale(self._stale_since(row))
 
     def _sparkline_state(self, alert: Alert | None):
         """A cached series, or start fetching one; returns what to show now."""
@@ -745,17 +792,16 @@ class DashboardScreen(Screen):
         table.move_cursor_to_key(newest.key)
 
     def action_show_errors(self) -> None:
+        """Each source's last error, staleness, pacing and its share of the shared
+        rate limit (the engine's words)."""
         now = utcnow()
-        lines = []
-        for h in self._snapshot.health:
-            if h.error:
-                age = f"last good {timefmt.ago(h.last_ok, now)}" if h.last_ok else "never"
-                lines.append(f"{h.name}: {h.error} ({age}, {h.failures} failures)")
-        if not lines:
-            self.app.notify("Every source is answering.", timeout=4)
-            return
+        health = self._snapshot.health
+        lines = freshness.source_detail(health, now, self.session.settings.display_zone())
+        trouble = any(h.error for h in health) or bool(freshness.stale_sources(health, now))
+        if not trouble:
+            self.app.notify("Every source is answering.", timeout=15)
         for line in lines:
-            self.app.notify(line, severity="warning", timeout=15)
+            self.app.notify(line, severity="warning" if trouble else "information", timeout=15)
 
     def action_calendar(self) -> None:
         opener = getattr(self.app, "open_calendar", None)

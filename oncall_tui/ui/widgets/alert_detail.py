@@ -143,6 +143,14 @@ class AlertDetail(Widget):
         self._pages: tuple[Page, ...] = ()
         self._notes: tuple[AlertNote, ...] = ()
         self._path: EscalationPath | None = None
+        self._stale_since: datetime | None = None
+
+    def set_stale(self, since: datetime | None) -> None:
+        """The row's source has had no answer since ``since`` (None: it is fresh). Its
+        countdown is then marked as computed from data of that time."""
+        if since != self._stale_since:
+            self._stale_since = since
+            self._redraw()
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(can_focus=False):
@@ -265,6 +273,9 @@ class AlertDetail(Widget):
             parts.append(level)
             if row.next_level_at is not None:
                 parts.append((f", moves up {timefmt.countdown(row.next_level_at, now)}", "$major"))
+                if self._stale_since is not None:
+                    known = timefmt.format_clock(self._stale_since, self.zone, with_zone=False)
+                    parts.append((f" (? from data as of {known}, stale)", "bold $stale"))
         return Content.assemble(*parts)
 
     def body_content(self, now: datetime | None = None) -> Content:

@@ -218,6 +218,7 @@ class AlertTable(ScrollView, can_focus=True):
         "alert-table--link-missing",
         "alert-table--link-refused",
         "alert-table--empty",
+        "alert-table--stale",
     }
 
     DEFAULT_CSS = """
@@ -252,6 +253,7 @@ class AlertTable(ScrollView, can_focus=True):
         & > .alert-table--link-missing { color: $foreground-muted; }
         & > .alert-table--link-refused { color: $major; }
         & > .alert-table--empty { color: $foreground-muted; text-style: italic; }
+        & > .alert-table--stale { color: $foreground-muted 70%; text-style: italic; }
     }
     """
 
@@ -320,6 +322,7 @@ class AlertTable(ScrollView, can_focus=True):
         self._empty_text = empty_text
         self._last_highlighted: str | None = None
         self._line_cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._stale: frozenset[str] = frozenset()  # rows built from a stale source
         self._columns_cache: tuple[int, tuple[tuple[Column, int], ...]] | None = None
 
     def on_mount(self) -> None:
@@ -504,6 +507,18 @@ class AlertTable(ScrollView, can_focus=True):
     def clear_marks(self) -> None:
         self.set_marks(())
 
+    @property
+    def stale(self) -> frozenset[str]:
+        return self._stale
+
+    def set_stale(self, keys: Iterable[str]) -> None:
+        """Rows whose source is stale: drawn dimmed, with their countdowns marked "?"
+        (they count down on data that may have moved on)."""
+        keys = frozenset(keys)
+        if keys != self._stale:
+            self._stale = keys
+            self.refresh()
+
     def mark_seen(self, keys: Iterable[str] | None = None) -> None:
         """Forget that rows are new (default: every row)."""
         if keys is None:
@@ -664,14 +679,19 @@ class AlertTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         row = self._rows[index]
         now = self._clock()
+        stale = row.key in self._stale
+        esc = escalation_text(row, now)
+        if stale and row.next_level_at is not None and esc:
+            esc += "?"  # a countdown on frozen data
         key = (
             row,
             width,
             index == self._cursor,
             row.key in self._marked,
             row.key in self._unseen,
-            escalation_text(row, now),
+            esc,
             compact_duration((now - row.started_at).total_seconds()),
+            stale,
         )
         strip = self._line_cache.get(key)
         if strip is None:
@@ -689,12 +709,14 @@ class AlertTable(ScrollView, can_focus=True):
         return Strip(segments).adjust_cell_length(width, style)
 
     def _render_row(self, row: AlertRow, width: int, base: Style, key: tuple) -> Strip:
-        _, _, is_cursor, is_marked, is_new, esc, age = key
+        _, _, is_cursor, is_marked, is_new, esc, age, stale = key
         row_style = base
         if is_marked:
             row_style += self._style("marked")
         closed = _STATE_CLASS.get(row.state) == "resolved"
         muted = self._style("muted")
+        if stale:  # from a source with no answer for a while: dimmed, whatever its state
+            closed, muted = True, muted + self._style("stale") + Style(bold=False)
         cursor = self._style("cursor") if is_cursor else None
 
         def seg(text: str, style: Style | None = None) -> Segment:

@@ -1,6 +1,9 @@
 """The status bar: how fresh each data source is, and what the dashboard is doing.
 
-One segment per source ("incident.io ✓ 12s", "grafana:eu STALE 4m"), a ⚠ marker when
+One segment per source ("incident.io ✓ 12s", "grafana:eu STALE 4m"; a ✓ only while the
+source is fresh and its last poll worked; stale as the engine decides it, from each
+feed's clock), why polls are slower than configured ("incident.io: 12% of the shared
+rate limit left; polling every 63 s"), a ⚠ marker when
 the last poll of a source failed (the error text is the bar's tooltip, and a click posts
 :class:`StatusBar.ErrorsRequested` with it so the screen can show it), a READ-ONLY
 badge, the number of writes waiting in the outbox, and the current filter and toggles.
@@ -31,10 +34,23 @@ __all__ = ["StatusBar", "describe_filter", "source_segment"]
 DEFAULT_STALE_AFTER = timedelta(minutes=2)
 
 
+def is_stale(
+    health: SourceHealth, now: datetime, stale_after: timedelta = DEFAULT_STALE_AFTER
+) -> bool:
+    """Stale as the engine decided (each feed's clock); ``stale_after`` only for a
+    health that carries no clocks."""
+    if health.feeds:
+        return health.is_stale(now)
+    age = health.age_seconds(now)
+    return age is not None and age > stale_after.total_seconds()
+
+
 def source_segment(
     health: SourceHealth, now: datetime, stale_after: timedelta = DEFAULT_STALE_AFTER
 ) -> Content:
-    """ "incident.io ✓ 12s", "grafana:eu STALE 4m ⚠", "grafana:us ✗ no data yet ⚠"."""
+    """ "incident.io ✓ 12s", "grafana:eu STALE 4m ⚠", "grafana:us ✗ no data yet ⚠";
+    a source whose last poll failed but whose data is not stale yet shows no ✓
+    ("grafana:eu 12s ⚠")."""
     name = clean(health.name, limit=40) or "?"
     age = health.age_seconds(now)
     warn = Content.styled(" ⚠", "bold $major") if health.error else Content("")
@@ -43,12 +59,16 @@ def source_segment(
             body = Content.styled(f"{name} ✗ no data yet", "$stale")
         else:
             body = Content.styled(f"{name} … loading", "$foreground-muted")
-    elif age > stale_after.total_seconds():
+    elif is_stale(health, now, stale_after):
+        since = health.stale_since(now) if health.feeds else None
+        shown = (now - since).total_seconds() if since is not None else age
         body = Content.assemble(
             (f"{name} ", "$stale"),
             ("STALE", "bold $stale"),
-            (f" {compact_duration(age)}", "$stale"),
+            (f" {compact_duration(shown)}", "$stale"),
         )
+    elif health.error:
+        body = Content.assemble(name, f" {compact_duration(age)}")
     else:
         body = Content.assemble(name, (" ✓", "$acked"), f" {compact_duration(age)}")
     return body + warn
@@ -193,6 +213,8 @@ class StatusBar(Widget):
             if h.error:
                 failures = f" ({h.failures} failures in a row)" if h.failures > 1 else ""
                 lines.append(f"{clean(h.name, limit=40)}: {clean(h.error)}{failures}")
+            if h.pace:
+                lines.append(clean(h.pace, limit=200))
             if h.unavailable:
                 lines.append(
                     f"{clean(h.name, limit=40)} cannot: "
@@ -210,7 +232,7 @@ class StatusBar(Widget):
         fresh = 0
         for h in self._health:
             age = h.age_seconds(now)
-            healthy = age is not None and age <= self.stale_after.total_seconds()
+            healthy = age is not None and not is_stale(h, now, self.stale_after)
             if collapse_fresh and healthy and not h.error:
                 fresh += 1
                 continue
@@ -221,6 +243,11 @@ class StatusBar(Widget):
 
     def extras_content(self, *, short: bool = False) -> Content:
         parts: list[Content] = []
+        if not short:
+            # Polls slowed for the shared rate limit, in the engine's words.
+            for h in self._health:
+                if h.pace:
+                    parts.append(Content.styled(clean(h.pace, limit=120), "$warning"))
         for notice in self._notices:
             parts.append(Content.styled(notice, "$warning"))
         if self._filter:
