@@ -579,7 +579,7 @@ class AlertmanagerClient(ApiClient):
         fingerprint = clean_text(raw_fp, limit=64) if isinstance(raw_fp, str) else ""
         if not fingerprint or not re.fullmatch(r"[0-9A-Za-z_.:-]+", fingerprint):
             return None
-        status = item.get("status") if isinstance(item.get("status"), Mapping) else {}
+        status = _mapping(item, "status")
         silenced_by = tuple(clean_text(s, limit=64) for s in _strings(status.get("silencedBy")))
         inhibited_by = _strings(status.get("inhibitedBy"))
         if status.get("state") == "suppressed":
@@ -798,6 +798,11 @@ def _mapping(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _list(body: Mapping[str, Any], key: str) -> list[Any]:
+    value = body.get(key)
+    return value if isinstance(value, list) else []
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
@@ -809,7 +814,7 @@ def _path_id(value: str) -> str:
     return quote(text, safe="")
 
 
-def _alert_order(alert: Alert) -> tuple:
+def _alert_order(alert: Alert) -> tuple[int, int, float, str]:
     state_rank = {ALERT_FIRING: 0, ALERT_INHIBITED: 1, ALERT_SILENCED: 2}.get(alert.state, 3)
     return (state_rank, severity_rank(alert.severity), -alert.started_at.timestamp(), alert.key)
 
@@ -835,7 +840,7 @@ def parse_silence(item: Any) -> Silence | None:
                 True if is_equal is None else bool(is_equal),
             )
         )
-    status = item.get("status") if isinstance(item.get("status"), Mapping) else {}
+    status = _mapping(item, "status")
     starts = parse_time(item.get("startsAt"))
     ends = parse_time(item.get("endsAt"))
     if starts is None or ends is None:
@@ -917,7 +922,7 @@ def parse_prometheus_matrix(body: Any, expr: str, match: Mapping[str, str] | Non
         raise MalformedResponse("query_range answer is not a JSON object")
     if body.get("status") == "error":
         raise InvalidRequest(clean_text(body.get("error") or "query failed", limit=500))
-    data = body.get("data") if isinstance(body.get("data"), Mapping) else {}
+    data = _mapping(body, "data")
     result = data.get("result")
     if data.get("resultType") not in (None, "matrix") or not isinstance(result, list):
         raise MalformedResponse("query_range did not answer with a matrix")
@@ -963,10 +968,10 @@ def parse_grafana_frames(
     for frame in (frames if isinstance(frames, list) else [])[:1000]:
         if not isinstance(frame, Mapping):
             continue
-        schema = frame.get("schema") if isinstance(frame.get("schema"), Mapping) else {}
-        data = frame.get("data") if isinstance(frame.get("data"), Mapping) else {}
-        fields = schema.get("fields") if isinstance(schema.get("fields"), list) else []
-        values = data.get("values") if isinstance(data.get("values"), list) else []
+        schema = _mapping(frame, "schema")
+        data = _mapping(frame, "data")
+        fields = _list(schema, "fields")
+        values = _list(data, "values")
         time_index = next(
             (i for i, f in enumerate(fields) if isinstance(f, Mapping) and f.get("type") == "time"),
             None,
@@ -1085,14 +1090,14 @@ class GrafanaClient(ApiClient):
         grafana_alert = body.get("grafana_alert")
         if not isinstance(grafana_alert, Mapping):
             grafana_alert = body  # provisioning API shape: data at the top level
-        data = grafana_alert.get("data") if isinstance(grafana_alert.get("data"), list) else []
+        data = _list(grafana_alert, "data")
         for query in data:
             if not isinstance(query, Mapping):
                 continue
             ds_uid = query.get("datasourceUid")
             if not isinstance(ds_uid, str) or not ds_uid or ds_uid in EXPRESSION_DATASOURCES:
                 continue
-            model = query.get("model") if isinstance(query.get("model"), Mapping) else {}
+            model = _mapping(query, "model")
             expr = model.get("expr")
             return RuleQuery(
                 rule_uid=clean_text(grafana_alert.get("uid") or uid, limit=100),

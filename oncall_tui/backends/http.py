@@ -32,7 +32,7 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn, Self, TypedDict
 
 import httpx
 from tenacity import (
@@ -59,6 +59,23 @@ class FieldError:
     code: str
     message: str
     field: str | None = None
+
+
+class _Context(TypedDict):
+    """Where a request went, carried into every error it raises."""
+
+    source: str
+    method: str
+    path: str
+
+
+class _ErrorFields(_Context):
+    """What an error answer said, beside where the request went."""
+
+    status: int
+    type: str | None
+    request_id: str | None
+    errors: Iterable[FieldError]
 
 
 class ApiError(Exception):
@@ -228,7 +245,7 @@ class Secret:
             return data
         return data.replace(needle, b"***")
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         raise TypeError("a Secret cannot be pickled or copied")
 
 
@@ -468,7 +485,8 @@ def default_error_parser(
         items = body.get("errors")
         for item in items[:20] if isinstance(items, list) else ():
             if isinstance(item, Mapping):
-                source = item.get("source") if isinstance(item.get("source"), Mapping) else {}
+                source = item.get("source")
+                source = source if isinstance(source, Mapping) else {}
                 errors.append(
                     FieldError(
                         code=clean_text(item.get("code"), limit=100),
@@ -498,7 +516,9 @@ def default_error_parser(
 def _text_field(body: Mapping[str, Any], key: str) -> str:
     """A message-like field, only if it is plain text (not a nested object)."""
     value = body.get(key)
-    return value if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+    return (
+        str(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+    )
 
 
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.{0,300}?)</title", re.IGNORECASE | re.DOTALL)
@@ -528,7 +548,7 @@ def _without_surrogates(value: Any) -> Any:
         return _SURROGATE.sub("\ufffd", item) if isinstance(item, str) else item
 
     root = [fix(value)]
-    stack: list[list | dict] = [root]
+    stack: list[list[Any] | dict[str, Any]] = [root]
     while stack:
         node = stack.pop()
         if isinstance(node, list):
@@ -625,10 +645,10 @@ class ApiClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
     # -- the one entry point -------------------------------------------------
@@ -692,7 +712,7 @@ class ApiClient:
         allow_empty: bool,
     ) -> Any:
         self.stats.record(self.source, method, path.split("?")[0])
-        context = {"source": self.source, "method": method, "path": path}
+        context: _Context = {"source": self.source, "method": method, "path": path}
         try:
             request = self._http.build_request(
                 method, path, params=params, json=json_body, headers=headers
@@ -710,7 +730,7 @@ class ApiClient:
                 f"{method} {path}: no complete answer within {self.deadline:g} s", **context
             ) from None
 
-    async def _exchange(self, request: httpx.Request, context: dict, allow_empty: bool) -> Any:
+    async def _exchange(self, request: httpx.Request, context: _Context, allow_empty: bool) -> Any:
         method, path = context["method"], context["path"]
         try:
             response = await self._http.send(request, stream=True)
@@ -742,7 +762,7 @@ class ApiClient:
         """An exception's text, token removed before it is cut to length."""
         return clean_text(self._token.redact(str(exc)), limit=200) or type(exc).__name__
 
-    async def _read_capped(self, response: httpx.Response, context: dict) -> bytes:
+    async def _read_capped(self, response: httpx.Response, context: _Context) -> bytes:
         too_big = MalformedResponse(
             f"response larger than {_size(MAX_RESPONSE_BYTES)}; ignored",
             status=response.status_code,
@@ -775,7 +795,7 @@ class ApiClient:
         return b"".join(chunks)
 
     def _parse_ok(
-        self, status: int, headers: httpx.Headers, body: bytes, allow_empty: bool, context: dict
+        self, status: int, headers: httpx.Headers, body: bytes, allow_empty: bool, context: _Context
     ) -> Any:
         where = f"{context['method']} {context['path']}"
         if not body.strip():
@@ -804,7 +824,9 @@ class ApiClient:
         if seen is not None:
             self.rate_limit = seen
 
-    def _error(self, status: int, headers: httpx.Headers, body: bytes, context: dict) -> ApiError:
+    def _error(
+        self, status: int, headers: httpx.Headers, body: bytes, context: _Context
+    ) -> ApiError:
         try:
             parsed: Any = _loads(body) if body.strip() else None
         except (ValueError, UnicodeDecodeError):
@@ -828,7 +850,13 @@ class ApiClient:
         request_id = redact(request_id) if request_id else None
         if message in ("", f"HTTP {status}") and status in _STATUS_TEXT:
             message = _STATUS_TEXT[status]
-        kwargs = dict(status=status, type=type_, request_id=request_id, errors=errors, **context)
+        kwargs: _ErrorFields = {
+            "status": status,
+            "type": type_,
+            "request_id": request_id,
+            "errors": errors,
+            **context,
+        }
         if status == 429:
             asked = parse_retry_after(headers.get("retry-after"))
             if asked is None:
