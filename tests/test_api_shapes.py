@@ -37,7 +37,7 @@ from oncall_tui.backends.incidentio import (
     parse_escalation_path,
     parse_schedule,
 )
-from oncall_tui.core import availability, views
+from oncall_tui.core import availability, calendar, views
 from oncall_tui.domain import User
 from oncall_tui.sim.incidentio import create_app
 from oncall_tui.sim.scenario import SimClock, build_world
@@ -400,3 +400,36 @@ def test_unavailable_through_the_console_script_puts_overrides_on_the_right_laye
         assert data["layer_id"], data
         assert data["layer_id"] in layer_of[data["rotation_id"]], data
     assert json.dumps(writes).count('"layer_id": ""') == 0
+
+
+async def _week(entry_layer_ids: bool):
+    world, transport = _sim(entry_layer_ids)
+    async with IncidentIoClient(
+        "http://sim.test", TOKEN, transport=transport, retry=RetryPolicy(attempts=1)
+    ) as c:
+        schedules = await c.list_schedules()
+        shifts = []
+        for schedule in schedules:
+            got = await c.schedule_entries(
+                schedule.id, datetime(2026, 8, 31, tzinfo=UTC), datetime(2026, 9, 7, tzinfo=UTC)
+            )
+            shifts += got.final
+    me = User(id=world.me.id, name=world.me.name, email=world.me.email)
+    return schedules, shifts, me
+
+
+async def test_calendar_lanes_and_ics_are_the_same_on_both_entry_shapes():
+    views = []
+    for entry_layer_ids in (True, False):
+        schedules, shifts, me = await _week(entry_layer_ids)
+        assert shifts and all(s.layer_id for s in shifts)
+        view = calendar.week_view(shifts, schedules, me, anchor=START, zone="UTC", now=START)
+        lanes = [
+            (lane.key, lane.title, [(b.shift_start, b.who) for b in lane.blocks])
+            for group in view.schedules
+            for lane in group.lanes
+        ]
+        ics = calendar.shifts_to_ics(shifts, schedules, me, calendar_name="mine", now=START)
+        views.append((lanes, re.sub(rb"DTSTAMP:[0-9TZ]+", b"", ics)))
+    assert views[0] == views[1]
+    assert b"Layer: \r\n" not in views[1][1] and b"VEVENT" in views[1][1]

@@ -411,6 +411,7 @@ def _shift(payload: Any) -> Any:
 INCIDENT_IO_CASES = [
     ("AlertV2", "parse_alert", "alert"),
     ("EscalationV2", "parse_page", "escalation"),
+    ("EscalationPathV2", "parse_escalation_path", "escalation_path"),
     ("ScheduleV2", "parse_schedule", "schedule"),
     ("ScheduleEntryV2", "parse_shift", "entry"),
     ("IncidentV2", "parse_incident", "incident"),
