@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -286,9 +287,8 @@ def draft_from_alert(alert: Alert | None, page: Page | None = None) -> DeclareDr
     draft = DeclareDraft()
     if alert is None and page is None:
         return draft
-    title = clean_text(
-        (alert.title if alert else page.title) if (alert or page) else "", limit=NAME_LIMIT
-    )
+    source = alert or page
+    title = clean_text(source.title if source is not None else "", limit=NAME_LIMIT)
     draft.name = title
     lines: list[str] = []
     if alert is not None:
@@ -396,7 +396,7 @@ def sort_incidents(incidents: Iterable[Incident]) -> list[Incident]:
     """Triage and live first, then paused, then post-incident; within a group the most
     severe, then the newest."""
 
-    def key(incident: Incident):
+    def key(incident: Incident) -> tuple[int, int, float]:
         category = incident.status.category
         group = (
             CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
@@ -600,7 +600,7 @@ class IncidentActions:
         )
         alert_ids = list(dict.fromkeys(link.alert_id for link in links))[:MAX_LINKED_ALERTS]
         fetched = await asyncio.gather(
-            *(part("an alert", lambda a=a: io.get_alert(a), None) for a in alert_ids)
+            *(part("an alert", functools.partial(io.get_alert, a), None) for a in alert_ids)
         )
         alerts = tuple(a for a in fetched if a is not None)
         if len(links) > MAX_LINKED_ALERTS:
@@ -735,10 +735,12 @@ class IncidentActions:
 
     # -- notes and updates (through the outbox) ------------------------------------------
 
-    def _enqueue(self, kind: str, incident: Incident, payload: dict) -> OutboxItem:
+    def _enqueue(self, kind: str, incident: Incident, payload: dict[str, Any]) -> OutboxItem:
         return self._enqueue_to(kind, incident.id, incident.reference, payload)
 
-    def _enqueue_to(self, kind: str, target: str, reference: str, payload: dict) -> OutboxItem:
+    def _enqueue_to(
+        self, kind: str, target: str, reference: str, payload: dict[str, Any]
+    ) -> OutboxItem:
         outbox = self._need_outbox()
         payload["incident_ref"] = clean_text(reference, limit=60)
         try:
@@ -1199,7 +1201,8 @@ def _cached(incident: Incident) -> dict[str, Any]:
 
 def _from_cache(ident: str, ref: str, fields: dict[str, Any]) -> Incident | None:
     try:
-        status = IncidentStatus(*[str(v) for v in fields["status"][:3]])
+        status_id, status_name, category = (str(v) for v in fields["status"][:3])
+        status = IncidentStatus(status_id, status_name, category)
         sev = fields.get("severity")
         severity = Severity(str(sev[0]), str(sev[1]), int(sev[2])) if sev else None
         return Incident(
@@ -1228,7 +1231,7 @@ def _description(text: str, title: str) -> str | None:
     return text or None
 
 
-def _when(payload, item: OutboxItem) -> datetime:
+def _when(payload: Any, item: OutboxItem) -> datetime:
     raw = payload.get("timestamp") if hasattr(payload, "get") else None
     try:
         return parse_datetime(raw)
@@ -1277,7 +1280,7 @@ def delivery_words(delivery: Delivery) -> tuple[str, str] | None:
     return None
 
 
-def item_summary(item: OutboxItem, zone: timefmt.ZoneLike = None) -> dict:
+def item_summary(item: OutboxItem, zone: timefmt.ZoneLike = None) -> dict[str, Any]:
     """One outbox item as plain fields, for ``oncall-tui outbox``."""
     payload = item.payload
     text = payload.get("text") or payload.get("message") or ""
