@@ -11,7 +11,7 @@ from textual.widgets import DataTable
 from oncall_tui.core.outbox import KIND_NOTE, Outbox, note_payload
 from oncall_tui.sim import demo as demo_module
 from oncall_tui.ui.screens.dashboard import DashboardScreen
-from oncall_tui.ui.screens.incidents import IncidentsScreen, NoteInput, incident_actions
+from oncall_tui.ui.screens.incidents import IncidentsScreen, NoteInput
 from oncall_tui.ui.screens.modals import ConfirmScreen
 from oncall_tui.ui.widgets.timeline_view import TimelineView
 from tests.ui.test_incident_screen import (
@@ -92,11 +92,28 @@ async def test_a_note_goes_to_the_incident_the_box_was_opened_on_even_if_it_clos
 # ------------------------------------------------------------------- refused notes
 
 
+def refuse_next_note(app, status: int = 401) -> None:
+    """incident.io refuses the next note once (401: the key was revoked, then fixed)."""
+    from oncall_tui.sim.world import SimError
+
+    world = app.session.demo.world
+    original = world.create_timeline_item
+    refused = []
+
+    def once(**kwargs):
+        if not refused:
+            refused.append(kwargs)
+            raise SimError(status, "refused", "refused", "refused by the test")
+        return original(**kwargs)
+
+    world.create_timeline_item = once
+
+
 async def test_a_refused_note_holds_the_next_one_and_R_resends_both_in_order():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         s = await open_incidents(pilot, "INC-242")
-        faults(app).update(burst=1, burst_status=401, paths=["/v2/incident_timeline_items"])
+        refuse_next_note(app, 401)
         await type_note(pilot, "first")
         await until(pilot, lambda: app.session.outbox.count_attention() == 1)
         await type_note(pilot, "second")
@@ -119,7 +136,7 @@ async def test_K_skips_a_refused_note_and_the_held_one_goes():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_incidents(pilot, "INC-242")
-        faults(app).update(burst=1, burst_status=422, paths=["/v2/incident_timeline_items"])
+        refuse_next_note(app, 422)
         await type_note(pilot, "refused")
         await until(pilot, lambda: app.session.outbox.count_attention() == 1)
         await type_note(pilot, "held")
@@ -251,7 +268,7 @@ async def test_a_draft_survives_esc_a_screen_change_and_a_restart_and_quit_asks(
 
 async def test_the_dashboard_takes_notes_from_the_kept_list_when_incident_io_is_down():
     app = make_app(dashboard=True)
-    await incident_actions(app.session).list_incidents()  # an earlier run kept the list
+    await app.session.incidents.list_incidents()  # an earlier run kept the list
     faults(app).update(down=True)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen))
