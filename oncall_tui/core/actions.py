@@ -17,7 +17,8 @@ from typing import Any
 from oncall_tui import __version__
 from oncall_tui.backends.http import ApiError
 from oncall_tui.backends.incidentio import CapabilityUnavailable, IncidentIoClient
-from oncall_tui.core import paging, timefmt
+from oncall_tui.core import guard, paging, timefmt
+from oncall_tui.core.guard import ActionError as ActionError  # re-exported
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import SyncEngine, World, utcnow
 from oncall_tui.domain import (
@@ -30,10 +31,6 @@ from oncall_tui.domain import (
 )
 
 TOOL = f"oncall-tui {__version__}"
-
-
-class ActionError(Exception):
-    """An action that did not happen, with the reason and what to do, in words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,25 +48,9 @@ def _failed(what: str, exc: ApiError) -> ActionError:
     return ActionError(f"{what} failed: {exc}")
 
 
-def check_write(
-    backends: Backends,
-    readonly: bool,
-    capability: str | None = None,
-    *,
-    refusal: str = "Not available",
-) -> None:
-    """Refuse a write before anything is sent: read-only mode, or an action the key or
-    the API cannot do (with the reason from the capability probe)."""
-    if readonly:
-        raise ActionError("Read-only mode: nothing was changed (started with --readonly).")
-    caps = backends.capabilities
-    if capability and caps is not None:
-        try:
-            usable = caps.available(capability)
-        except KeyError:
-            return
-        if not usable:
-            raise ActionError(f"{refusal}: {caps.reason(capability)}")
+def check_write(backends: Backends, readonly: bool, action: str) -> None:
+    """Refuse a write before anything is sent (see :mod:`oncall_tui.core.guard`)."""
+    guard.check(action, readonly=readonly, backends=backends)
 
 
 def known_users(shifts: Iterable[Shift], paths: Iterable[EscalationPath]) -> dict[str, User]:
@@ -118,8 +99,8 @@ class Actions:
             return me.email or me.name
         return self.backends.settings.user.email or "the on-call engineer"
 
-    def _check_write(self, capability: str | None = None) -> None:
-        check_write(self.backends, self.readonly, capability)
+    def _check_write(self, action: str) -> None:
+        check_write(self.backends, self.readonly, action)
 
     def _io(self) -> IncidentIoClient:
         return incident_io(self.backends)
@@ -166,6 +147,12 @@ class Actions:
         incident.io alert raised. No confirmation: this is the action to take at once."""
         if isinstance(item, Page):
             return await self._respond(item, "ack")
+        if item.source != SOURCE_INCIDENT_IO and item.silenced_by:
+            self._check_write("silence")
+            return Outcome(
+                f"“{item.title}” is already silenced on {item.source_label} "
+                f"(silence {item.silenced_by[0][:8]}); nothing was sent."
+            )
         if item.source == SOURCE_INCIDENT_IO:
             return await self._ack_incident_io_alert(item)
         return await self._silence(item)
@@ -173,7 +160,6 @@ class Actions:
     async def _respond(
         self, page: Page, response: str, *, until: datetime | None = None
     ) -> Outcome:
-        capability = {"ack": "ack", "snooze": "snooze", "nack": "nack"}[response]
         if response == "ack":
             # Already done: say so, with who and when, and send nothing.
             already = paging.already_acked(
@@ -181,7 +167,7 @@ class Actions:
             )
             if already:
                 return Outcome(already)
-        self._check_write(capability)
+        self._check_write({"ack": "ack", "snooze": "snooze", "nack": "decline"}[response])
         io = self._io()
         if response == "nack" and page.status != "triggered":
             raise ActionError(
@@ -293,7 +279,7 @@ class Actions:
 
     async def shadow(self, item: Page | Alert, user: User) -> Outcome:
         """Page a teammate to shadow me on this page or alert."""
-        self._check_write("escalate")
+        self._check_write("shadow")
         io = self._io()
         try:
             await io.create_escalation(
@@ -369,7 +355,7 @@ class Actions:
         )
 
     async def _silence(self, alert: Alert) -> Outcome:
-        self._check_write()
+        self._check_write("silence")
         client = self.backends.alertmanager_for(alert)
         if client is None:
             raise ActionError(f"No client for {alert.source_label}.")
@@ -394,17 +380,17 @@ class Actions:
         )
 
     async def unack(self, item: Page | Alert) -> Outcome:
+        self._check_write("unack")
         if isinstance(item, Page) or item.source == SOURCE_INCIDENT_IO:
             raise ActionError(
                 "incident.io has no un-acknowledge. To page again, escalate (e) to the "
                 "path or a person."
             )
-        self._check_write()
         client = self.backends.alertmanager_for(item)
         if client is None:
             raise ActionError(f"No client for {item.source_label}.")
         if not item.silenced_by:
-            raise ActionError(f"“{item.title}” is not silenced.")
+            return Outcome(f"“{item.title}” is not silenced; there is nothing to undo.")
         previous = self._optimistic(item.key, "firing")
         try:
             for silence_id in item.silenced_by:
@@ -424,7 +410,7 @@ class Actions:
                 f"{alert.source_label} resolves alerts itself when the rule stops firing; "
                 "silence it (a) instead."
             )
-        self._check_write("resolve_alert")
+        self._check_write("resolve")
         io = self._io()
         previous = self._optimistic(alert.key, "resolved")
         try:

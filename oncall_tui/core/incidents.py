@@ -38,7 +38,7 @@ from oncall_tui.backends.incidentio import (
     parse_datetime,
 )
 from oncall_tui.config import default_data_dir
-from oncall_tui.core import timefmt
+from oncall_tui.core import guard, timefmt
 from oncall_tui.core.actions import ActionError, Outcome, check_write, incident_io
 from oncall_tui.core.outbox import (
     KIND_NOTE,
@@ -455,8 +455,8 @@ class IncidentActions:
                     ) from None
         return self._me
 
-    def check_write(self, capability: str | None = None) -> None:
-        check_write(self.backends, self.readonly, capability)
+    def check_write(self, action: str) -> None:
+        check_write(self.backends, self.readonly, action)
 
     def _need_outbox(self) -> Outbox:
         if self.outbox is None:
@@ -554,7 +554,7 @@ class IncidentActions:
         try:
             normalise_incident_ref(ref)
         except InvalidRequest as exc:
-            raise ActionError(str(exc)) from None
+            raise guard.BadInput(str(exc)) from None
         try:
             return await self.io.get_incident(ref)
         except NotFound:
@@ -670,15 +670,15 @@ class IncidentActions:
         self.check_write("declare")
         name = clean_text(draft.name, limit=NAME_LIMIT + 1).strip()
         if not name:
-            raise ActionError("Give the incident a name: what is broken, in a few words.")
+            raise guard.BadInput("Give the incident a name: what is broken, in a few words.")
         if len(name) > NAME_LIMIT:
-            raise ActionError(
+            raise guard.BadInput(
                 f"The name is too long ({len(draft.name)} characters, at most {NAME_LIMIT}); "
                 "put the detail in the summary."
             )
         summary = clean_text(draft.summary, limit=MAX_SUMMARY_CHARS + 1, multiline=True).strip()
         if len(summary) > MAX_SUMMARY_CHARS:
-            raise ActionError(
+            raise guard.BadInput(
                 f"The summary is too long (at most {MAX_SUMMARY_CHARS} characters); "
                 "add the rest as notes."
             )
@@ -686,12 +686,15 @@ class IncidentActions:
         severity = lookups.severity(draft.severity_id) if draft.severity_id else None
         if severity is None:
             names = ", ".join(s.name for s in lookups.severities) or "none defined"
-            raise ActionError(f"Choose a severity ({names}).")
+            if draft.severity_id:
+                given = clean_text(draft.severity_id, limit=60)
+                raise guard.BadInput(f"No severity {given!r}: choose one of {names}.")
+            raise guard.BadInput(f"Choose a severity ({names}).")
         itype = lookups.incident_type(draft.type_id) if draft.type_id else None
         if draft.type_id and itype is None:
             names = ", ".join(t.name for t in lookups.types) or "none defined"
-            raise ActionError(
-                f"No incident type {clean_text(draft.type_id, limit=60)!r} (types: {names})."
+            raise guard.BadInput(
+                f"No incident type {clean_text(draft.type_id, limit=60)!r}: choose one of {names}."
             )
         try:
             lead = await self.me(strict=True) if draft.me_as_lead else None
@@ -771,9 +774,9 @@ class IncidentActions:
         body, _removed = clean_user_text(text)
         body = body.strip()
         if not body:
-            raise ActionError("Empty note: nothing was saved. Type something, then Enter.")
+            raise guard.BadInput("Empty note: nothing was saved. Type something, then Enter.")
         if len(body) > MAX_NOTE_CHARS:
-            raise ActionError(
+            raise guard.BadInput(
                 f"That note is {len(text):,} characters; the limit is {MAX_NOTE_CHARS:,}. "
                 "Put big logs in a file or paste service and note the link."
             )
@@ -834,13 +837,17 @@ class IncidentActions:
     def resend(self, target: str | None = None, refs: Sequence[str] = ()) -> Outcome:
         """Put refused writes back in the queue (those of ``target``, or ``refs``), to be
         sent at once, in their place."""
+        self.check_write("outbox_retry")
         outbox = self._need_outbox()
         if refs:
             items = []
             for ref in refs:
                 item = outbox.by_ref(ref)
                 if item is None:
-                    raise ActionError(f"No outbox item {clean_text(ref, limit=60)!r}.")
+                    raise guard.BadInput(
+                        f"No outbox item {clean_text(ref, limit=60)!r} "
+                        "(`oncall-tui outbox` lists them)."
+                    )
                 items.append(item)
         else:
             # Refused ones, and those waiting out a backoff or a Retry-After: "resend"
@@ -863,6 +870,7 @@ class IncidentActions:
 
     def skip(self, item: OutboxItem) -> Outcome:
         """Set a refused write aside (kept in the file) so the ones behind it go."""
+        self.check_write("outbox_skip")
         outbox = self._need_outbox()
         behind = [h for h, b in outbox.held(item.target) if b.key == item.key]
         outbox.dismiss(item.key)
@@ -881,7 +889,7 @@ class IncidentActions:
         message: str = "",
     ) -> Queued:
         """A status and/or severity change with a message, through the outbox."""
-        self.check_write("update")
+        self.check_write("status" if status is not None or severity is None else "severity")
         text = clean_text(message, limit=MAX_NOTE_CHARS + 1, multiline=True).strip()
         if len(text) > MAX_NOTE_CHARS:
             raise ActionError(f"The message is too long (at most {MAX_NOTE_CHARS:,} characters).")
@@ -917,7 +925,7 @@ class IncidentActions:
 
     def tick(self, incident: Incident, item_id: str, done: bool = True) -> Queued:
         """Tick (or untick) a lead checklist item: a timeline note, so others see it."""
-        self.check_write("note")
+        self.check_write("checklist")
         item = next((i for i in CHECKLIST if i.id == item_id), None)
         if item is None:
             raise ActionError(f"No checklist item {clean_text(item_id, limit=40)!r}.")
@@ -1077,7 +1085,10 @@ class IncidentActions:
         *,
         poll_interval: float = 5.0,
     ) -> None:
-        """Deliver the outbox until ``stop`` is set (the app runs this in a worker)."""
+        """Deliver the outbox until ``stop`` is set (the app runs this in a worker). In
+        read-only mode nothing is sent: what waits keeps waiting."""
+        if guard.why_not("outbox_send", readonly=self.readonly) is not None:
+            return
         outbox = self._need_outbox()
 
         def delivered(results: list[Delivery]) -> None:
@@ -1103,7 +1114,7 @@ class IncidentActions:
 
     async def hand_over(self, incident: Incident, user: User) -> Outcome:
         """Make ``user`` the incident lead."""
-        self.check_write("update")
+        self.check_write("lead")
         lookups = await self.lookups()
         lead = lookups.lead_role
         if lead is None:
@@ -1129,7 +1140,7 @@ class IncidentActions:
         names: str = "",
     ) -> Outcome:
         """Page people (or an escalation path) into the incident."""
-        self.check_write("escalate")
+        self.check_write("page")
         if bool(path) == bool(user_ids):
             raise ActionError("Choose one escalation path or some people to page.")
         me = await self.me()
@@ -1156,7 +1167,7 @@ class IncidentActions:
     ) -> Outcome:
         """Post the root cause and the fix as the closing update and move the status on
         (post-incident if the account has it, else closed)."""
-        self.check_write("update")
+        self.check_write("close")
         cause = clean_text(root_cause, limit=MAX_NOTE_CHARS, multiline=True).strip()
         remedy = clean_text(fix, limit=MAX_NOTE_CHARS, multiline=True).strip()
         if not cause or not remedy:

@@ -92,12 +92,19 @@ class ShiftPanel(Widget):
         self._glance_ids: tuple[str, ...] = ()
         self._loaded = False
         self._last: str | None = None
+        self._off_reason: str | None = None
         self.set_reactive(ShiftPanel.compact, compact)
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick, name="shift-panel-clock")
 
     # -- public API ----------------------------------------------------------------
+
+    def show_off(self, reason: str) -> None:
+        """Shifts cannot be shown at all (no incident.io configured): say so and why."""
+        self._off_reason = reason
+        self._last = None
+        self.refresh(layout=True)
 
     def update_data(
         self,
@@ -158,6 +165,8 @@ class ShiftPanel(Widget):
         """What the panel shows at ``now`` (default: the clock), one Content a line."""
         now = now or self._clock()
         zone = timefmt.UTC_ZONE if self.show_utc else self.zone
+        if self._off_reason is not None:
+            return [Content.styled(self._off_reason, "$warning")]
         if not self._loaded:
             return [Content.styled("Loading schedules…", "$foreground-muted")]
         if self._me is None:
