@@ -44,6 +44,7 @@ from oncall_tui.secrets import get as get_secret
 
 # Schedules whose entries are fetched at once: one round trip's wait for a handful of
 # schedules instead of one each, and still gentle on the API's rate limit.
+SCHEDULES_FEED = "incident.io schedules"  # the feed shifts and paths come from
 SCHEDULE_CONCURRENCY = 4
 SCHEDULE_WINDOW_BEFORE = timedelta(days=1)
 SCHEDULE_WINDOW_AFTER = timedelta(days=14)
@@ -348,7 +349,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
 
         feeds.append(
             Feed(
-                "incident.io schedules",
+                SCHEDULES_FEED,
                 fetch_schedules,
                 apply_schedules,
                 interval=lambda w: poll.schedules,

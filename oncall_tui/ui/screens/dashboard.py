@@ -23,6 +23,7 @@ from textual.widgets import Footer, Header, Input, Static
 from oncall_tui.core import desktop, freshness, guard, paging, timefmt, views
 from oncall_tui.core.actions import ActionError, Outcome, known_users
 from oncall_tui.core.session import Session
+from oncall_tui.core.sources import SCHEDULES_FEED
 from oncall_tui.core.sync import utcnow
 from oncall_tui.domain import (
     LINK_DASHBOARD,
@@ -273,6 +274,9 @@ class DashboardScreen(Screen):
             self._banner_text = text
             banner.update(text)
             banner.set_class(bool(lines), "shown")
+        self.query_one(ShiftPanel).set_stale(
+            freshness.feed_stale_since(health, SCHEDULES_FEED, now)
+        )
         stale = freshness.stale_sources(health, now)
         if stale == self._stale_sources and not rows_changed:
             return

@@ -93,6 +93,7 @@ class ShiftPanel(Widget):
         self._loaded = False
         self._last: str | None = None
         self._off_reason: str | None = None
+        self._stale_since: datetime | None = None
         self.set_reactive(ShiftPanel.compact, compact)
 
     def on_mount(self) -> None:
@@ -154,6 +155,20 @@ class ShiftPanel(Widget):
             glance_schedule_ids=glance_schedule_ids,
         )
 
+    def set_stale(self, since: datetime | None) -> None:
+        """The schedules have had no answer since ``since`` (None: fresh): the time
+        left is then marked as computed from data of that time."""
+        if since != self._stale_since:
+            self._stale_since = since
+            self._last = None
+            self.refresh(layout=True)
+
+    def _stale_mark(self, zone) -> tuple[str, str]:
+        if self._stale_since is None:
+            return ("", "")
+        known = timefmt.format_clock(self._stale_since, zone, with_zone=False)
+        return (f" ? (schedules as of {known}, stale)", "bold $stale")
+
     @property
     def is_compact(self) -> bool:
         if self.compact is not None:
@@ -196,6 +211,7 @@ class ShiftPanel(Widget):
             " ",
             (_where(first), "bold"),
             (f" · {timefmt.time_left(first.end, now)}", "$mine"),
+            self._stale_mark(zone),
         ]
         if first.next_user is not None:
             parts.append((f" · next {clean(first.next_user.name, limit=60)}", "$foreground-muted"))
@@ -211,6 +227,7 @@ class ShiftPanel(Widget):
             (_where(shift), "bold"),
             (" — ", "$foreground-muted"),
             (timefmt.time_left(shift.end, now), "bold $mine"),
+            self._stale_mark(zone),
             (f" (until {until})", ""),
             (" override" if shift.is_override else "", "italic $foreground-muted"),
         )
