@@ -111,6 +111,12 @@ class IncidentIoConfig(_Section):
         return _url(value)
 
 
+# The labels that identify an alert's instance, for ack-by-silence: a silence matches
+# these (and Grafana's rule UID) but never every label, so a label that churns, such as a
+# pod name, does not stop it matching when the alert comes back.
+DEFAULT_SILENCE_LABELS = ("alertname", "cluster", "namespace", "service", "job", "instance")
+
+
 class GrafanaConfig(_Section):
     url: str
     org_id: int = Field(1, ge=1)
@@ -120,6 +126,8 @@ class GrafanaConfig(_Section):
     """Datasource uid to evaluate sparkline queries with when a rule names none."""
     verify_tls: bool = True
     timeout: float = Field(10.0, gt=0, le=120)
+    silence_labels: list[str] = Field(default_factory=lambda: list(DEFAULT_SILENCE_LABELS))
+    """Labels an ack-by-silence matches, besides the rule UID (those the alert has)."""
 
     @field_validator("url")
     @classmethod
@@ -132,6 +140,8 @@ class AlertmanagerConfig(_Section):
     prometheus_url: str | None = None
     verify_tls: bool = True
     timeout: float = Field(10.0, gt=0, le=120)
+    silence_labels: list[str] = Field(default_factory=lambda: list(DEFAULT_SILENCE_LABELS))
+    """Labels an ack-by-silence matches (those the alert has); never every label."""
 
     @field_validator("url", "prometheus_url")
     @classmethod
@@ -181,8 +191,6 @@ class UiConfig(_Section):
     desktop_notifications: bool = False
     utc: bool = False
     """Show times in UTC instead of my zone."""
-    readonly: bool = False
-    """Disable every write in the dashboard and the command line (like ``--readonly``)."""
 
 
 class ActionsConfig(_Section):

@@ -24,6 +24,7 @@ Alertmanager 0.25 (no ``mutedBy``, no silence ``annotations``, 202 on a new sile
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import re
 import time
@@ -47,6 +48,7 @@ from oncall_tui.backends.http import (
     ServerError,
     default_error_parser,
 )
+from oncall_tui.config import DEFAULT_SILENCE_LABELS as DEFAULT_IDENTITY_LABELS
 from oncall_tui.domain import (
     ALERT_FIRING,
     ALERT_INHIBITED,
@@ -739,6 +741,47 @@ class AlertmanagerClient(ApiClient):
         return await self.create_silence(
             sorted(labels.items()), start, start + duration, created_by, comment
         )
+
+    def identity_matchers(
+        self, alert: Alert, identity_labels: Sequence[str] = DEFAULT_IDENTITY_LABELS
+    ) -> tuple[tuple[str, str], ...]:
+        """What a silence for ``alert`` matches: its stable identity, never every label.
+
+        Grafana's rule UID (``__alert_rule_uid__``) where there is one, plus those of
+        ``identity_labels`` the alert carries (``alertname`` and the labels that name the
+        instance). A label that churns (a pod name) is left out, so the silence keeps
+        matching the alert when it comes back from another pod. Raw label values from the
+        last listing are used (labels holding control characters still match).
+        """
+        raw = self._raw_labels.get(alert.fingerprint)
+        labels = raw if raw is not None else {k: v for k, v in alert.labels if k != "…"}
+        pairs: dict[str, str] = {}
+        rule_uid = labels.get("__alert_rule_uid__") or alert.rule_uid
+        if rule_uid:
+            pairs["__alert_rule_uid__"] = rule_uid
+        for name in identity_labels:
+            value = labels.get(name)
+            if value:
+                pairs[name] = value
+        if not pairs:  # nothing identifies it but its labels: the least churny ones
+            pairs = {k: v for k, v in labels.items() if k in ("alertname", "severity") and v}
+        return tuple(sorted(pairs.items()))
+
+    async def count_firing(self, matchers: Iterable[tuple[str, str]]) -> int:
+        """How many firing alerts (active: not silenced, not inhibited) the equality
+        ``matchers`` match now, by Alertmanager's own ``filter`` on ``GET /alerts``."""
+        params: list[tuple[str, str]] = [
+            ("active", "true"),
+            ("silenced", "false"),
+            ("inhibited", "false"),
+        ]
+        params.extend(("filter", f"{name}={json.dumps(value)}") for name, value in matchers)
+        body = await self.request("GET", self._path("alerts"), params=params)
+        if not isinstance(body, list):
+            raise MalformedResponse(
+                "the alert list is not a JSON array", source=self.source, path="alerts"
+            )
+        return len(body)
 
     async def unsilence_alert(self, alert: Alert) -> tuple[str, ...]:
         """Un-acknowledge ``alert``: expire every silence listed in its ``silenced_by``.

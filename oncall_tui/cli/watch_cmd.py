@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import timedelta
 
 from oncall_tui.cli.common import (
@@ -15,16 +14,13 @@ from oncall_tui.cli.common import (
     add_common,
     find_me,
     print_json,
-    refuse_writes,
     run_async,
 )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     shifts = sub.add_parser("shifts", help="my upcoming shifts (or write them as a calendar)")
-    shifts.add_argument(
-        "--days", type=int, default=14, metavar="N", help="how far ahead (default 14)"
-    )
+    shifts.add_argument("--days", type=int, default=14, help="how far ahead (default 14)")
     shifts.add_argument("--json", action="store_true", help="machine-readable output")
     shifts.add_argument("--ics", metavar="FILE", help="write an iCalendar file of my shifts")
     add_common(shifts)
@@ -36,9 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_common(alerts)
     alerts.set_defaults(handler=cmd_alerts)
 
-    ack = sub.add_parser(
-        "ack", help="acknowledge a page, or silence a Grafana or Alertmanager alert"
-    )
+    ack = sub.add_parser("ack", help="acknowledge a page, or silence a Grafana alert")
     ack.add_argument("id", help="page id, alert id/fingerprint, or a unique prefix")
     add_common(ack)
     ack.set_defaults(handler=cmd_ack)
@@ -162,14 +156,10 @@ async def _collect(backends):
             problems.append(f"{label}: {exc}")
             return ()
 
-    async def nothing() -> tuple:
-        return ()
-
-    # Any subset of backends: a source that is not configured is simply not asked.
     results = await asyncio.gather(
-        guarded("incident.io pages", io.list_escalations()) if io else nothing(),
-        guarded("incident.io paths", io.list_escalation_paths()) if io else nothing(),
-        guarded("incident.io alerts", io.list_alerts(("firing",))) if io else nothing(),
+        guarded("incident.io pages", io.list_escalations()),
+        guarded("incident.io paths", io.list_escalation_paths()),
+        guarded("incident.io alerts", io.list_alerts(("firing",))),
         *(guarded(key, client.list_alerts()) for key, client in backends.alertmanagers.items()),
     )
     pages, paths = results[0], results[1]
@@ -184,11 +174,12 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 async def _alerts(args: argparse.Namespace) -> int:
     from oncall_tui.core import timefmt
+    from oncall_tui.core.rows import row_id, row_items, row_links
     from oncall_tui.core.sync import utcnow
     from oncall_tui.core.views import AlertFilter, alert_rows
+    from oncall_tui.domain import LINK_DASHBOARD, LINK_PANEL, LINK_RUNBOOK, LINK_SOURCE
 
-    opened = BackendSession(args, need_incident_io=False)
-    async with opened as session:
+    async with BackendSession(args) as session:
         backends = session.backends
         me = None
         if backends.settings.user.email and backends.incidentio is not None:
@@ -199,33 +190,37 @@ async def _alerts(args: argparse.Namespace) -> int:
         pages, paths, alerts, problems = await _collect(backends)
     now = utcnow()
     rows = alert_rows(pages, alerts, paths, me, AlertFilter(mine_only=args.mine))
+    by_key = {a.key: a for a in alerts}
     if args.json:
-        print_json(
-            {
-                "rows": [
-                    {
-                        "key": r.key,
-                        "kind": r.kind,
-                        "mine": r.mine,
-                        "title": r.title,
-                        "source": r.source,
-                        "severity": r.severity,
-                        "state": r.state,
-                        "started_at": r.started_at,
-                        "count": r.count,
-                        "level": r.level,
-                        "next_level_at": r.next_level_at,
-                        "runbook": r.runbook,
-                        "dashboard": r.dashboard,
-                        "page_ids": r.page_ids,
-                        "alert_keys": r.alert_keys,
-                    }
-                    for r in rows
-                ],
-                "problems": problems,
-                "left_out": opened.notes,
-            }
-        )
+        out = []
+        for r in rows:
+            links = row_links(row_items(r, pages, by_key))
+            out.append(
+                {
+                    "id": row_id(r),
+                    "key": r.key,
+                    "kind": r.kind,
+                    "mine": r.mine,
+                    "title": r.title,
+                    "source": r.source,
+                    "severity": r.severity,
+                    "state": r.state,
+                    "went": r.went or None,
+                    "started_at": r.started_at,
+                    "count": r.count,
+                    "level": r.level,
+                    "next_level_at": r.next_level_at,
+                    "runbook": links[LINK_RUNBOOK],
+                    "dashboard": links[LINK_DASHBOARD],
+                    "panel": links[LINK_PANEL],
+                    "source_url": links[LINK_SOURCE],
+                    "runbook_state": r.runbook,
+                    "dashboard_state": r.dashboard,
+                    "page_ids": r.page_ids,
+                    "alert_keys": r.alert_keys,
+                }
+            )
+        print_json({"rows": out, "problems": problems})
     else:
         if not rows:
             print("Nothing open: no pages, no firing alerts.")
@@ -233,67 +228,73 @@ async def _alerts(args: argparse.Namespace) -> int:
             mark = "*" if r.mine else " "
             count = f" ×{r.count}" if r.count > 1 else ""
             level = f" L{r.level}" if r.level else ""
+            went = f" → {r.went}" if r.went else ""
             print(
                 f"{mark} {r.severity[:8]:<8} {r.state[:9]:<9}{level:<4} "
-                f"{timefmt.ago(r.started_at, now):>8}  {r.title}{count}  [{r.source}]  "
-                f"{_ids(r)}"
+                f"{timefmt.ago(r.started_at, now):>8}  {r.title}{count}{went}  [{r.source}]  "
+                f"id {row_id(r)}"
             )
         for problem in problems:
             print(f"! {problem}")
-    for note in opened.notes:
-        print(f"oncall-tui: {note}", file=sys.stderr)
     return EXIT_FAILED if problems and not rows else EXIT_OK
-
-
-def _ids(row) -> str:
-    ids = list(dict.fromkeys([*row.page_ids, *(k.rsplit(":", 1)[-1] for k in row.alert_keys)]))
-    return "id " + ",".join(i[:12] for i in ids[:3]) if ids else ""
 
 
 # ------------------------------------------------------------------ ack, unack
 
 
 async def _find(backends, ident: str):
-    pages, _, alerts, problems = await _collect(backends)
-    ident_l = ident.lower()
-    hits = [p for p in pages if p.id.lower().startswith(ident_l)]
-    hits += [
-        a
-        for a in alerts
-        if a.id.lower().startswith(ident_l)
-        or a.key.lower() == ident_l
-        or (a.fingerprint and a.fingerprint.lower().startswith(ident_l))
-    ]
+    """Everything the row named by ``ident`` stands for: any ID ``alerts`` printed (a
+    page's id, an alert group's id, which acts on every member), or an alert's own key,
+    id or fingerprint, or a unique beginning of one."""
+    from oncall_tui.core.rows import find_rows, row_id, row_targets
+    from oncall_tui.core.views import AlertFilter, alert_rows
+
+    pages, paths, alerts, problems = await _collect(backends)
+    rows = alert_rows(pages, alerts, paths, None, AlertFilter())
+    by_key = {a.key: a for a in alerts}
+    hits = find_rows(rows, ident, by_key)
     if not hits:
         extra = f" ({'; '.join(problems)})" if problems else ""
-        # A source that did not answer may hold it (1); else the id is wrong (2).
-        code = EXIT_FAILED if problems else EXIT_USAGE
-        raise CliError(f"no open page or firing alert matches {ident!r}{extra}", code)
+        raise CliError(f"no open page or firing alert matches {ident!r}{extra}", EXIT_FAILED)
     if len(hits) > 1:
-        raise CliError(f"{ident!r} matches {len(hits)} items; give more of the id", EXIT_USAGE)
-    return hits[0]
+        listed = ", ".join(f"{row_id(r)} ({r.title})" for r in hits[:5])
+        raise CliError(
+            f"{ident!r} matches {len(hits)} rows: {listed}; give more of the id", EXIT_USAGE
+        )
+    return row_targets(hits[0], pages, by_key)
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
-    refuse_writes(args, "ack")
     return run_async(_act(args, "ack"))
 
 
 def cmd_unack(args: argparse.Namespace) -> int:
-    refuse_writes(args, "unack")
     return run_async(_act(args, "unack"))
 
 
 async def _act(args: argparse.Namespace, verb: str) -> int:
     from oncall_tui.core.actions import ActionError
+    from oncall_tui.domain import Alert
 
-    async with BackendSession(args, need_incident_io=False) as session:
+    async with BackendSession(args) as session:
         backends = session.backends
-        item = await _find(backends, args.id)
+        items = await _find(backends, args.id)
         actions = session.actions
         try:
-            outcome = await getattr(actions, verb)(item)
+            if verb == "ack":
+                alerts = [i for i in items if isinstance(i, Alert) and i.source != "incident.io"]
+                plans = await actions.plan_silences(alerts) if alerts else []
+                for plan in plans:  # what each silence would match, before it is made
+                    print(plan.words())
+                outcome = await actions.ack_all(items, plans)
+            else:
+                outcome = await actions.unack_all(items)
         except ActionError as exc:
-            raise CliError.from_action(exc) from None
+            raise CliError(str(exc)) from None
     print(outcome.message)
+    for line in outcome.details:
+        print(f"  {line}")
+    if outcome.failed:
+        print("Run the same command again to retry the ones that failed.")
+        return EXIT_FAILED
     return EXIT_OK

@@ -9,7 +9,7 @@ back if the API refuses. ``readonly`` refuses every write before anything is sen
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,8 +17,7 @@ from typing import Any
 from oncall_tui import __version__
 from oncall_tui.backends.http import ApiError
 from oncall_tui.backends.incidentio import CapabilityUnavailable, IncidentIoClient
-from oncall_tui.core import guard, paging, timefmt
-from oncall_tui.core.guard import ActionError as ActionError  # re-exported
+from oncall_tui.core import paging, timefmt
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import SyncEngine, World, utcnow
 from oncall_tui.domain import (
@@ -33,11 +32,48 @@ from oncall_tui.domain import (
 TOOL = f"oncall-tui {__version__}"
 
 
+class ActionError(Exception):
+    """An action that did not happen, with the reason and what to do, in words."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     message: str
     changed: tuple[str, ...] = ()  # keys of pages/alerts whose state changed
-    details: tuple[str, ...] = field(default_factory=tuple)
+    details: tuple[str, ...] = field(default_factory=tuple)  # one line per member
+    failed: tuple[Page | Alert, ...] = ()  # members that failed: offered for retry
+
+
+@dataclass(frozen=True, slots=True)
+class SilencePlan:
+    """One silence to create on one Grafana or Alertmanager instance: what it matches
+    (the alerts' stable identity), the alerts it is for, and how many firing alerts it
+    would match there now (None when the instance could not say)."""
+
+    source: str  # "grafana:eu"
+    matchers: tuple[tuple[str, str], ...]
+    alerts: tuple[Alert, ...]
+    firing: int | None = None
+    problem: str = ""  # why ``firing`` is unknown
+    already: tuple[str, ...] = ()  # silences holding every one of the alerts already
+
+    @property
+    def matcher_text(self) -> str:
+        return ", ".join(f'{name}="{value}"' for name, value in self.matchers)
+
+    def words(self) -> str:
+        """ "grafana:eu: alertname="X", service="y" would match 2 firing alerts now"."""
+        if self.already:
+            return f"{self.source}: already silenced (silence {self.already[0][:8]})"
+        if self.firing is None:
+            count = f"cannot count the firing alerts it matches ({self.problem})"
+        else:
+            count = f"would match {_firing(self.firing)} now"
+        return f"{self.source}: {self.matcher_text} {count}"
+
+
+def _firing(n: int) -> str:
+    return f"{n} firing alert" if n == 1 else f"{n} firing alerts"
 
 
 def new_key(prefix: str = "oncall-tui") -> str:
@@ -48,9 +84,25 @@ def _failed(what: str, exc: ApiError) -> ActionError:
     return ActionError(f"{what} failed: {exc}")
 
 
-def check_write(backends: Backends, readonly: bool, action: str) -> None:
-    """Refuse a write before anything is sent (see :mod:`oncall_tui.core.guard`)."""
-    guard.check(action, readonly=readonly, backends=backends)
+def check_write(
+    backends: Backends,
+    readonly: bool,
+    capability: str | None = None,
+    *,
+    refusal: str = "Not available",
+) -> None:
+    """Refuse a write before anything is sent: read-only mode, or an action the key or
+    the API cannot do (with the reason from the capability probe)."""
+    if readonly:
+        raise ActionError("Read-only mode: nothing was changed (started with --readonly).")
+    caps = backends.capabilities
+    if capability and caps is not None:
+        try:
+            usable = caps.available(capability)
+        except KeyError:
+            return
+        if not usable:
+            raise ActionError(f"{refusal}: {caps.reason(capability)}")
 
 
 def known_users(shifts: Iterable[Shift], paths: Iterable[EscalationPath]) -> dict[str, User]:
@@ -99,8 +151,8 @@ class Actions:
             return me.email or me.name
         return self.backends.settings.user.email or "the on-call engineer"
 
-    def _check_write(self, action: str) -> None:
-        check_write(self.backends, self.readonly, action)
+    def _check_write(self, capability: str | None = None) -> None:
+        check_write(self.backends, self.readonly, capability)
 
     def _io(self) -> IncidentIoClient:
         return incident_io(self.backends)
@@ -145,21 +197,83 @@ class Actions:
     async def ack(self, item: Page | Alert) -> Outcome:
         """Acknowledge a page, or silence a Grafana/Alertmanager alert, or ack the pages an
         incident.io alert raised. No confirmation: this is the action to take at once."""
-        if isinstance(item, Page):
-            return await self._respond(item, "ack")
-        if item.source != SOURCE_INCIDENT_IO and item.silenced_by:
-            self._check_write("silence")
-            return Outcome(
-                f"“{item.title}” is already silenced on {item.source_label} "
-                f"(silence {item.silenced_by[0][:8]}); nothing was sent."
-            )
-        if item.source == SOURCE_INCIDENT_IO:
-            return await self._ack_incident_io_alert(item)
-        return await self._silence(item)
+        return await self.ack_all([item])
+
+    async def ack_all(
+        self, items: Sequence[Page | Alert], plans: Sequence[SilencePlan] | None = None
+    ) -> Outcome:
+        """Acknowledge every item: pages are acked, incident.io alerts' pages acked, and
+        Grafana/Alertmanager alerts silenced with one silence per instance (``plans``,
+        from :meth:`plan_silences`, when the caller has shown them already). Reports
+        member by member; members that failed are returned for a retry."""
+        lines: list[str] = []
+        changed: list[str] = []
+        failed: list[Page | Alert] = []
+        failures = 0
+        pages = list(dict.fromkeys(i for i in items if isinstance(i, Page)))
+        alerts = list(dict.fromkeys(i for i in items if isinstance(i, Alert)))
+        io_alerts = [a for a in alerts if a.source == SOURCE_INCIDENT_IO]
+        silenced = [a for a in alerts if a.source != SOURCE_INCIDENT_IO]
+        for page in pages:
+            try:
+                outcome = await self._respond(page, "ack")
+            except ActionError as exc:
+                lines.append(f"“{page.title}”: {exc}")
+                failed.append(page)
+                failures += 1
+            else:
+                lines.append(outcome.message)
+                changed.extend(outcome.changed)
+        for alert in io_alerts:
+            try:
+                outcome = await self._ack_incident_io_alert(alert)
+            except ActionError as exc:
+                lines.append(f"“{alert.title}”: {exc}")
+                failed.append(alert)
+                failures += 1
+            else:
+                lines.append(outcome.message)
+                changed.extend(outcome.changed)
+        if silenced:
+            if plans is None:
+                plans = await self.plan_silences(silenced)
+            for plan in plans:
+                try:
+                    line, keys = await self._silence(plan)
+                except ActionError as exc:
+                    lines.append(f"{plan.source}: {exc}")
+                    failed.extend(plan.alerts)
+                    failures += 1
+                else:
+                    lines.append(line)
+                    changed.extend(keys)
+        return self._summary("Acked", items, lines, changed, failed, failures)
+
+    def _summary(
+        self,
+        verb: str,
+        items: Sequence[Page | Alert],
+        lines: list[str],
+        changed: list[str],
+        failed: list[Page | Alert],
+        failures: int,
+    ) -> Outcome:
+        """One member: its own words. Several: "Acked “T”: 1 of 2 done, 1 failed"."""
+        if len(lines) == 1 and not failures:
+            return Outcome(lines[0], tuple(changed))
+        if len(lines) == 1:
+            raise ActionError(lines[0])
+        titles = list(dict.fromkeys(i.title for i in items))
+        what = f"“{titles[0]}”" if len(titles) == 1 else f"{len(titles)} items"
+        summary = f"{verb} {what}: {len(lines) - failures} of {len(lines)} done"
+        if failures:
+            summary += f", {failures} failed (offered for retry)"
+        return Outcome(summary, tuple(changed), tuple(lines), tuple(failed))
 
     async def _respond(
         self, page: Page, response: str, *, until: datetime | None = None
     ) -> Outcome:
+        capability = {"ack": "ack", "snooze": "snooze", "nack": "nack"}[response]
         if response == "ack":
             # Already done: say so, with who and when, and send nothing.
             already = paging.already_acked(
@@ -167,7 +281,7 @@ class Actions:
             )
             if already:
                 return Outcome(already)
-        self._check_write({"ack": "ack", "snooze": "snooze", "nack": "decline"}[response])
+        self._check_write(capability)
         io = self._io()
         if response == "nack" and page.status != "triggered":
             raise ActionError(
@@ -279,7 +393,7 @@ class Actions:
 
     async def shadow(self, item: Page | Alert, user: User) -> Outcome:
         """Page a teammate to shadow me on this page or alert."""
-        self._check_write("shadow")
+        self._check_write("escalate")
         io = self._io()
         try:
             await io.create_escalation(
@@ -354,55 +468,117 @@ class Actions:
             tuple(p.id for p in open_pages),
         )
 
-    async def _silence(self, alert: Alert) -> Outcome:
-        self._check_write("silence")
-        client = self.backends.alertmanager_for(alert)
+    async def plan_silences(self, alerts: Sequence[Alert]) -> list[SilencePlan]:
+        """The silences that ack these Grafana/Alertmanager alerts: one per instance (per
+        distinct identity), each with how many firing alerts it would match now."""
+        groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[Alert]] = {}
+        for alert in alerts:
+            client = self.backends.alertmanager_for(alert)
+            if client is None:
+                raise ActionError(f"No client for {alert.source_label}.")
+            matchers = client.identity_matchers(alert, self.backends.silence_labels(alert))
+            groups.setdefault((alert.source_label, matchers), []).append(alert)
+        plans: list[SilencePlan] = []
+        for (source, matchers), members in sorted(groups.items(), key=lambda g: g[0][0]):
+            already = tuple(dict.fromkeys(sid for a in members for sid in a.silenced_by))
+            if all(a.silenced_by for a in members):
+                plans.append(SilencePlan(source, matchers, tuple(members), already=already))
+                continue
+            client = self.backends.alertmanager_for(members[0])
+            assert client is not None
+            try:
+                firing = await client.count_firing(matchers)
+            except ApiError as exc:
+                plans.append(SilencePlan(source, matchers, tuple(members), problem=str(exc)))
+            else:
+                plans.append(SilencePlan(source, matchers, tuple(members), firing=firing))
+        return plans
+
+    async def _silence(self, plan: SilencePlan) -> tuple[str, list[str]]:
+        """Create one plan's silence; its words and the keys it changed."""
+        title = plan.alerts[0].title
+        if plan.already:
+            return (
+                f"“{title}” is already silenced on {plan.source} "
+                f"(silence {plan.already[0][:8]}); nothing was sent.",
+                [],
+            )
+        self._check_write()
+        client = self.backends.alertmanager_for(plan.alerts[0])
         if client is None:
-            raise ActionError(f"No client for {alert.source_label}.")
+            raise ActionError(f"No client for {plan.source}.")
         minutes = self.backends.settings.actions.silence_minutes
-        previous = self._optimistic(alert.key, "silenced")
+        keys = [a.key for a in plan.alerts]
+        previous = {key: self._optimistic(key, "silenced") for key in keys}
+        now = self.clock()
         try:
-            silence_id = await client.silence_alert(
-                alert,
-                timedelta(minutes=minutes),
-                created_by=self._who(),
-                comment=f"Acknowledged by {self._who()} with {TOOL}",
-                now=self.clock(),
+            silence_id = await client.create_silence(
+                plan.matchers,
+                now,
+                now + timedelta(minutes=minutes),
+                self._who(),
+                f"Acknowledged by {self._who()} with {TOOL}",
             )
         except ApiError as exc:
-            self._rollback(alert.key, previous)
+            for key, before in previous.items():
+                self._rollback(key, before)
             raise _failed("Silence", exc) from None
         self._refresh(client.source)
-        return Outcome(
-            f"Silenced “{alert.title}” on {alert.source_label} for {minutes} min "
-            f"(silence {silence_id[:8]}).",
-            (alert.key,),
+        matched = f"; it matched {_firing(plan.firing)}" if plan.firing is not None else ""
+        return (
+            f"Silenced “{title}” on {plan.source} for {minutes} min "
+            f"(silence {silence_id[:8]}{matched}).",
+            keys,
         )
 
     async def unack(self, item: Page | Alert) -> Outcome:
-        self._check_write("unack")
-        if isinstance(item, Page) or item.source == SOURCE_INCIDENT_IO:
+        return await self.unack_all([item])
+
+    async def unack_all(self, items: Sequence[Page | Alert]) -> Outcome:
+        """Expire the silences holding these alerts, instance by instance, member by
+        member. Pages have no un-acknowledge in incident.io."""
+        if any(isinstance(i, Page) or i.source == SOURCE_INCIDENT_IO for i in items):
             raise ActionError(
                 "incident.io has no un-acknowledge. To page again, escalate (e) to the "
                 "path or a person."
             )
-        client = self.backends.alertmanager_for(item)
-        if client is None:
-            raise ActionError(f"No client for {item.source_label}.")
-        if not item.silenced_by:
-            return Outcome(f"“{item.title}” is not silenced; there is nothing to undo.")
-        previous = self._optimistic(item.key, "firing")
-        try:
-            for silence_id in item.silenced_by:
-                await client.expire_silence(silence_id)
-        except ApiError as exc:
-            self._rollback(item.key, previous)
-            raise _failed("Expiring the silence", exc) from None
-        self._refresh(client.source)
-        return Outcome(
-            f"Removed {len(item.silenced_by)} silence(s): “{item.title}” notifies again.",
-            (item.key,),
-        )
+        alerts = [i for i in items if isinstance(i, Alert)]
+        by_source: dict[str, list[Alert]] = {}
+        for alert in alerts:
+            by_source.setdefault(alert.source_label, []).append(alert)
+        lines: list[str] = []
+        changed: list[str] = []
+        failed: list[Page | Alert] = []
+        failures = 0
+        for source, members in sorted(by_source.items()):
+            title = members[0].title
+            ids = tuple(dict.fromkeys(sid for a in members for sid in a.silenced_by))
+            if not ids:
+                lines.append(f"“{title}” is not silenced on {source}; nothing was sent.")
+                continue
+            self._check_write()
+            client = self.backends.alertmanager_for(members[0])
+            if client is None:
+                lines.append(f"{source}: no client for it.")
+                failed.extend(members)
+                failures += 1
+                continue
+            keys = [a.key for a in members]
+            previous = {key: self._optimistic(key, "firing") for key in keys}
+            try:
+                for silence_id in ids:
+                    await client.expire_silence(silence_id)
+            except ApiError as exc:
+                for key, before in previous.items():
+                    self._rollback(key, before)
+                lines.append(f"{source}: expiring the silence failed: {exc}")
+                failed.extend(members)
+                failures += 1
+                continue
+            self._refresh(client.source)
+            changed.extend(keys)
+            lines.append(f"Removed {len(ids)} silence(s) on {source}: “{title}” notifies again.")
+        return self._summary("Unsilenced", items, lines, changed, failed, failures)
 
     async def resolve(self, alert: Alert) -> Outcome:
         if alert.source != SOURCE_INCIDENT_IO:
@@ -410,7 +586,7 @@ class Actions:
                 f"{alert.source_label} resolves alerts itself when the rule stops firing; "
                 "silence it (a) instead."
             )
-        self._check_write("resolve")
+        self._check_write("resolve_alert")
         io = self._io()
         previous = self._optimistic(alert.key, "resolved")
         try:

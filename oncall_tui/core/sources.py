@@ -26,7 +26,7 @@ from oncall_tui.backends.grafana import (
 )
 from oncall_tui.backends.http import ApiClient, RequestStats, Secret
 from oncall_tui.backends.incidentio import Capabilities, IncidentIoClient
-from oncall_tui.config import Settings
+from oncall_tui.config import DEFAULT_SILENCE_LABELS, Settings
 from oncall_tui.core.alertsync import AlertTail
 from oncall_tui.core.pacing import Stretch
 from oncall_tui.core.sync import Feed, SyncEngine, World, utcnow
@@ -44,7 +44,6 @@ from oncall_tui.secrets import get as get_secret
 
 # Schedules whose entries are fetched at once: one round trip's wait for a handful of
 # schedules instead of one each, and still gentle on the API's rate limit.
-SCHEDULES_FEED = "incident.io schedules"  # the feed shifts and paths come from
 SCHEDULE_CONCURRENCY = 4
 SCHEDULE_WINDOW_BEFORE = timedelta(days=1)
 SCHEDULE_WINDOW_AFTER = timedelta(days=14)
@@ -81,6 +80,13 @@ class Backends:
 
     def alertmanager_for(self, alert: Alert) -> AlertmanagerClient | None:
         return self.alertmanagers.get(f"{alert.source}:{alert.instance}")
+
+    def silence_labels(self, alert: Alert) -> tuple[str, ...]:
+        """The labels an ack-by-silence of ``alert`` matches, as configured per source."""
+        table = self.settings.grafana if alert.source == "grafana" else self.settings.alertmanager
+        config = table.get(alert.instance)
+        labels = getattr(config, "silence_labels", None)
+        return tuple(labels) if labels else DEFAULT_SILENCE_LABELS
 
     async def sparkline(self, alert: Alert, now: datetime) -> Series | None:
         key = f"{alert.source}:{alert.instance}"
@@ -349,7 +355,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
 
         feeds.append(
             Feed(
-                SCHEDULES_FEED,
+                "incident.io schedules",
                 fetch_schedules,
                 apply_schedules,
                 interval=lambda w: poll.schedules,

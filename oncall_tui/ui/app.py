@@ -18,7 +18,7 @@ from textual.widgets import Footer, Header, Static
 
 from oncall_tui import __version__
 from oncall_tui.config import Settings
-from oncall_tui.core import desktop, guard
+from oncall_tui.core import desktop
 from oncall_tui.ui.screens.help import HelpScreen
 from oncall_tui.ui.themes import DEFAULT_THEME, load_themes
 
@@ -81,10 +81,7 @@ class OnCallApp(App[int]):
         super().__init__()
         self.settings = settings
         self.demo = demo
-        # Read-only when asked for here, by the config, or by the session it runs.
-        self.readonly = guard.readonly_mode(
-            readonly or (session is not None and session.readonly), settings
-        )
+        self.readonly = readonly
         self._wanted_theme = theme_name or settings.ui.theme
         self._main_screen = main_screen
         self.session = session
@@ -282,10 +279,6 @@ class OnCallApp(App[int]):
         if self.session is None:
             self.notify("Incidents need a data source (try --demo).", severity="warning")
             return
-        refused = guard.why_not("incidents", readonly=self.readonly, backends=self.session.backends)
-        if refused is not None:
-            self.notify(str(refused), severity="warning", markup=False)
-            return
         for screen in self.screen_stack:
             if isinstance(screen, IncidentsScreen):
                 while self.screen is not screen:
@@ -303,13 +296,10 @@ class OnCallApp(App[int]):
         if self.session is None:
             self.notify("Declaring needs a data source (try --demo).", severity="warning")
             return
-        refused = guard.why_not(
-            "declare",
-            readonly=self.readonly,
-            backends=self.session.backends,
-        )
-        if refused is not None:
-            self.notify(str(refused), severity="error", markup=False)
+        if self.readonly:
+            self.notify(
+                "Read-only mode: declaring is off (started with --readonly).", severity="error"
+            )
             return
         source = alert or page
         what = f"{getattr(source, 'title', '')}" if source is not None else ""
@@ -340,7 +330,7 @@ class OnCallApp(App[int]):
     def help_intro(self) -> str:
         parts = []
         if self.readonly:
-            parts.append(f"Read-only: every write is disabled ({guard.READ_ONLY_WORDS}).")
+            parts.append("Read-only: every write is disabled (started with --readonly).")
         if self.demo:
             parts.append("Demo: a simulated incident.io and Grafana; nothing leaves this machine.")
         caps = self.session.backends.capabilities if self.session is not None else None
@@ -359,10 +349,6 @@ class OnCallApp(App[int]):
 
         if self.session is None:
             self.notify("The calendar needs a data source (try --demo).", severity="warning")
-            return
-        refused = guard.why_not("calendar", readonly=self.readonly, backends=self.session.backends)
-        if refused is not None:
-            self.notify(str(refused), severity="warning", markup=False)
             return
         for screen in self.screen_stack:
             if isinstance(screen, CalendarScreen):

@@ -146,12 +146,11 @@ def backfill() -> Backfill:
     return Backfill()
 
 
-@pytest.fixture(scope="session")
-def real_alertmanager(tmp_path_factory) -> Iterator[RealProcess]:
+def _alertmanager(tmp_path_factory, name: str) -> RealProcess:
     binary = find_binary("ALERTMANAGER_BIN", "prometheus-alertmanager", "alertmanager")
     if binary is None:
         pytest.skip(f"Alertmanager binary not found; install it with: {INSTALL_HINT}")
-    root = tmp_path_factory.mktemp("alertmanager")
+    root = tmp_path_factory.mktemp(name)
     config = root / "alertmanager.yml"
     config.write_text(
         "route:\n"
@@ -165,8 +164,8 @@ def real_alertmanager(tmp_path_factory) -> Iterator[RealProcess]:
     )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = _start(
-        "alertmanager",
+    return _start(
+        name,
         [
             binary,
             f"--config.file={config}",
@@ -178,6 +177,22 @@ def real_alertmanager(tmp_path_factory) -> Iterator[RealProcess]:
         url,
         root / "alertmanager.log",
     )
+
+
+@pytest.fixture(scope="session")
+def real_alertmanager(tmp_path_factory) -> Iterator[RealProcess]:
+    proc = _alertmanager(tmp_path_factory, "alertmanager")
+    try:
+        yield proc
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def second_alertmanager(tmp_path_factory) -> Iterator[RealProcess]:
+    """Another real Alertmanager, on its own port and storage (not clustered with the
+    first): two instances carrying the same alert, as two regions or two Grafanas do."""
+    proc = _alertmanager(tmp_path_factory, "alertmanager-2")
     try:
         yield proc
     finally:

@@ -91,6 +91,9 @@ async def test_ack_and_unack_a_grafana_alert_by_silence():
         move_to(app, lambda r: r.source.startswith("alertmanager"))
         key = table(app).cursor_key
         await pilot.press("a")
+        # A silence is shown before it is made: what it matches, and how many fire.
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
         await until(pilot, lambda: any(m.startswith("Silenced") for m in notices(app)))
         am = app.session.demo.grafana["us"].plain_am
         await until(pilot, lambda: table(app).get_row(key).state == "silenced")
@@ -225,7 +228,9 @@ async def test_select_several_rows_and_ack_them_together():
         await pilot.press("a")
         await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
         await pilot.press("y")
-        await until(pilot, lambda: any(m.startswith("2 done") for m in notices(app)))
+        await until(pilot, lambda: any(m.startswith("Acked 2 items: ") for m in notices(app)))
+        said = next(m for m in notices(app) if m.startswith("Acked 2 items: "))
+        assert said.endswith(" done")  # every member of both rows, none failed
 
 
 async def the_scripted_page_to_me(pilot) -> None:

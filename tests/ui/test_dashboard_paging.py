@@ -264,3 +264,39 @@ async def test_the_cursor_stays_on_a_page_paging_me_and_n_jumps_to_the_newest():
         await pilot.press("n")
         await until(pilot, lambda: table(app).cursor_key == second)
         await until(pilot, lambda: detail_row(app).key == second)
+
+
+# ------------------------------------------------------------ grouped alert rows
+
+
+async def test_a_grouped_row_is_silenced_on_every_instance_after_showing_what_it_matches():
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        move_to(
+            app,
+            lambda r: (
+                r.kind == "alert" and r.source == "grafana:eu, grafana:us" and r.state == "firing"
+            ),
+        )
+        row = table(app).cursor_item
+        await pilot.pause()
+        await pilot.press("a")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        shown = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        for instance in ("grafana:eu", "grafana:us"):
+            assert f"{instance}: __alert_rule_uid__=" in shown
+        assert "would match 1 firing alert now" in shown
+        await pilot.press("y")
+        await until(
+            pilot,
+            lambda: any(m.startswith(f"Acked “{row.title}”: 2 of 2 done") for m in notices(app)),
+        )
+        grafana = app.session.demo.grafana
+        for instance in ("eu", "us"):
+            silences = grafana[instance].grafana_am.silences.values()
+            made = [s for s in silences if "Acknowledged by" in s.comment]
+            assert len(made) == 1, instance
+            names = {m["name"] for m in made[0].matchers}
+            assert "__alert_rule_uid__" in names and "pod" not in names
+        await until(pilot, lambda: table(app).get_row(row.key).state == "silenced")

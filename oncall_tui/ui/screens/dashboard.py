@@ -20,16 +20,17 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from oncall_tui.core import desktop, freshness, guard, paging, timefmt, views
+from oncall_tui.core import desktop, freshness, paging, timefmt, views
 from oncall_tui.core.actions import ActionError, Outcome, known_users
+from oncall_tui.core.rows import row_targets
 from oncall_tui.core.session import Session
-from oncall_tui.core.sources import SCHEDULES_FEED
 from oncall_tui.core.sync import utcnow
 from oncall_tui.domain import (
     LINK_DASHBOARD,
     LINK_PANEL,
     LINK_RUNBOOK,
     LINK_SOURCE,
+    SOURCE_INCIDENT_IO,
     Alert,
     Page,
     Series,
@@ -51,24 +52,25 @@ from oncall_tui.ui.widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from oncall_tui.ui.app import OnCallApp
 
-# Actions that need a row under the cursor (whether each may run is core.guard's rule).
-ROW_ACTIONS = frozenset(
-    {
-        "ack",
-        "unack",
-        "escalate",
-        "decline",
-        "snooze",
-        "shadow",
-        "resolve",
-        "open_runbook",
-        "open_dashboard",
-        "open_panel",
-        "open_source",
-        "copy_link",
-        "declare",
-    }
+WRITE_ACTIONS = frozenset(
+    {"ack", "unack", "escalate", "decline", "snooze", "shadow", "resolve", "declare"}
 )
+# Actions that need a row under the cursor, and the incident.io capability behind them.
+ROW_ACTIONS = {
+    "ack": "ack",
+    "unack": None,
+    "escalate": "escalate",
+    "decline": "nack",
+    "snooze": "snooze",
+    "shadow": "escalate",
+    "resolve": "resolve_alert",
+    "open_runbook": None,
+    "open_dashboard": None,
+    "open_panel": None,
+    "open_source": None,
+    "copy_link": None,
+    "declare": None,
+}
 SPARKLINE_TTL = timedelta(seconds=60)
 FIRST_ROWS_WAIT = 5.0  # seconds the first rows wait for every backend's first answer
 EXIT_AFTER_DATA = bool(os.environ.get("ONCALL_TUI_EXIT_AFTER_DATA"))
@@ -171,10 +173,6 @@ class DashboardScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        # Any subset of backends: what needs a missing one is off, and says so.
-        off = guard.features_off(self.session.backends)
-        if self.session.backends.incidentio is None and off:
-            self.query_one(ShiftPanel).show_off(off[0][0].upper() + off[0][1:] + ".")
         self.engine.subscribe(self._on_snapshot)
         self.set_interval(0.5, self._poll_due)
         self.set_interval(1.0, self._redraw_clock)
@@ -274,9 +272,6 @@ class DashboardScreen(Screen):
             self._banner_text = text
             banner.update(text)
             banner.set_class(bool(lines), "shown")
-        self.query_one(ShiftPanel).set_stale(
-            freshness.feed_stale_since(health, SCHEDULES_FEED, now)
-        )
         stale = freshness.stale_sources(health, now)
         if stale == self._stale_sources and not rows_changed:
             return
@@ -465,22 +460,26 @@ class DashboardScreen(Screen):
             (b.description for b in self.BINDINGS if isinstance(b, Binding) and b.action == action),
             action,
         )
-        target = None
+        if action in WRITE_ACTIONS and self.session.readonly:
+            return f"Read-only mode: {label} is off (started with --readonly)."
         if action in ROW_ACTIONS:
             row = self._current() if self.is_mounted else None
-            target = (
-                guard.NO_TARGET
-                if row is None
-                else guard.Target("page" if row.page_ids else "alert", row.state)
-            )
-        refused = guard.why_not(
-            action,
-            readonly=self.session.readonly,
-            backends=self.session.backends,
-            target=target,
-            label=label,
-        )
-        return str(refused) if refused is not None else None
+            if row is None:
+                return f"{label}: nothing is selected (the list is empty)."
+            capability = ROW_ACTIONS[action]
+            caps = self.session.backends.capabilities
+            if capability and caps is not None:
+                try:
+                    if not caps.available(capability):
+                        why = clean_text(caps.reason(capability), limit=200)
+                        return f"{label} is not available: {why or 'incident.io refused it'}."
+                except KeyError:
+                    pass
+            if action in ("decline", "snooze") and not row.page_ids:
+                return f"{label} works on pages; this row is an alert (a acks or silences it)."
+            if action == "decline" and row.state != "triggered":
+                return f"{label}: this page is {row.state}, not paging anyone; e escalates."
+        return None
 
     def on_key(self, event: events.Key) -> None:
         """A dashboard key that is dimmed right now says why when pressed."""
@@ -518,7 +517,7 @@ class DashboardScreen(Screen):
         return [primary] if primary is not None else []
 
     @work(group="action", exit_on_error=False)
-    async def _run(self, coro_factory, *items) -> None:
+    async def _run(self, coro_factory, *items, retry=None) -> None:
         try:
             outcome = await coro_factory(*items)
         except ActionError as exc:
@@ -529,6 +528,33 @@ class DashboardScreen(Screen):
             return
         self._report(outcome)
         self.query_one(AlertTable).clear_marks()
+        if outcome.failed and retry is not None:
+            self._offer_retry(outcome, retry)
+
+    def _offer_retry(self, outcome: Outcome, retry) -> None:
+        """Part of a grouped or bulk action failed: say which, and offer to retry those."""
+        failed = list(outcome.failed)
+        lines = [clean_text(line, limit=200) for line in outcome.details]
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self._run(lambda: retry(failed), retry=retry)
+
+        self.app.push_screen(
+            ConfirmScreen(f"Retry the {_count(failed)} that failed?", lines, "Retry"), done
+        )
+
+    def _row_targets(self) -> tuple[list[views.AlertRow], list[Page | Alert]]:
+        """The marked rows (else the row the detail shows) and everything they stand
+        for: a page row's page, every member of an alert group."""
+        table = self.query_one(AlertTable)
+        rows = [r for r in (table.get_row(k) for k in table.marked) if r is not None]
+        if not rows:
+            current = self._current()
+            rows = [current] if current is not None else []
+        by_key, _ = self._alert_lookup()
+        items = [i for r in rows for i in row_targets(r, self._snapshot.pages, by_key)]
+        return rows, list(dict.fromkeys(items))
 
     async def _many(self, items, action, *args) -> Outcome:
         if len(items) == 1:
@@ -543,23 +569,47 @@ class DashboardScreen(Screen):
         return items
 
     def action_ack(self) -> None:
-        items = self._need_items()
+        rows, items = self._row_targets()
         if not items:
+            self._fail("Nothing selected.")
             return
-        if len(items) == 1:
-            self._run(self.actions.ack, items[0])
+        silenced = [i for i in items if isinstance(i, Alert) and i.source != SOURCE_INCIDENT_IO]
+        if not silenced and len(rows) == 1:  # a page: at once, no question
+            self._run(self.actions.ack_all, items, retry=self.actions.ack_all)
             return
-        self._confirm_many(
-            "Acknowledge",
-            items,
-            self.actions.ack,
-            effect="Pages stop paging; Grafana and Alertmanager alerts are silenced.",
+        self._confirm_ack(items, silenced)
+
+    @work(group="action", exit_on_error=False)
+    async def _confirm_ack(self, items: list[Page | Alert], silenced: list[Alert]) -> None:
+        """Show what each silence would match (per instance) before anything is made."""
+        try:
+            plans = await self.actions.plan_silences(silenced) if silenced else []
+        except ActionError as exc:
+            self._fail(str(exc))
+            return
+        titles = list(dict.fromkeys(i.title for i in items))
+        lines = [f"• {clean_text(t, limit=90)}" for t in titles[:20]]
+        if len(titles) > 20:
+            lines.append(f"… and {len(titles) - 20} more")
+        lines += [clean_text(plan.words(), limit=300) for plan in plans]
+        minutes = self.session.settings.actions.silence_minutes
+        if plans:
+            lines.append(f"One silence per instance, for {minutes} min.")
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self._run(lambda: self.actions.ack_all(items, plans), retry=self.actions.ack_all)
+
+        self.app.push_screen(
+            ConfirmScreen(f"Acknowledge {_count(items)}?", lines, "Acknowledge"), done
         )
 
     def action_unack(self) -> None:
-        items = self._need_items()
-        if items:
-            self._run(lambda: self._many(items, self.actions.unack))
+        _, items = self._row_targets()
+        if not items:
+            self._fail("Nothing selected.")
+            return
+        self._run(self.actions.unack_all, items, retry=self.actions.unack_all)
 
     def _confirm_many(
         self, verb: str, items, action, *args, danger: bool = False, effect: str = ""

@@ -715,9 +715,9 @@ class IncidentsScreen(Screen):
             self._fail("Choose an incident first.")
         return incident
 
-    def _guard_write(self, action: str) -> bool:
+    def _guard_write(self) -> bool:
         try:
-            self.actions.check_write(action)
+            self.actions.check_write()
         except ActionError as exc:
             self._fail(str(exc))
             return False
@@ -750,7 +750,7 @@ class IncidentsScreen(Screen):
 
     def action_note(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write("note"):
+        if incident is None or not self._guard_write():
             return
         note = self.query_one(NoteInput)
         note.open_for(
@@ -807,7 +807,7 @@ class IncidentsScreen(Screen):
 
     def action_resend(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write("outbox_retry"):
+        if incident is None or not self._guard_write():
             return
         try:
             outcome = self.actions.resend(incident.id)
@@ -819,7 +819,7 @@ class IncidentsScreen(Screen):
 
     def action_skip(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write("outbox_skip"):
+        if incident is None or not self._guard_write():
             return
         refused = self.actions.refused(incident.id)
         if not refused:
@@ -847,7 +847,7 @@ class IncidentsScreen(Screen):
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
     async def action_status(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write("status"):
+        if incident is None or not self._guard_write():
             return
         lookups = await self._need_lookups()
         if lookups is None:
@@ -886,7 +886,7 @@ class IncidentsScreen(Screen):
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
     async def action_severity(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write("severity"):
+        if incident is None or not self._guard_write():
             return
         lookups = await self._need_lookups()
         if lookups is None:
@@ -949,7 +949,7 @@ class IncidentsScreen(Screen):
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
     async def action_lead(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write("lead"):
+        if incident is None or not self._guard_write():
             return
         lead = incident.lead
         people = [u for u in await self._everyone() if lead is None or u.id != lead.id]
@@ -977,7 +977,7 @@ class IncidentsScreen(Screen):
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
     async def action_page(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write("page"):
+        if incident is None or not self._guard_write():
             return
         snap = self.session.engine.snapshot()
         paths = {p.id: p for p in snap.paths}
@@ -1022,7 +1022,7 @@ class IncidentsScreen(Screen):
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
     async def action_checklist(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write("checklist"):
+        if incident is None or not self._guard_write():
             return
         entries = self._entries() or []
         states = {s.item.id: s for s in checklist_state(entries)}
@@ -1049,7 +1049,7 @@ class IncidentsScreen(Screen):
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
     async def action_close_incident(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write("close"):
+        if incident is None or not self._guard_write():
             return
         lookups = await self._need_lookups()
         if lookups is None:
