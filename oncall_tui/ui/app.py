@@ -329,6 +329,17 @@ class OnCallApp(App[int]):
 
     def help_intro(self) -> str:
         parts = []
+        from oncall_tui.ui.screens.incidents import IncidentsScreen
+
+        if isinstance(self.screen, IncidentsScreen):
+            parts.append(
+                "Note box (n): it names the incident the note goes to. Enter sends · Ctrl+J "
+                "new line · Ctrl+O edit in $EDITOR · Esc leaves, keeping the draft (drafts "
+                "are saved as you type and come back after a restart). A paste is text: its "
+                "line breaks never send, and colour or control codes show as ␛ and are "
+                "removed when sent. R resends refused notes of this incident, K skips the "
+                "first refused one (later notes wait behind it until then).\n"
+            )
         if self.readonly:
             parts.append("Read-only: every write is disabled (started with --readonly).")
         if self.demo:

@@ -143,6 +143,7 @@ class NoteInput(TextArea):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Leave the note box", show=False, id="note.leave"),
         Binding("ctrl+o", "editor", "Edit in $EDITOR", show=False, id="note.editor"),
+        Binding("ctrl+j", "newline", "New line in the note", show=False, id="note.newline"),
     ]
 
     DRAFT_DELAY = 0.4  # seconds of quiet before a draft is saved
@@ -254,6 +255,9 @@ class NoteInput(TextArea):
                 f"pasted {inert} escape sequence(s), shown as ␛: they are removed when "
                 "the note is sent; the rest is sent as pasted"
             )
+
+    def action_newline(self) -> None:
+        self.insert("\n")
 
     def action_leave(self) -> None:
         self.save_draft()
