@@ -270,3 +270,23 @@ async def test_paged_rows_show_level_links_and_group_count():
         assert "L1/3" in page_line
         assert any("×2" in line for line in lines)
         assert any("R✗" in line for line in lines) and any("G✓" in line for line in lines)
+
+
+async def test_a_burst_of_cursor_keys_moves_to_the_end_and_announces_once_per_frame():
+    """A held Down sends keys faster than they are drawn: the cursor ends where the keys
+    took it, and the detail (Highlighted) follows once per frame, not once per key."""
+    from textual import events
+
+    async with running(numbered_rows(100)) as (pilot, table, messages):
+        before = len(of(messages, AlertTable.Highlighted))
+        for _ in range(40):
+            pilot.app._driver.send_message(events.Key("down", None))
+        for _ in range(200):
+            if table.cursor_row == 40:
+                break
+            await pilot.pause(0.01)
+        await pilot.pause(0.1)
+        assert table.cursor_key == "r040"
+        announced = [m.row_id for m in of(messages, AlertTable.Highlighted)][before:]
+        assert announced[-1] == "r040"
+        assert len(announced) < 20, announced

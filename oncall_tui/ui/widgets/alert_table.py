@@ -24,6 +24,8 @@ Render-only: it takes rows, shows them and posts :class:`AlertTable.Highlighted`
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +52,7 @@ from oncall_tui.core.views import (
 from oncall_tui.ui.text import clean, truncate_cells
 
 Clock = Callable[[], datetime]
+FRAME_EVERY = 0.04  # seconds: in a burst of cursor keys, a frame at least this often
 
 __all__ = ["AlertTable", "Column", "compact_duration", "layout_columns"]
 
@@ -321,6 +324,8 @@ class AlertTable(ScrollView, can_focus=True):
         self._loaded = False
         self._empty_text = empty_text
         self._last_highlighted: str | None = None
+        self._announce_pending = False  # a Highlighted waits for the next frame
+        self._last_yield = 0.0
         self._line_cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self._stale: frozenset[str] = frozenset()  # rows built from a stale source
         self._columns_cache: tuple[int, tuple[tuple[Column, int], ...]] | None = None
@@ -529,17 +534,39 @@ class AlertTable(ScrollView, can_focus=True):
 
     # -- actions -----------------------------------------------------------------
 
-    def action_cursor_up(self) -> None:
-        self._move_cursor(self._cursor - 1)
+    def action_cursor_up(self) -> asyncio.Future[None] | None:
+        self._move_cursor(self._cursor - 1, coalesce=True)
+        return self._frame_break()
 
-    def action_cursor_down(self) -> None:
-        self._move_cursor(self._cursor + 1)
+    def action_cursor_down(self) -> asyncio.Future[None] | None:
+        self._move_cursor(self._cursor + 1, coalesce=True)
+        return self._frame_break()
 
     def action_page_up(self) -> None:
-        self._move_cursor(self._cursor - max(1, self._body_height() - 1))
+        self._move_cursor(self._cursor - max(1, self._body_height() - 1), coalesce=True)
 
     def action_page_down(self) -> None:
-        self._move_cursor(self._cursor + max(1, self._body_height() - 1))
+        self._move_cursor(self._cursor + max(1, self._body_height() - 1), coalesce=True)
+
+    def _frame_break(self) -> asyncio.Future[None] | None:
+        """Keys that arrive in a burst (a held Down) are otherwise handled back to back
+        without a frame in between, and the screen (the clock, the cursor) freezes until
+        the last one is done. Every :data:`FRAME_EVERY` seconds of such a burst, the
+        action returns a short wait, which Textual awaits: the event loop draws a frame
+        meanwhile. Between those, keys only move the cursor."""
+        now = time.perf_counter()
+        if now - self._last_yield < FRAME_EVERY:
+            return None
+        self._last_yield = now
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+
+        def release() -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        loop.call_later(0.002, release)
+        return waiter
 
     def action_first(self) -> None:
         self._move_cursor(0)
@@ -588,7 +615,7 @@ class AlertTable(ScrollView, can_focus=True):
     def _body_height(self) -> int:
         return max(0, self.scrollable_content_region.height - 1)
 
-    def _move_cursor(self, index: int) -> None:
+    def _move_cursor(self, index: int, *, coalesce: bool = False) -> None:
         if not self._rows:
             return
         index = max(0, min(index, len(self._rows) - 1))
@@ -603,7 +630,13 @@ class AlertTable(ScrollView, can_focus=True):
             if 0 <= old < len(self._rows):
                 self._refresh_row(old)
             self._refresh_row(index)
-        self._announce_cursor()
+        if not coalesce:
+            self._announce_cursor()
+        elif not self._announce_pending:
+            # A cursor key: a burst of them (a held Down) moves the cursor on each key,
+            # but the detail and the bindings follow once per frame, not once per key.
+            self._announce_pending = True
+            self.call_after_refresh(self._announce_cursor)
 
     def _scroll_to_line(self, y: int) -> None:
         # Through the reactives (not set_scroll) so scrollbars and repaint follow.
@@ -623,6 +656,7 @@ class AlertTable(ScrollView, can_focus=True):
             self._scroll_to_line(self._cursor - height + 1)
 
     def _announce_cursor(self) -> None:
+        self._announce_pending = False
         key = self.cursor_key
         if key != self._last_highlighted:
             self._last_highlighted = key
