@@ -5,13 +5,13 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
+from factories import ME, shift
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oncall_tui.core import availability as av
 from oncall_tui.domain import NOBODY, Layer, Override, Rotation, Schedule, Shift, User
 
-ME = User("U_ME", "Mia")
 ANA = User("U_ANA", "Ana")
 BEN = User("U_BEN", "Ben")
 STRANGER = User("U_X", "Xavi")
@@ -50,15 +50,15 @@ SCHEDULES = (PAY, GLOBAL, SEARCH)
 
 
 def pay(start, end, user=ME, **kw) -> Shift:
-    return Shift("S_PAY", "R_WH", "L_WH", start, end, user, **kw)
+    return shift("S_PAY", "R_WH", "L_WH", start, end, user, **kw)
 
 
 def eu(start, end, user=ME, **kw) -> Shift:
-    return Shift("S_GLOBAL", "R_EU", "L_EU", start, end, user, **kw)
+    return shift("S_GLOBAL", "R_EU", "L_EU", start, end, user, **kw)
 
 
 def ae(start, end, user=ANA, **kw) -> Shift:
-    return Shift("S_GLOBAL", "R_AE", "L_AE", start, end, user, **kw)
+    return shift("S_GLOBAL", "R_AE", "L_AE", start, end, user, **kw)
 
 
 def world() -> list[Shift]:

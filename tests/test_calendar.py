@@ -7,6 +7,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from factories import ME, shift
 from hypothesis import given
 from hypothesis import strategies as st
 from icalendar import Calendar
@@ -17,7 +18,6 @@ from oncall_tui.domain import NOBODY, Layer, Rotation, Schedule, Shift, User
 
 GOLDEN = Path(__file__).parent / "golden"
 
-ME = User("U_ME", "Mia")
 ANA = User("U_ANA", "Ana")
 BEN = User("U_BEN", "Ben")
 
@@ -58,8 +58,7 @@ GLOBAL = Schedule(
 SCHEDULES = (ESC, GLOBAL, PAY, SUPPORT)
 
 
-def s(sid, rid, lid, start, end, user, **kw) -> Shift:
-    return Shift(sid, rid, lid, start, end, user, **kw)
+s = shift
 
 
 def world() -> list[Shift]:

@@ -9,8 +9,10 @@ does not take five minutes of test time (the status bar reads the wall clock).
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
+import factories
 import httpx
 
 from oncall_tui.config import Settings
@@ -37,6 +39,10 @@ class ShiftedClock:
         return datetime.now(UTC) + self.offset
 
 
+# Faults slow the first polls: wait longer than the default.
+until = functools.partial(factories.until, timeout=20.0)
+
+
 def make_app(clock: ShiftedClock) -> tuple[OnCallApp, GrafanaFaults, object]:
     demo = build_demo(Settings(), background_alerts=50)
     eu_faults = GrafanaFaults()
@@ -46,14 +52,6 @@ def make_app(clock: ShiftedClock) -> tuple[OnCallApp, GrafanaFaults, object]:
     session = open_session(demo.settings, demo=demo, clock=clock)
     app = OnCallApp(demo.settings, demo=True, session=session)
     return app, eu_faults, io_faults
-
-
-async def until(pilot, condition, timeout: float = 20.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def bar_text(app) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import factories
+from factories import ME
+
 from oncall_tui.core.reminders import KIND_END, KIND_START, ReminderTracker, due_reminders
 from oncall_tui.domain import Layer, Rotation, Schedule, Shift, User
 
-ME = User("U_ME", "Robin Ahn")
 ANA = User("U_ANA", "Ana Souza")
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 LEAD = timedelta(minutes=15)
@@ -20,10 +22,10 @@ PAY = Schedule(
 
 
 def shift(start: datetime, hours: float, user: User = ME) -> Shift:
-    return Shift("S", "R", "L", start, start + timedelta(hours=hours), user)
+    return factories.shift("S", "R", "L", start, start + timedelta(hours=hours), user)
 
 
-# Robin 08:00–12:00 and 12:00–17:00 (two parts, one shift), then Ana 17:00–20:00.
+# Me 08:00–12:00 and 12:00–17:00 (two parts, one shift), then Ana 17:00–20:00.
 SHIFTS = (shift(T0, 4), shift(T0 + timedelta(hours=4), 5), shift(T0 + timedelta(hours=9), 3, ANA))
 
 

@@ -6,20 +6,20 @@ import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import factories
 import pytest
+from factories import ANA, BEN, CY, ME, alert, page, shift
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oncall_tui.core import views as v
 from oncall_tui.domain import (
     NOBODY,
-    Alert,
     EscalationLevel,
     EscalationPath,
     EscalationTarget,
     Layer,
     Link,
-    Page,
     PageEvent,
     Rotation,
     Schedule,
@@ -27,10 +27,6 @@ from oncall_tui.domain import (
     User,
 )
 
-ME = User("U_ME", "Mia", "mia@example.com")
-ANA = User("U_ANA", "Ana")
-BEN = User("U_BEN", "Ben")
-CY = User("U_CY", "Cy")
 GHOST = User("U_GHOST", "")  # a user the org no longer lists, no name
 
 MON = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday
@@ -46,10 +42,6 @@ def schedule(sid: str, name: str, *layers: tuple[str, str, str], tz: str = "UTC"
         Rotation(id=r, name=n, layers=(Layer(id=lay, name=n),)) for r, lay, n in layers
     )
     return Schedule(id=sid, name=name, timezone=tz, rotations=rotations)
-
-
-def shift(sid: str, rot: str, lay: str, start: datetime, end: datetime, user=None, **kw) -> Shift:
-    return Shift(sid, rot, lay, start, end, user, **kw)
 
 
 PAY = schedule("S_PAY", "On call: Payments", ("R_WH", "L_WH", "Working hours"), tz="Europe/London")
@@ -372,37 +364,7 @@ def test_gaps_and_coverage_partition_the_window(raw: list) -> None:
 # ============================================================ pages and alerts
 
 NOW = at(0, 3)
-
-
-def alert(
-    n: int,
-    title: str = "High error rate",
-    *,
-    source: str = "grafana",
-    instance: str = "prod",
-    state: str = "firing",
-    severity: str = "critical",
-    minutes_ago: int = 10,
-    labels: tuple = (),
-    fingerprint: str | None = None,
-    links: tuple = (),
-    **kw,
-) -> Alert:
-    aid = f"A{n}"
-    return Alert(
-        key=f"{source}:{instance}:{aid}",
-        id=aid,
-        source=source,
-        instance=instance,
-        title=title,
-        state=state,
-        severity=severity,
-        started_at=NOW - timedelta(minutes=minutes_ago),
-        labels=labels,
-        fingerprint=fingerprint if fingerprint is not None else f"fp{n}",
-        links=links,
-        **kw,
-    )
+assert NOW == factories.NOW  # the alerts and pages below are built at this time
 
 
 PATH = EscalationPath(
@@ -415,36 +377,6 @@ PATH = EscalationPath(
     ),
 )
 PATH_ME = replace(PATH, id="EP2", current_responders=(ME,))
-
-
-def page(
-    pid: str,
-    *,
-    status: str = "triggered",
-    notified: tuple[tuple[int, tuple[User, ...]], ...] = ((9, (BEN,)),),
-    path: str | None = "EP1",
-    minutes_ago: int = 10,
-    alert_ids: tuple[str, ...] = (),
-    priority: str = "",
-    urgency: str | None = "high",
-) -> Page:
-    created = NOW - timedelta(minutes=minutes_ago)
-    events = [PageEvent(f"{pid}-t", "triggered", created, urgency=urgency)]
-    events += [
-        PageEvent(f"{pid}-n{i}", "notified_users", NOW - timedelta(minutes=m), users=u)
-        for i, (m, u) in enumerate(notified)
-    ]
-    return Page(
-        id=pid,
-        title=f"Page {pid}",
-        status=status,
-        created_at=created,
-        updated_at=NOW,
-        priority=priority,
-        path_id=path,
-        events=tuple(events),
-        alert_ids=alert_ids,
-    )
 
 
 def gk(title: str, source: str = "grafana:prod") -> str:

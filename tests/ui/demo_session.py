@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import time_machine
+from factories import until
 
 import oncall_tui.sim.demo as sim_demo
 from oncall_tui.backends.http import RetryPolicy
@@ -164,11 +165,7 @@ class FrozenDemo:
     # -- waiting ------------------------------------------------------------------------
 
     async def until(self, pilot, condition: Callable[[], bool], what: str) -> None:
-        for _ in range(400):
-            if condition():
-                return
-            await pilot.pause(0.025)
-        raise AssertionError(f"not reached: {what}")
+        await until(pilot, condition, what)
 
     def _busy(self) -> bool:
         """A poll, a sparkline fetch or an action is still running (the outbox delivery

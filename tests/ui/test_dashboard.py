@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+from factories import until
 
 from oncall_tui.config import Settings
 from oncall_tui.ui.app import OnCallApp
@@ -16,15 +17,6 @@ from oncall_tui.ui.widgets.alert_table import AlertTable
 def make_app(*, readonly: bool = False, size=(150, 45)) -> OnCallApp:
     session = make_session(Settings(), demo=True, readonly=readonly)
     return OnCallApp(session.settings, demo=True, readonly=readonly, session=session)
-
-
-async def until(pilot, condition, timeout: float = 10.0) -> None:
-    """Let the app run until ``condition()`` holds (the world and polls are async)."""
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def table(app) -> AlertTable:

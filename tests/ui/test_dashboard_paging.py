@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from factories import until
 from httpx import ASGITransport, AsyncClient
 
 from oncall_tui.config import Settings, UiConfig
@@ -21,14 +22,6 @@ from oncall_tui.ui.widgets.alert_table import AlertTable
 def make_app(settings: Settings | None = None, *, readonly: bool = False) -> OnCallApp:
     session = make_session(settings or Settings(), demo=True, readonly=readonly)
     return OnCallApp(session.settings, demo=True, readonly=readonly, session=session)
-
-
-async def until(pilot, condition, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def table(app) -> AlertTable:

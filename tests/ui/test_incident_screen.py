@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import pytest
+from factories import until
 from textual.widgets import DataTable, Input, RadioSet, TextArea
 
 from oncall_tui.config import Settings
@@ -34,14 +35,6 @@ def make_app(*, readonly: bool = False, dashboard: bool = False) -> OnCallApp:
     return OnCallApp(
         session.settings, demo=True, readonly=readonly, session=session, main_screen=main
     )
-
-
-async def until(pilot, condition, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def notices(app) -> list[str]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from factories import ANA, BEN, CY, ME, shift
 from textual.app import App, ComposeResult
 from textual.widget import Widget
 
@@ -51,10 +52,6 @@ def later(**kw: float) -> datetime:
     return NOW + timedelta(**kw)
 
 
-ME = User("U_ME", "Mia", "mia@example.com")
-ANA = User("U_ANA", "Ana")
-BEN = User("U_BEN", "Ben")
-CY = User("U_CY", "Cy")
 DEE = User("U_DEE", "Dee")
 
 
@@ -90,7 +87,7 @@ SCHEDULES = (PAYMENTS, SUPPORT, ESCALATORS, GLOBAL)
 
 
 def _shift(schedule: Schedule, layer: str, user: User | None, start, end) -> Shift:
-    return Shift(schedule.id, schedule.rotations[0].id, layer, start, end, user)
+    return shift(schedule.id, schedule.rotations[0].id, layer, start, end, user)
 
 
 def shifts(*, on_call: bool) -> tuple[Shift, ...]:
