@@ -12,6 +12,7 @@ anything else is shown as it came.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -658,3 +659,40 @@ class Snapshot:
     # Some of what is shown comes from the cache of the last run, written then; None once
     # every feed has answered.
     cached_from: datetime | None = None
+    # Everyone known by the data above (shift holders, path responders, rotation
+    # members), by name: see :func:`index_people`. Computed once per snapshot.
+    people: tuple[User, ...] = ()
+
+    def person(self, user_id: str) -> User | None:
+        return next((u for u in self.people if u.id == user_id), None)
+
+    def others(self) -> tuple[User, ...]:
+        """Everyone known but me: whom I can escalate to, shadow or ask for cover."""
+        return but_me(self.people, self.me)
+
+
+# ------------------------------------------------------------------------ people index
+
+
+def index_people(
+    shifts: Iterable[Shift] = (),
+    paths: Iterable[EscalationPath] = (),
+    schedules: Iterable[Schedule] = (),
+    users: Iterable[User] = (),
+) -> tuple[User, ...]:
+    """Everyone these know of, once each, by name: whoever holds a shift, the paths'
+    current responders, the rotations' members and any ``users`` given (never the
+    NOBODY placeholder)."""
+    seen: dict[str, User] = {}
+    every = [s.user for s in shifts if s.user is not None]
+    every += [u for p in paths for u in p.current_responders]
+    every += [u for s in schedules for r in s.rotations for u in r.users]
+    every += list(users)
+    for user in every:
+        if not user.is_nobody:
+            seen.setdefault(user.id, user)
+    return tuple(sorted(seen.values(), key=lambda u: u.name.casefold()))
+
+
+def but_me(people: Iterable[User], me: User | None) -> tuple[User, ...]:
+    return tuple(u for u in people if me is None or u.id != me.id)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 
 from oncall_tui.backends.http import NetworkError
 from oncall_tui.backends.incidentio import CapabilityUnavailable
+from oncall_tui.config import Settings
 from oncall_tui.core.incidents import IncidentActions
 from oncall_tui.core.outbox import (
     KIND_NOTE,
@@ -29,6 +29,7 @@ from oncall_tui.core.outbox import (
     note_payload,
     update_payload,
 )
+from oncall_tui.core.sources import Backends
 
 T0 = datetime(2026, 3, 4, 14, 2, tzinfo=UTC)
 
@@ -89,7 +90,8 @@ def outbox(tmp_path):
 
 
 def sender(outbox, api) -> IncidentActions:
-    return IncidentActions(SimpleNamespace(incidentio=api), outbox, clock=lambda: T0)
+    backends = Backends(settings=Settings(), incidentio=api)  # type: ignore[arg-type]
+    return IncidentActions(backends, outbox, clock=lambda: T0)
 
 
 async def deliver(outbox, api, now=T0):

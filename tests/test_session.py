@@ -72,3 +72,47 @@ def test_the_app_session_on_the_demo_has_its_own_outbox_removed_on_close():
     assert directory.is_dir()
     asyncio.run(session.aclose())
     assert not directory.exists()
+
+
+def test_me_is_looked_up_once_and_shared_by_every_action():
+    demo = build_demo(Settings(), background_alerts=0)
+    session = open_session(Settings(), demo=demo)
+    calls = []
+    io = session.backends.io()
+    real = io.find_user_by_email
+
+    async def counted(email):
+        calls.append(email)
+        return await real(email)
+
+    io.find_user_by_email = counted  # type: ignore[method-assign]
+
+    async def run():
+        me = await session.incidents.me(strict=True)
+        assert me is not None and me.email == demo.settings.user.email
+        assert await session.overrides.me() is me
+        assert session.actions.me is me
+        await session.aclose()
+
+    asyncio.run(run())
+    assert calls == [demo.settings.user.email]
+
+
+def test_the_people_index_is_built_once_per_snapshot_and_leaves_me_out_of_others():
+    demo = build_demo(Settings(), background_alerts=0)
+    session = open_session(Settings(), demo=demo)
+
+    async def run():
+        await session.engine.poll_due()
+        await session.aclose()
+
+    asyncio.run(run())
+    snap = session.engine.snapshot()
+    assert snap.me is not None and snap.people
+    assert snap.me in snap.people and snap.me not in snap.others()
+    names = [u.name.casefold() for u in snap.people]
+    assert names == sorted(names)
+    assert len({u.id for u in snap.people}) == len(snap.people)
+    # A change that leaves shifts, paths and schedules alone keeps the very same index.
+    session.engine.mutate(lambda w: setattr(w, "pending_writes", 3))
+    assert session.engine.snapshot().people is snap.people

@@ -125,17 +125,14 @@ class BackendSession:
             await self.session.aclose()
 
 
-async def find_me(backends) -> Any:
-    """The configured user, or a clear error."""
-    email = backends.settings.user.email
-    if not email:
-        raise CliError("no [user] email configured; set it with `oncall-tui config init`", 2)
-    from oncall_tui.backends.http import ApiError
+async def find_me(session: Session) -> Any:
+    """Me (the configured user), or a clear error: exit 2 when no email is configured."""
+    from oncall_tui.core.actions import ActionError
+    from oncall_tui.core.whoami import NoEmailConfigured
 
     try:
-        me = await backends.incidentio.find_user_by_email(email)
-    except ApiError as exc:
-        raise CliError(f"cannot look up {email}: {exc}") from None
-    if me is None:
-        raise CliError(f"no incident.io user has the email {email}")
-    return me
+        return await session.whoami.require()
+    except NoEmailConfigured as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    except ActionError as exc:
+        raise CliError(str(exc)) from None

@@ -59,7 +59,7 @@ async def _shifts(args: argparse.Namespace) -> int:
 
     async with BackendSession(args) as session:
         backends = session.backends
-        me = await find_me(backends)
+        me = await find_me(session)
         now = utcnow()
         end = now + timedelta(days=args.days)
         schedules, shifts, scheduled = await _load_shifts(backends, now, end)
@@ -181,12 +181,7 @@ async def _alerts(args: argparse.Namespace) -> int:
 
     async with BackendSession(args) as session:
         backends = session.backends
-        me = None
-        if backends.settings.user.email and backends.incidentio is not None:
-            try:
-                me = await backends.incidentio.find_user_by_email(backends.settings.user.email)
-            except Exception:
-                me = None
+        me = await session.whoami.me()
         pages, paths, alerts, problems = await _collect(backends)
     now = utcnow()
     rows = alert_rows(pages, alerts, paths, me, AlertFilter(mine_only=args.mine))

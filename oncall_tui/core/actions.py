@@ -18,8 +18,10 @@ from oncall_tui import __version__
 from oncall_tui.backends.http import ApiError
 from oncall_tui.backends.incidentio import CapabilityUnavailable, IncidentIoClient
 from oncall_tui.core import paging, timefmt
+from oncall_tui.core.errors import ActionError as ActionError
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import SyncEngine, World, utcnow
+from oncall_tui.core.whoami import WhoAmI
 from oncall_tui.domain import (
     SOURCE_INCIDENT_IO,
     Alert,
@@ -30,10 +32,6 @@ from oncall_tui.domain import (
 )
 
 TOOL = f"oncall-tui {__version__}"
-
-
-class ActionError(Exception):
-    """An action that did not happen, with the reason and what to do, in words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,26 +103,6 @@ def check_write(
             raise ActionError(f"{refusal}: {caps.reason(capability)}")
 
 
-def known_users(shifts: Iterable[Shift], paths: Iterable[EscalationPath]) -> dict[str, User]:
-    """The people the dashboard knows of, by id: whoever holds a shift in the window and
-    the paths' current responders (never the NOBODY placeholder)."""
-    seen: dict[str, User] = {}
-    for shift in shifts:
-        if shift.user is not None and not shift.user.is_nobody:
-            seen.setdefault(shift.user.id, shift.user)
-    for path in paths:
-        for user in path.current_responders:
-            seen.setdefault(user.id, user)
-    return seen
-
-
-def incident_io(backends: Backends) -> IncidentIoClient:
-    """The incident.io client, or a clear refusal when none is configured."""
-    if backends.incidentio is None:
-        raise ActionError("incident.io is not configured.")
-    return backends.incidentio
-
-
 class Actions:
     def __init__(
         self,
@@ -133,29 +111,28 @@ class Actions:
         *,
         readonly: bool = False,
         clock: Callable[[], datetime] = utcnow,
+        whoami: WhoAmI | None = None,
     ) -> None:
         self.backends = backends
         self.engine = engine
         self.readonly = readonly
         self.clock = clock
+        self.whoami = whoami or WhoAmI(backends, engine)
 
     # -- helpers -------------------------------------------------------------------
 
     @property
     def me(self) -> User | None:
-        return self.engine.world.me if self.engine else None
+        return self.whoami.known
 
     def _who(self) -> str:
-        me = self.me
-        if me is not None:
-            return me.email or me.name
-        return self.backends.settings.user.email or "the on-call engineer"
+        return self.whoami.who()
 
     def _check_write(self, capability: str | None = None) -> None:
         check_write(self.backends, self.readonly, capability)
 
     def _io(self) -> IncidentIoClient:
-        return incident_io(self.backends)
+        return self.backends.io()
 
     def _optimistic(self, key: str, state: str) -> str | None:
         if self.engine is None:
@@ -437,8 +414,8 @@ class Actions:
 
     def names(self, user_ids: Iterable[str]) -> str:
         """ "Ana Souza, Kofi Mensah" for user ids (an unknown id is shown as itself)."""
-        world = self.engine.world if self.engine else None
-        known = known_users(world.shifts, world.paths.values()) if world else {}
+        snap = self.engine.snapshot() if self.engine else None
+        known = {u.id: u for u in snap.people} if snap else {}
         return ", ".join(known[uid].name if uid in known else uid for uid in user_ids)
 
     def _path_name(self, path_id: str | None) -> str:

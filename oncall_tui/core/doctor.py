@@ -24,7 +24,7 @@ from oncall_tui.backends.http import ApiError, AuthError, NetworkError
 from oncall_tui.backends.incidentio import Capabilities
 from oncall_tui.config import LinkConfig, Settings
 from oncall_tui.core import timefmt, views
-from oncall_tui.core.sources import Backends
+from oncall_tui.core.sources import Backends, look_up_me
 from oncall_tui.domain import User
 from oncall_tui.safety import clean_text, openable_url
 from oncall_tui.secrets import Found, env_name
@@ -213,7 +213,7 @@ async def incident_io_checks(backends: Backends, *, now: datetime) -> list[Check
         )
     else:
         try:
-            me = await io.find_user_by_email(email)
+            me = await look_up_me(io, email)
         except ApiError as exc:
             checks.append(
                 Check("me", FAIL, f"looking up {email}: {exc}", _api_fix(exc, "incident-io"))

@@ -38,7 +38,7 @@ from oncall_tui.backends.incidentio import (
 )
 from oncall_tui.config import default_data_dir
 from oncall_tui.core import timefmt
-from oncall_tui.core.actions import ActionError, Outcome, check_write, incident_io
+from oncall_tui.core.actions import ActionError, Outcome, check_write
 from oncall_tui.core.outbox import (
     KIND_NOTE,
     KIND_UPDATE,
@@ -62,6 +62,7 @@ from oncall_tui.core.outbox import (
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import SyncEngine, utcnow
 from oncall_tui.core.timeline import merge_timeline, resolution_time, timeline_markdown
+from oncall_tui.core.whoami import WhoAmI
 from oncall_tui.domain import (
     LINK_DASHBOARD,
     LINK_RUNBOOK,
@@ -419,14 +420,14 @@ class IncidentActions:
         engine: SyncEngine | None = None,
         readonly: bool = False,
         clock: Callable[[], datetime] = utcnow,
-        me: User | None = None,
+        whoami: WhoAmI | None = None,
     ) -> None:
         self.backends = backends
         self.outbox = outbox
         self.engine = engine
         self.readonly = readonly
         self.clock = clock
-        self._me = me
+        self.whoami = whoami or WhoAmI(backends, engine)
         self._lookups: Lookups | None = None
         self._lookups_lock = asyncio.Lock()
         self.roles = RoleWatcher()
@@ -437,23 +438,12 @@ class IncidentActions:
 
     @property
     def io(self) -> IncidentIoClient:
-        return incident_io(self.backends)
+        return self.backends.io()
 
     async def me(self, *, strict: bool = False) -> User | None:
-        """The configured user (``[user] email``), or None. With ``strict``, a failed
-        lookup raises instead of answering None."""
-        if self.engine is not None and self.engine.world.me is not None:
-            return self.engine.world.me
-        email = self.backends.settings.user.email
-        if self._me is None and email:
-            try:
-                self._me = await self.io.find_user_by_email(email)
-            except ApiError as exc:
-                if strict:
-                    raise ActionError(
-                        f"Cannot look up your incident.io user ({email}): {exc}"
-                    ) from None
-        return self._me
+        """The configured user (``[user] email``), or None. With ``strict``, a user
+        that cannot be found raises, saying why."""
+        return await self.whoami.me(strict=strict)
 
     def check_write(self, capability: str | None = None) -> None:
         check_write(self.backends, self.readonly, capability)
@@ -753,8 +743,7 @@ class IncidentActions:
     def author(self) -> str:
         """Who is writing, as the note will name them: the configured user's name (or
         email when the name is not known yet)."""
-        me = self.engine.world.me if self.engine is not None else None
-        me = me or self._me
+        me = self.whoami.known
         if me is not None and (me.name or me.email):
             return clean_text(me.name or me.email, limit=100)
         return clean_text(self.backends.settings.user.email or "", limit=100)

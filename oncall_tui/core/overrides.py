@@ -22,10 +22,11 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from oncall_tui.backends.http import ApiError, InvalidRequest
 from oncall_tui.backends.incidentio import IncidentIoClient
 from oncall_tui.core import availability, timefmt, views
-from oncall_tui.core.actions import ActionError, Outcome, check_write, incident_io
+from oncall_tui.core.actions import ActionError, Outcome, check_write
 from oncall_tui.core.availability import AvailabilityPlan, UndoPlan
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import utcnow
+from oncall_tui.core.whoami import WhoAmI
 from oncall_tui.domain import Override, Schedule, ScheduleEntries, Shift, User
 from oncall_tui.safety import clean_text
 
@@ -261,33 +262,27 @@ class OverrideActions:
         readonly: bool = False,
         clock: Callable[[], datetime] = utcnow,
         zone: timefmt.ZoneLike = None,
+        whoami: WhoAmI | None = None,
     ) -> None:
         self.backends = backends
         self.readonly = readonly
         self.clock = clock
+        self.whoami = whoami or WhoAmI(backends)
         self.zone = zone if zone is not None else backends.settings.display_zone()
         self._schedules: tuple[Schedule, ...] | None = None
 
     # -- helpers -------------------------------------------------------------------
 
     def _io(self) -> IncidentIoClient:
-        return incident_io(self.backends)
+        return self.backends.io()
 
     def check_write(self) -> None:
         """Refuse before anything is sent: read-only mode, or a key that cannot override."""
         check_write(self.backends, self.readonly, "override", refusal="Overrides are not available")
 
     async def me(self) -> User:
-        email = self.backends.settings.user.email
-        if not email:
-            raise ActionError("No [user] email configured: set it with `oncall-tui config init`.")
-        try:
-            me = await self._io().find_user_by_email(email)
-        except ApiError as exc:
-            raise ActionError(f"Looking up {email} failed: {exc}") from None
-        if me is None:
-            raise ActionError(f"No incident.io user has the email {email}.")
-        return me
+        """Me, or :class:`ActionError` saying why not."""
+        return await self.whoami.require()
 
     async def schedules(self, *, refresh: bool = False) -> tuple[Schedule, ...]:
         """Every schedule with its rotations and layers (cached for this object)."""

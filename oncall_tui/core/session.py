@@ -32,6 +32,7 @@ from oncall_tui.core.overrides import OverrideActions
 from oncall_tui.core.snapcache import Saver
 from oncall_tui.core.sources import Backends, build_backends, build_engine
 from oncall_tui.core.sync import SyncEngine, on_recovery, utcnow
+from oncall_tui.core.whoami import WhoAmI
 from oncall_tui.domain import SOURCE_INCIDENT_IO
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Session:
     settings: Settings
     backends: Backends
     engine: SyncEngine
+    whoami: WhoAmI  # me, shared by every action
     actions: Actions  # pages and alerts
     incidents: IncidentActions
     overrides: OverrideActions
@@ -107,6 +109,7 @@ def open_session(
         settings, transports=transports, tokens=tokens, services=services, stats=stats
     )
     engine = build_engine(backends, clock=clock)
+    whoami = WhoAmI(backends, engine)
     if outbox is not None:
         # Notes typed during an outage go as soon as incident.io answers again.
         on_recovery(engine, SOURCE_INCIDENT_IO, outbox.retry_now)
@@ -114,9 +117,12 @@ def open_session(
         settings=settings,
         backends=backends,
         engine=engine,
-        actions=Actions(backends, engine, readonly=readonly, clock=clock),
-        incidents=IncidentActions(backends, outbox, engine=engine, readonly=readonly, clock=clock),
-        overrides=OverrideActions(backends, readonly=readonly, clock=clock),
+        whoami=whoami,
+        actions=Actions(backends, engine, readonly=readonly, clock=clock, whoami=whoami),
+        incidents=IncidentActions(
+            backends, outbox, engine=engine, readonly=readonly, clock=clock, whoami=whoami
+        ),
+        overrides=OverrideActions(backends, readonly=readonly, clock=clock, whoami=whoami),
         clock=clock,
         readonly=readonly,
         outbox=outbox,

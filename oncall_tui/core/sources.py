@@ -28,6 +28,7 @@ from oncall_tui.backends.http import ApiClient, RequestStats, Secret
 from oncall_tui.backends.incidentio import Capabilities, IncidentIoClient
 from oncall_tui.config import DEFAULT_SILENCE_LABELS, Settings
 from oncall_tui.core.alertsync import AlertTail
+from oncall_tui.core.errors import ActionError
 from oncall_tui.core.pacing import Stretch
 from oncall_tui.core.sync import Feed, SyncEngine, World, utcnow
 from oncall_tui.domain import (
@@ -77,6 +78,12 @@ class Backends:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    def io(self) -> IncidentIoClient:
+        """The incident.io client, or a clear refusal when none is configured."""
+        if self.incidentio is None:
+            raise ActionError("incident.io is not configured.")
+        return self.incidentio
 
     def alertmanager_for(self, alert: Alert) -> AlertmanagerClient | None:
         return self.alertmanagers.get(f"{alert.source}:{alert.instance}")
@@ -187,6 +194,12 @@ def build_backends(
 # ------------------------------------------------------------------------- feeds
 
 
+async def look_up_me(io: IncidentIoClient, email: str | None) -> User | None:
+    """Me: the incident.io user with ``email`` (None without an email, or with no such
+    user). The client keeps the answer for the rest of its life."""
+    return await io.find_user_by_email(email) if email else None
+
+
 def _mine(schedule: Schedule, shifts: tuple[Shift, ...], me: User | None) -> bool:
     if me is None:
         return False
@@ -245,7 +258,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
         known = _Known()
 
         async def fetch_identity() -> Any:
-            me = await io.find_user_by_email(email) if email else None
+            me = await look_up_me(io, email)
             if me is not None and settings.incident_io.act_as_user:
                 io.act_as_user_id = me.id
             capabilities = await io.probe_capabilities()
@@ -331,7 +344,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
 
         async def fetch_schedules() -> Any:
             now = clock()
-            me = await io.find_user_by_email(email) if email else None
+            me = await look_up_me(io, email)
             schedules = list(await io.list_schedules())[:MAX_SCHEDULES]
             wanted = settings.incident_io.schedules
             if wanted:

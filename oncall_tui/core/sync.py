@@ -52,6 +52,7 @@ from oncall_tui.domain import (
     Snapshot,
     SourceHealth,
     User,
+    index_people,
 )
 from oncall_tui.safety import clean_text
 
@@ -467,6 +468,14 @@ class SyncEngine:
             alerts = self._reuse("alerts", feeds, lambda: tuple(a for f in feeds for a in f))
             pages = self._reuse("pages", tuple(w.pages.values()), lambda: tuple(w.pages.values()))
             paths = self._reuse("paths", tuple(w.paths.values()), lambda: tuple(w.paths.values()))
+            schedules = self._reuse(
+                "schedules", tuple(w.schedules.values()), lambda: tuple(w.schedules.values())
+            )
+            people = self._reuse(
+                "people",
+                (w.shifts, paths, schedules),
+                lambda: index_people(w.shifts, paths, schedules),
+            )
             if w.optimistic:
                 pages = tuple(
                     replace(p, status=w.optimistic[p.id]) if p.id in w.optimistic else p
@@ -479,7 +488,7 @@ class SyncEngine:
             self._snapshot = Snapshot(
                 at=self.clock(),
                 me=w.me,
-                schedules=tuple(w.schedules.values()),
+                schedules=schedules,
                 shifts=w.shifts,
                 pages=pages,
                 alerts=alerts,
@@ -490,6 +499,7 @@ class SyncEngine:
                 capabilities=w.capabilities,
                 notices=tuple(w.notices.values()),
                 cached_from=min(w.cached.values()) if w.cached else None,
+                people=people,
             )
         return self._snapshot
 

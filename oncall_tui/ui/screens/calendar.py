@@ -35,7 +35,7 @@ from oncall_tui.core import availability, calendar, timefmt
 from oncall_tui.core.actions import ActionError
 from oncall_tui.core.overrides import ApplyResult, MyOverride
 from oncall_tui.core.session import Session
-from oncall_tui.domain import Schedule, Shift, User
+from oncall_tui.domain import Schedule, Shift, User, but_me, index_people
 from oncall_tui.safety import clean_text, openable_url
 from oncall_tui.ui.screens.availability import AvailabilityRequest, AvailabilityScreen
 from oncall_tui.ui.screens.modals import ChooseScreen, ConfirmScreen
@@ -680,16 +680,8 @@ class CalendarScreen(Screen):
                 ids.append(shift.schedule_id)
         return list(dict.fromkeys(ids))
 
-    def _people(self) -> list[User]:
-        seen: dict[str, User] = {}
-        for schedule in self.schedules:
-            for rotation in schedule.rotations:
-                for user in rotation.users:
-                    if not user.is_nobody:
-                        seen.setdefault(user.id, user)
-        if self.me is not None:
-            seen.pop(self.me.id, None)
-        return sorted(seen.values(), key=lambda u: u.name.casefold())
+    def _people(self) -> tuple[User, ...]:
+        return but_me(index_people(schedules=self.schedules), self.me)
 
     def _open_form(self, kind: str) -> None:
         if self.session.readonly:

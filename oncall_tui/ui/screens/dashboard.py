@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from oncall_tui.core import desktop, freshness, paging, timefmt, views
-from oncall_tui.core.actions import ActionError, Outcome, known_users
+from oncall_tui.core.actions import ActionError, Outcome
 from oncall_tui.core.rows import row_targets
 from oncall_tui.core.session import Session
 from oncall_tui.core.sync import utcnow
@@ -763,12 +763,8 @@ class DashboardScreen(Screen):
             effect="The alerts are marked resolved in incident.io, and their pages end.",
         )
 
-    def _people(self) -> list[User]:
-        snap = self._snapshot
-        seen = known_users(snap.shifts, snap.paths)
-        if snap.me is not None:
-            seen.pop(snap.me.id, None)
-        return sorted(seen.values(), key=lambda u: u.name.lower())
+    def _people(self) -> tuple[User, ...]:
+        return self._snapshot.others()
 
     # -- links ----------------------------------------------------------------------
 

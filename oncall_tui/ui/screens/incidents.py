@@ -49,7 +49,7 @@ from oncall_tui.core.incidents import (
 )
 from oncall_tui.core.session import Session
 from oncall_tui.core.sync import utcnow
-from oncall_tui.domain import Incident, User
+from oncall_tui.domain import Incident, User, index_people
 from oncall_tui.logs import log_path
 from oncall_tui.safety import clean_text, openable_url
 from oncall_tui.ui.paste import INERT_ESC, restore_escapes
@@ -932,22 +932,15 @@ class IncidentsScreen(Screen):
 
     async def _everyone(self) -> list[User]:
         if self._people is None:
-            found: dict[str, User] = {}
-            snap = self.session.engine.snapshot()
-            for shift in snap.shifts:
-                if shift.user is not None and not shift.user.is_nobody:
-                    found.setdefault(shift.user.id, shift.user)
-            for path in snap.paths:
-                for user in path.current_responders:
-                    found.setdefault(user.id, user)
+            listed: tuple[User, ...] = ()
             try:
-                for user in await self.actions.io.list_users(limit=500):
-                    found.setdefault(user.id, user)
+                listed = await self.actions.io.list_users(limit=500)
             except Exception as exc:  # the snapshot's people still work
                 self._say(
                     f"Could not list every user: {clean_text(str(exc), limit=200)}", "warning"
                 )
-            self._people = sorted(found.values(), key=lambda u: u.name.casefold())
+            snap = self.session.engine.snapshot()
+            self._people = list(index_people(users=(*snap.people, *listed)))
         return self._people
 
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
