@@ -177,14 +177,35 @@ class DashboardScreen(Screen):
 
     def on_mount(self) -> None:
         self.engine.subscribe(self._on_snapshot)
-        self.set_interval(0.5, self._poll_due)
-        self.set_interval(1.0, self._redraw_clock)
+        # At most once a second (the engine decides what is due; polls run in workers).
+        self.set_interval(1.0, self._poll_due)
+        self._clock_timer = self.set_interval(1.0, self._redraw_clock)
         # Draw first (from the snapshot cache, when there is one), then ask the backends:
         # the first frame never waits for a poll.
         self.call_after_refresh(self._poll_due)
         self._render_snapshot()
         self.query_one(AlertTable).focus()
         self._apply_size(self.size.width, self.size.height)
+
+    def on_screen_suspend(self) -> None:
+        """Another screen is on top: clocks and countdowns stop ticking until this one
+        shows again (polling goes on: a new page must still be announced)."""
+        for timer in self._clocks():
+            timer.pause()
+
+    def on_screen_resume(self) -> None:
+        for timer in self._clocks():
+            timer.resume()
+        self._redraw_clock()
+
+    def _clocks(self) -> list:
+        timers = [self._clock_timer] if hasattr(self, "_clock_timer") else []
+        for widget_type in (AlertTable, ShiftPanel, StatusBar):
+            for widget in self.query(widget_type):
+                timer = getattr(widget, "clock_timer", None)
+                if timer is not None:
+                    timers.append(timer)
+        return timers
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)

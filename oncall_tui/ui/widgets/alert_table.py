@@ -326,20 +326,36 @@ class AlertTable(ScrollView, can_focus=True):
         self._last_highlighted: str | None = None
         self._announce_pending = False  # a Highlighted waits for the next frame
         self._last_yield = 0.0
+        self._shown_times: dict[int, tuple[str, str]] = {}  # what the clock tick drew
         self._line_cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self._stale: frozenset[str] = frozenset()  # rows built from a stale source
         self._columns_cache: tuple[int, tuple[tuple[Column, int], ...]] | None = None
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.set_interval(1.0, self._tick, name="alert-table-clock")
+        self.clock_timer = self.set_interval(1.0, self._tick, name="alert-table-clock")
 
     def on_resize(self, event: events.Resize) -> None:
         self._ensure_cursor_visible()
 
     def _tick(self) -> None:
-        # Ages and countdowns move; unchanged lines come from the cache.
-        self.refresh()
+        """Ages and countdowns move: repaint only the visible lines whose time text
+        changed this second (most ages read "12m" for a minute), not the whole table."""
+        if not self._rows:
+            return
+        now = self._clock()
+        top = round(self.scroll_y)
+        times: dict[int, tuple[str, str]] = {}
+        for index in range(top, min(len(self._rows), top + self._body_height())):
+            row = self._rows[index]
+            times[index] = (
+                escalation_text(row, now),
+                compact_duration((now - row.started_at).total_seconds()),
+            )
+        shown, self._shown_times = self._shown_times, times
+        for index, text in times.items():
+            if shown.get(index) != text:
+                self._refresh_row(index)
 
     # -- public API ----------------------------------------------------------------
 

@@ -95,7 +95,7 @@ class ShiftPanel(Widget):
         self.set_reactive(ShiftPanel.compact, compact)
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self._tick, name="shift-panel-clock")
+        self.clock_timer = self.set_interval(1.0, self._tick, name="shift-panel-clock")
 
     # -- public API ----------------------------------------------------------------
 

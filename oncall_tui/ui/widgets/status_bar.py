@@ -149,7 +149,7 @@ class StatusBar(Widget):
 
     def on_mount(self) -> None:
         self._redraw()
-        self.set_interval(1.0, self._redraw, name="status-bar-clock")
+        self.clock_timer = self.set_interval(1.0, self._redraw, name="status-bar-clock")
 
     # -- public API ----------------------------------------------------------------
 
