@@ -274,3 +274,85 @@ async def test_filter_box_narrows_the_rows_and_escape_restores_them(frozen):
         await pilot.press("escape")
         await demo.settle(pilot)
         assert {r.key for r in demo.table.rows} == before
+
+
+async def test_navigation_keys_open_what_they_name(frozen):
+    """C opens the calendar, i the incidents, ? the help (listing this screen's keys), D
+    the declare form prefilled from the row; Esc comes back each time."""
+    from oncall_tui.ui.screens.calendar import CalendarScreen
+    from oncall_tui.ui.screens.declare import DeclareScreen
+    from oncall_tui.ui.screens.help import HelpScreen
+    from oncall_tui.ui.screens.incidents import IncidentsScreen
+
+    demo = FrozenDemo(frozen, scenario=False)
+    async with demo.app.run_test(size=SIZE) as pilot:
+        await demo.loaded(pilot)
+        dashboard = demo.dashboard
+        row = demo.move_to(lambda r: r.kind == "alert")
+        await demo.settle(pilot)
+        for key, screen in (
+            ("C", CalendarScreen),
+            ("i", IncidentsScreen),
+            ("question_mark", HelpScreen),
+            ("D", DeclareScreen),
+        ):
+            await pilot.press(key)
+            await demo.until(pilot, lambda s=screen: isinstance(demo.app.screen, s), key)
+            if key == "D":
+                form = demo.app.screen
+                assert isinstance(form, DeclareScreen)
+                assert form.draft.name == row.title
+            await pilot.press("escape")
+            await demo.until(pilot, lambda: demo.app.screen is dashboard, f"back from {key}")
+
+
+async def test_ctrl_t_moves_to_the_next_theme(frozen):
+    demo = FrozenDemo(frozen, scenario=False)
+    async with demo.app.run_test(size=SIZE) as pilot:
+        await demo.loaded(pilot)
+        before = demo.app.theme
+        await pilot.press("ctrl+t")
+        await demo.until(pilot, lambda: demo.app.theme != before, "another theme")
+        assert any(n.startswith("Theme: ") for n in demo.notices())
+
+
+async def test_w_says_how_every_source_is(frozen):
+    demo = FrozenDemo(frozen, scenario=False)
+    async with demo.app.run_test(size=SIZE) as pilot:
+        await demo.loaded(pilot)
+        before = len(demo.notices())
+        await pilot.press("w")
+        await demo.until(pilot, lambda: len(demo.notices()) > before, "the sources' state")
+        assert "Every source is answering." in demo.notices()[before:]
+        demo.faults("grafana:eu").status = 503
+        await pilot.press("r")
+        await demo.until(
+            pilot,
+            lambda: any(
+                h.name == "grafana:eu" and h.error for h in demo.session.engine.snapshot().health
+            ),
+            "grafana:eu failing",
+        )
+        before = len(demo.notices())
+        await pilot.press("w")
+        await demo.until(pilot, lambda: len(demo.notices()) > before, "the failing source")
+        said = demo.notices()[before:]
+        assert "Every source is answering." not in said
+        assert any(line.startswith("grafana:eu") for line in said), said
+
+
+async def test_escape_closes_the_filter_box_and_the_narrow_detail(frozen):
+    demo = FrozenDemo(frozen, scenario=False)
+    async with demo.app.run_test(size=(90, 40)) as pilot:  # narrow: the detail opens apart
+        await demo.loaded(pilot)
+        dashboard = demo.dashboard
+        await pilot.press("enter")
+        await demo.until(pilot, lambda: dashboard.has_class("detail-open"), "detail open")
+        await pilot.press("escape")
+        await demo.until(pilot, lambda: not dashboard.has_class("detail-open"), "detail shut")
+        await pilot.press("slash", "x")
+        box = dashboard.query_one("#filter")
+        await demo.until(pilot, lambda: box.has_class("shown"), "filter box shown")
+        await pilot.press("escape")
+        await demo.until(pilot, lambda: not box.has_class("shown"), "filter box closed")
+        assert dashboard.filters.query == ""
