@@ -192,13 +192,21 @@ async def _incidents(args: argparse.Namespace) -> int:
     from oncall_tui.core.actions import ActionError
     from oncall_tui.core.sync import utcnow
 
-    async with BackendSession(args) as session:
-        actions = session.incidents
-        try:
-            incidents = await actions.list_incidents()
-        except ActionError as exc:
-            raise CliError(str(exc)) from None
-        me = await actions.me()
+    try:  # the list is kept there too, so notes can be taken when incident.io is down
+        outbox = _open_outbox(args)
+    except CliError:
+        outbox = None
+    try:
+        async with BackendSession(args, outbox=outbox) as session:
+            actions = session.incidents
+            try:
+                incidents = await actions.list_incidents()
+            except ActionError as exc:
+                raise CliError(str(exc)) from None
+            me = await actions.me()
+    finally:
+        if outbox is not None:
+            outbox.close()
     now = utcnow()
     if args.json:
         print_json(

@@ -728,11 +728,15 @@ class IncidentActions:
     def _enqueue(self, kind: str, incident: Incident, payload: dict) -> OutboxItem:
         return self._enqueue_to(kind, incident.id, incident.reference, payload)
 
-    def _enqueue_to(self, kind: str, target: str, reference: str, payload: dict) -> OutboxItem:
+    def _enqueue_to(
+        self, kind: str, target: str, reference: str, payload: dict, *, draft: bool = False
+    ) -> OutboxItem:
         outbox = self._need_outbox()
         payload["incident_ref"] = clean_text(reference, limit=60)
         try:
-            item = outbox.enqueue(kind, target, payload, now=self.clock())
+            item = outbox.enqueue(
+                kind, target, payload, now=self.clock(), clear_draft=target if draft else None
+            )
         except StorageError as exc:
             raise NotSaved(f"Not saved: {exc}.") from None
         except ValueError as exc:
@@ -770,8 +774,7 @@ class IncidentActions:
         author = self.author()
         if author:
             payload["author"] = author
-        item = self._enqueue_to(KIND_NOTE, target, reference, payload)
-        self.drop_draft(target)
+        item = self._enqueue_to(KIND_NOTE, target, reference, payload, draft=True)
         return Queued(item, f"Note saved for {reference}; sending…")
 
     def prune(self) -> int:

@@ -713,11 +713,14 @@ class Outbox:
         *,
         now: datetime | None = None,
         key: str | None = None,
+        clear_draft: str | None = None,
     ) -> OutboxItem:
         """Store a write; it is on disk (fsynced) when this returns.
 
         ``key`` is generated (uuid4) unless given; giving the key of an item already
         stored returns that item unchanged (so a retried enqueue is harmless).
+        ``clear_draft`` names a draft (its target) forgotten in the same transaction: a
+        crash can never leave both the note and its draft, which would be sent twice.
         """
         if not kind or not isinstance(kind, str):
             raise ValueError("an outbox item needs a kind")
@@ -752,6 +755,8 @@ class Outbox:
                         ),
                     )
                     existing = self._get_row(key)
+                if clear_draft is not None:
+                    db.execute("DELETE FROM drafts WHERE target = ?", (clear_draft,))
         except sqlite3.Error as exc:
             raise StorageError(storage_words(exc)) from None
         self.wake()

@@ -14,7 +14,14 @@ narrow windows a timer would rarely hit:
 * ``claimed:K``   — at the K-th send, after the item is claimed, before the request;
 * ``inflight:K``  — at the K-th send, while the request is on the wire;
 * ``accepted:K``  — at the K-th send, after the server answered, before ``mark_delivered``;
-* ``delivered:K`` — inside the K-th ``mark_delivered``, before its COMMIT.
+* ``delivered:K`` — inside the K-th ``mark_delivered``, before its COMMIT;
+* ``draft:K``     — inside the K-th draft save, before its COMMIT;
+* ``resend:K``    — inside the K-th resend of a refused note, before its COMMIT.
+
+Like a person, it types each note into the box first (a draft, saved as typed), then
+sends it (the note is stored and its draft forgotten in one transaction). incident.io
+refuses every fifth note once (400); the "user" resends refused notes, which hold the
+later notes of the incident until then.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import signal
 import sys
 from datetime import UTC, datetime
 
-from oncall_tui.backends.http import RetryPolicy
+from oncall_tui.backends.http import InvalidRequest, RetryPolicy
 from oncall_tui.backends.incidentio import IncidentIoClient
 from oncall_tui.core.outbox import KIND_NOTE, Backoff, Outbox, note_payload
 
@@ -70,6 +77,8 @@ def main() -> int:
     async def sender(item) -> str:
         if tick("claimed"):
             die()
+        if int(item.payload["title"].split()[1]) % 5 == 2 and item.attempts == 1:
+            raise InvalidRequest("refused once (title: try again)")
         request = asyncio.ensure_future(
             client.create_timeline_item(
                 item.target,
@@ -89,25 +98,40 @@ def main() -> int:
     async def run() -> int:
         typed = len(outbox.items())
         while typed < total_notes:
+            text = f"note {typed:03d}"
+            for part in (text[:4], text):  # typed, saved as a draft as it goes
+                if tick("draft"):
+                    armed["commit"] = True
+                outbox.save_draft(incident, part, label="INC-1")
             if tick("enqueue"):
                 armed["commit"] = True
             outbox.enqueue(
                 KIND_NOTE,
                 incident,
-                note_payload(f"note {typed:03d}", at=datetime.now(UTC)),
+                note_payload(text, at=datetime.now(UTC)),
+                clear_draft=incident,
             )
             typed += 1
             if typed % 3 == 0:
                 await outbox.deliver_due(sender)
+                resend()
         for _ in range(10_000):
-            if outbox.count_pending() == 0:
+            resend()
+            if outbox.count_pending() == 0 and outbox.count_attention() == 0:
                 break
             await outbox.deliver_due(sender)
             if outbox.count_pending():
                 await asyncio.sleep(0.01)
         await client.aclose()
-        stuck = outbox.count_pending() + outbox.count_attention()
+        stuck = outbox.count_pending() + outbox.count_attention() + len(outbox.drafts())
         return 0 if stuck == 0 else 3
+
+    def resend() -> None:
+        for item in outbox.undelivered():
+            if item.needs_user:
+                if tick("resend"):
+                    armed["commit"] = True
+                outbox.requeue(item.key)
 
     return asyncio.run(run())
 
