@@ -356,3 +356,13 @@ async def test_escape_closes_the_filter_box_and_the_narrow_detail(frozen):
         await pilot.press("escape")
         await demo.until(pilot, lambda: not box.has_class("shown"), "filter box closed")
         assert dashboard.filters.query == ""
+
+
+async def test_q_quits_at_once_with_nothing_unsent(frozen):
+    demo = FrozenDemo(frozen, scenario=False)
+    async with demo.app.run_test(size=SIZE) as pilot:
+        await demo.loaded(pilot)
+        assert demo.app.unsent_words() == []
+        await pilot.press("q")
+        await demo.until(pilot, lambda: demo.app._exit, "the app exits")
+    assert demo.app.return_code == 0
