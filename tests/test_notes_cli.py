@@ -125,6 +125,21 @@ def test_a_refused_note_holds_the_next_and_outbox_retry_sends_both_in_order(cli,
     assert all(i["state"] == "delivered" for i in outbox_items(cli))
 
 
+def test_outbox_skip_lets_the_held_notes_go_and_never_sends_the_refused_one(cli, sim):  # noqa: F811
+    ref = live_incident(sim)["reference"]
+    faults(sim, burst=1, burst_status=401, paths=["/v2/incident_timeline_items"])
+    assert cli("note", ref, "refused").returncode == 1
+    faults(sim)
+    assert cli("note", ref, "after it").returncode == 0  # held behind the refused one
+    [refused] = [i for i in outbox_items(cli) if i["state"] == "needs_attention"]
+    done = cli("outbox", "skip", str(refused["id"]))
+    assert done.returncode == 0, done.stderr
+    assert f"Skipped item {refused['id']}" in done.stdout
+    assert cli("outbox", "--send").returncode == 0
+    titles = [w["data"]["title"] for w in sim.writes("timeline_item.create")]
+    assert "after it" in titles and "refused" not in titles
+
+
 def test_a_full_disk_prints_the_note_back_without_a_traceback(cli, sim):  # noqa: F811
     ref = live_incident(sim)["reference"]
     assert cli("note", ref, "fits").returncode == 0
