@@ -221,9 +221,10 @@ class SchemaStrategies:
                 text = text.map(lambda s: s[: schema["maxLength"]])
             return text
         if kind == "integer":
-            if schema.get("format") == "int32":
-                return st.integers(-(2**31), 2**31 - 1)
-            return st.integers(-(2**63), 2**63 - 1)
+            bits = 31 if schema.get("format") == "int32" else 63
+            return st.integers(
+                schema.get("minimum", -(2**bits)), schema.get("maximum", 2**bits - 1)
+            )
         if kind == "number":
             return st.floats(allow_nan=False, allow_infinity=False)
         if kind == "boolean":
