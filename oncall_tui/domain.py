@@ -458,6 +458,9 @@ STATUS_CATEGORIES = (
     "merged",
 )
 OPEN_STATUS_CATEGORIES = ("triage", "live")
+# The incidents the incident screen lists, in this order: open, paused, post-incident.
+LISTED_STATUS_CATEGORIES = ("triage", "live", "paused", "learning")
+MAX_LISTED_INCIDENTS = 500
 
 
 @dataclass(frozen=True, slots=True)

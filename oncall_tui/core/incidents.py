@@ -59,7 +59,7 @@ from oncall_tui.core.outbox import (
     note_payload,
     update_payload,
 )
-from oncall_tui.core.sources import Backends
+from oncall_tui.core.sources import FEED_INCIDENTS, Backends
 from oncall_tui.core.sync import SyncEngine, utcnow
 from oncall_tui.core.timeline import merge_timeline, resolution_time, timeline_markdown
 from oncall_tui.core.whoami import WhoAmI
@@ -67,6 +67,8 @@ from oncall_tui.domain import (
     LINK_DASHBOARD,
     LINK_RUNBOOK,
     LINK_SOURCE,
+    LISTED_STATUS_CATEGORIES,
+    MAX_LISTED_INCIDENTS,
     OPEN_STATUS_CATEGORIES,
     TIMELINE_NOTE,
     TIMELINE_UPDATE,
@@ -99,8 +101,7 @@ MAX_LINKED_ALERTS = 25  # alerts fetched one by one for the timeline
 MAX_PAGES = 100
 
 # Shown first, in this order; anything else (an unknown category) after them.
-CATEGORY_ORDER = ("triage", "live", "paused", "learning")
-LISTED_CATEGORIES = CATEGORY_ORDER
+CATEGORY_ORDER = LISTED_STATUS_CATEGORIES
 
 
 def outbox_path(demo: bool = False) -> Path:
@@ -428,6 +429,7 @@ class IncidentActions:
         self.readonly = readonly
         self.clock = clock
         self.whoami = whoami or WhoAmI(backends, engine)
+        self._cached_source: Sequence[Incident] | None = None  # the list last cached
         self._lookups: Lookups | None = None
         self._lookups_lock = asyncio.Lock()
         self.roles = RoleWatcher()
@@ -484,11 +486,20 @@ class IncidentActions:
     async def list_incidents(self) -> list[Incident]:
         """Open incidents (triage, live, paused) and post-incident ones, in that order."""
         try:
-            found = await self.io.list_incidents(LISTED_CATEGORIES, limit=500)
+            found = await self.io.list_incidents(
+                LISTED_STATUS_CATEGORIES, limit=MAX_LISTED_INCIDENTS
+            )
         except ApiError as exc:
             raise ActionError(f"Cannot list incidents: {exc}") from None
-        ordered = sort_incidents(found)
-        if self.outbox is not None:
+        return self.listed(found)
+
+    def listed(self, incidents: Sequence[Incident]) -> list[Incident]:
+        """``incidents`` (as polled by the engine, or listed just now) in the order the
+        incident screen shows them; kept on this machine too, so notes can still find
+        their incident while incident.io cannot be reached."""
+        ordered = sort_incidents(incidents)
+        if self.outbox is not None and incidents is not self._cached_source:
+            self._cached_source = incidents
             self.outbox.cache_incidents((i.id, i.reference, _cached(i)) for i in ordered)
         return ordered
 
@@ -711,7 +722,7 @@ class IncidentActions:
                 "incident.io will not open it twice."
             ) from None
         if self.engine is not None:
-            self.engine.poll_soon("incident.io incidents")
+            self.engine.poll_soon(FEED_INCIDENTS)
         parts = [f"Declared {incident.reference} “{incident.name}” as {severity.name}"]
         if incident.lead is not None:
             parts.append(
@@ -1106,7 +1117,7 @@ class IncidentActions:
         except ApiError as exc:
             raise ActionError(f"Hand-over failed: {exc}") from None
         if self.engine is not None:
-            self.engine.poll_soon("incident.io incidents")
+            self.engine.poll_soon(FEED_INCIDENTS)
         was = f" (was {_who(current)})" if current is not None else ""
         return Outcome(f"{_who(user)} now leads {incident.reference}{was}.")
 

@@ -32,6 +32,8 @@ from oncall_tui.core.errors import ActionError
 from oncall_tui.core.pacing import Stretch
 from oncall_tui.core.sync import Feed, SyncEngine, World, utcnow
 from oncall_tui.domain import (
+    LISTED_STATUS_CATEGORIES,
+    MAX_LISTED_INCIDENTS,
     SOURCE_INCIDENT_IO,
     Alert,
     Schedule,
@@ -46,6 +48,8 @@ from oncall_tui.secrets import get as get_secret
 # Schedules whose entries are fetched at once: one round trip's wait for a handful of
 # schedules instead of one each, and still gentle on the API's rate limit.
 SCHEDULE_CONCURRENCY = 4
+# The feed the incident screen reads (and asks to poll when it wants fresh data).
+FEED_INCIDENTS = "incident.io incidents"
 SCHEDULE_WINDOW_BEFORE = timedelta(days=1)
 SCHEDULE_WINDOW_AFTER = timedelta(days=14)
 MAX_SCHEDULES = 40
@@ -378,14 +382,14 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
         )
 
         async def fetch_incidents() -> Any:
-            return await io.list_incidents()
+            return await io.list_incidents(LISTED_STATUS_CATEGORIES, limit=MAX_LISTED_INCIDENTS)
 
         def apply_incidents(world: World, incidents: Any) -> None:
             world.incidents = {i.id: i for i in incidents}
 
         feeds.append(
             Feed(
-                "incident.io incidents",
+                FEED_INCIDENTS,
                 fetch_incidents,
                 apply_incidents,
                 interval=lambda w: poll.incidents,

@@ -431,6 +431,11 @@ class SyncEngine:
     def subscribe(self, listener: Callable[[Snapshot], None]) -> None:
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Callable[[Snapshot], None]) -> None:
+        """Stop telling ``listener`` (a screen that closes) about new snapshots."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def mutate(self, change: Callable[[World], None]) -> None:
         """Apply a local change (an optimistic action, a pending-writes count)."""
         change(self.world)

@@ -160,6 +160,7 @@ class OnCallApp(App[int]):
             self.notify(outbox.repaired, title="Outbox repaired", severity="warning", timeout=30)
         if self._main_screen is not None:
             self.push_screen(self._main_screen(self))
+        self._start_polling()
         self._start_delivery()
         self._start_reminders()
 
@@ -227,6 +228,29 @@ class OnCallApp(App[int]):
                 "(or with `oncall-tui outbox --send`), drafts come back in their note box."
             )
         return lines
+
+    # -- polling ---------------------------------------------------------------------
+
+    def _start_polling(self) -> None:
+        """Poll each feed as it falls due, whatever screen is shown: every screen reads
+        the engine's snapshots, and asks for fresh data with ``engine.poll_soon``. The
+        first frame is drawn first (from the snapshot cache, when there is one): it never
+        waits for a poll."""
+        if self.session is None:
+            return
+        # At most once a second (the engine decides what is due; polls run in workers).
+        self.set_interval(1.0, self.poll_due)
+        self.call_after_refresh(self.poll_due)
+
+    def poll_due(self) -> None:
+        """Start a poll of each feed that is due (one worker group per feed)."""
+        if self.session is None:
+            return
+        engine = self.session.engine
+        for name in engine.due():
+            self.run_worker(
+                engine.poll(name), group=f"poll:{name}", exclusive=True, exit_on_error=False
+            )
 
     # -- the outbox ------------------------------------------------------------------
 

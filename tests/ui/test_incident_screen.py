@@ -361,3 +361,38 @@ async def test_the_command_palette_runs_incident_actions():
         await pilot.press("enter")
         await until(pilot, lambda: app.screen.__class__.__name__ == "ChooseScreen")
         assert "Hand the lead of INC-242" in str(app.screen.query_one(".modal-title").render())
+
+
+async def test_the_list_is_the_engines_snapshot_and_r_asks_the_engine_for_a_poll():
+    """The incident screen never lists incidents itself: its rows are the engine's
+    snapshot, and r makes the engine's incidents feed poll again (run by the app)."""
+    app = make_app()
+    io = app.session.backends.io()
+    listed = []
+    real = io.list_incidents
+
+    async def counted(*args, **kwargs):
+        listed.append(args)
+        return await real(*args, **kwargs)
+
+    io.list_incidents = counted  # type: ignore[method-assign]
+    engine = app.session.engine
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: screen(app).query_one(DataTable).row_count > 0)
+        table = screen(app).query_one(DataTable)
+        shown = {str(key.value) for key in table.rows}
+        assert shown == {i.id for i in engine.snapshot().incidents}
+        asked: list[str | None] = []
+        ask = engine.poll_soon
+
+        def poll_soon(name: str | None = None) -> None:
+            asked.append(name)
+            ask(name)
+
+        engine.poll_soon = poll_soon  # type: ignore[method-assign]
+        polls = len(listed)
+        await pilot.press("r")
+        assert asked == ["incident.io incidents"]
+        await until(pilot, lambda: len(listed) > polls)
+        await pilot.pause(0.2)
+        assert len(listed) == polls + 1  # one poll, the engine's

@@ -177,12 +177,7 @@ class DashboardScreen(Screen):
 
     def on_mount(self) -> None:
         self.engine.subscribe(self._on_snapshot)
-        # At most once a second (the engine decides what is due; polls run in workers).
-        self.set_interval(1.0, self._poll_due)
         self._clock_timer = self.set_interval(1.0, self._redraw_clock)
-        # Draw first (from the snapshot cache, when there is one), then ask the backends:
-        # the first frame never waits for a poll.
-        self.call_after_refresh(self._poll_due)
         self._render_snapshot()
         self.query_one(AlertTable).focus()
         self._apply_size(self.size.width, self.size.height)
@@ -215,12 +210,6 @@ class DashboardScreen(Screen):
         self.set_class(height < 30, "short", update=update)
 
     # -- data --------------------------------------------------------------------
-
-    def _poll_due(self) -> None:
-        for name in self.engine.due():
-            self.run_worker(
-                self.engine.poll(name), group=f"poll:{name}", exclusive=True, exit_on_error=False
-            )
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
@@ -872,9 +861,8 @@ class DashboardScreen(Screen):
         self._redraw_clock()
 
     def action_refresh(self) -> None:
-        self.engine.poll_soon()
+        self.engine.poll_soon()  # the app polls every source on its next tick
         self._sparklines.clear()
-        self._poll_due()
         self.app.notify("Refreshing every source…", timeout=2)
 
     def action_newest_page(self) -> None:

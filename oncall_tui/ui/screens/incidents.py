@@ -48,8 +48,9 @@ from oncall_tui.core.incidents import (
     sort_incidents,
 )
 from oncall_tui.core.session import Session
+from oncall_tui.core.sources import FEED_INCIDENTS
 from oncall_tui.core.sync import utcnow
-from oncall_tui.domain import Incident, User, index_people
+from oncall_tui.domain import Incident, Snapshot, User, index_people
 from oncall_tui.logs import log_path
 from oncall_tui.safety import clean_text, openable_url
 from oncall_tui.ui.paste import INERT_ESC, restore_escapes
@@ -368,6 +369,7 @@ class IncidentsScreen(Screen):
         self._me: User | None = session.engine.world.me
         self._loaded = False
         self._offline_since: datetime | None = None  # the list shown is the cached one
+        self._list_seen: tuple[object, ...] = ()  # the snapshot's list and health last shown
 
     # -- layout ----------------------------------------------------------------
 
@@ -400,9 +402,13 @@ class IncidentsScreen(Screen):
         table.focus()
         self.set_class(self.size.height < 32, "short")
         poll = self.settings.incident_io.poll
-        self.set_interval(poll.incidents, self._load_list)
         self.set_interval(poll.timeline, self._poll_timeline)
-        self._load_list()
+        # The list is the engine's (polled by the app); opening the screen asks for it
+        # fresh, and shows what is known meanwhile.
+        engine = self.session.engine
+        engine.subscribe(self._on_snapshot)
+        self._show_list(engine.snapshot())
+        self._refresh_list()
         self._load_lookups()
         signal = getattr(self.app, "outbox_signal", None)
         if signal is not None:
@@ -413,13 +419,28 @@ class IncidentsScreen(Screen):
 
     # -- loading -----------------------------------------------------------------
 
-    @work(group="incidents", exclusive=True, exit_on_error=False)
-    async def _load_list(self) -> None:
-        try:
-            incidents = await self.actions.list_incidents()
-        except ActionError as exc:
-            self._list_error = str(exc)
-            if not self._loaded:
+    def on_unmount(self) -> None:
+        self.session.engine.unsubscribe(self._on_snapshot)
+
+    def _refresh_list(self) -> None:
+        """Ask the engine for the incident list now (the app runs the poll)."""
+        self.session.engine.poll_soon(FEED_INCIDENTS)
+
+    def _on_snapshot(self, snapshot: Snapshot) -> None:
+        health = self.session.engine.health(FEED_INCIDENTS)
+        seen = (snapshot.incidents, health.last_ok, health.error)
+        if seen != self._list_seen:
+            self._list_seen = seen
+            self.call_later(self._show_list, snapshot)
+
+    def _show_list(self, snapshot: Snapshot) -> None:
+        """The incident list from the engine's snapshot; while incident.io has never
+        answered, the list kept on this machine (notes can still be written)."""
+        health = self.session.engine.health(FEED_INCIDENTS)
+        error = f"Cannot list incidents: {health.error}" if health.error else ""
+        self._list_error = error
+        if health.last_ok is None:
+            if error and not self._loaded:
                 cached, seen = self.actions.cached_incidents()
                 if cached:
                     self._offline_since = seen
@@ -428,17 +449,17 @@ class IncidentsScreen(Screen):
                 else:
                     self.query_one("#incident-head", Static).update(
                         Content(
-                            f"Cannot load incidents: {clean(str(exc))}. No incident list is "
-                            "kept on this machine yet, so there is nothing to note on."
+                            f"Cannot load incidents: {clean(health.error or '')}. No incident "
+                            "list is kept on this machine yet, so there is nothing to note on."
                         )
                     )
             self._show_problems()
             return
-        self._list_error = ""
         self._offline_since = None
         self._loaded = True
-        self._me = await self.actions.me()
-        self._set_incidents(incidents)
+        self._me = snapshot.me or self.actions.whoami.known
+        self._set_incidents(self.actions.listed(snapshot.incidents))
+        self._show_problems()
 
     @work(group="lookups", exclusive=True, exit_on_error=False)
     async def _load_lookups(self) -> None:
@@ -560,7 +581,7 @@ class IncidentsScreen(Screen):
             table = self.query_one("#incidents", DataTable)
             table.move_cursor(row=self._order.index(incident.id))
             self._select(incident.id)
-        self._load_list()
+        self._refresh_list()
 
     def _render_head(self) -> None:
         incident = self.incident
@@ -739,7 +760,7 @@ class IncidentsScreen(Screen):
             if isinstance(outcome, Outcome):
                 self._say(outcome.message)
         self.outbox_changed(fetch=True)
-        self._load_list()
+        self._refresh_list()
 
     def _queue(self, make: Callable[[], Queued]) -> Queued | None:
         try:
@@ -1165,7 +1186,7 @@ class IncidentsScreen(Screen):
         self._say("Times in UTC." if view.show_utc else f"Times in {timefmt.zone_name(self.zone)}.")
 
     def action_refresh(self) -> None:
-        self._load_list()
+        self._refresh_list()
         if self._selected:
             self._load_timeline(self._selected)
 
