@@ -191,6 +191,8 @@ class UiConfig(_Section):
     desktop_notifications: bool = False
     utc: bool = False
     """Show times in UTC instead of my zone."""
+    readonly: bool = False
+    """Disable every write in the dashboard and the command line (like ``--readonly``)."""
 
 
 class ActionsConfig(_Section):

@@ -48,6 +48,7 @@ def test_unavailable_applies_and_says_who_is_on_instead(capsys):
         capsys,
         "unavailable",
         "--demo",
+        "--yes",
         "--from",
         "2026-11-25T08:00",
         "--to",
@@ -69,6 +70,7 @@ def test_cover_by_a_colleague(capsys):
         capsys,
         "unavailable",
         "--demo",
+        "--yes",
         "--from",
         "wed 08:00",
         "--to",
@@ -94,7 +96,7 @@ def test_cover_by_a_colleague(capsys):
     ],
 )
 def test_bad_ranges_exit_2_with_the_reason(capsys, start, end, words):
-    code, _out, err = run(capsys, "unavailable", "--demo", "--from", start, "--to", end)
+    code, _out, err = run(capsys, "unavailable", "--demo", "--yes", "--from", start, "--to", end)
     assert code == 2
     assert words in err
 
@@ -104,6 +106,7 @@ def test_unknown_colleague_and_schedule_exit_2(capsys):
         capsys,
         "unavailable",
         "--demo",
+        "--yes",
         "--from",
         "tomorrow",
         "--to",
@@ -116,6 +119,7 @@ def test_unknown_colleague_and_schedule_exit_2(capsys):
         capsys,
         "unavailable",
         "--demo",
+        "--yes",
         "--from",
         "tomorrow",
         "--to",
@@ -130,9 +134,9 @@ def test_readonly_refuses(capsys):
     code, _, err = run(
         capsys, "--readonly", "unavailable", "--demo", "--from", "tomorrow", "--to", "tomorrow"
     )
-    assert code == 1 and "read-only" in err
+    assert code == 2 and "Read-only" in err
     code, _, err = run(capsys, "--readonly", "overrides", "remove", "01ABC", "--demo")
-    assert code == 1 and "read-only" in err
+    assert code == 2 and "Read-only" in err
 
 
 def test_partial_failure_exits_1_and_prints_the_undo(capsys, monkeypatch):
@@ -146,7 +150,9 @@ def test_partial_failure_exits_1_and_prints_the_undo(capsys, monkeypatch):
         return await real(self, *args, **kwargs)
 
     monkeypatch.setattr(IncidentIoClient, "create_override", flaky)
-    code, _out, err = run(capsys, "unavailable", "--demo", "--from", "tomorrow", "--to", "tomorrow")
+    code, _out, err = run(
+        capsys, "unavailable", "--demo", "--yes", "--from", "tomorrow", "--to", "tomorrow"
+    )
     assert code == 1
     assert "Stopped after 1 of 2 overrides" in err
     assert "Made so far:" in err
@@ -159,8 +165,8 @@ def test_overrides_listing_and_remove_unknown(capsys):
     assert code == 0 and "You have no upcoming overrides." in out
     code, out, _ = run(capsys, "overrides", "--demo", "--json")
     assert code == 0 and json.loads(out) == []
-    code, _, err = run(capsys, "overrides", "remove", "01NOPE", "--demo")
-    assert code == 1 and "None of your upcoming overrides has the id '01NOPE'" in err
+    code, _, err = run(capsys, "overrides", "remove", "01NOPE", "--demo", "--yes")
+    assert code == 2 and "None of your upcoming overrides has the id '01NOPE' (yours: none)" in err
 
 
 def test_doctor_on_the_demo_world(capsys):

@@ -89,7 +89,7 @@ async def test_declare_refuses_bad_input_before_sending(world):
     demo, actions = world
     with pytest.raises(ActionError, match="name"):
         await declare(actions, name="  \x1b[2J ")
-    with pytest.raises(ActionError, match="Choose a severity"):
+    with pytest.raises(ActionError, match="No severity 'sev-zero': choose one of Minor"):
         await declare(actions, severity="sev-zero")
     with pytest.raises(ActionError, match="No incident type"):
         await declare(actions, type_id="Nope")

@@ -51,21 +51,24 @@ def test_declare_private_prints_words_and_the_link(capsys):
 
 def test_declare_with_a_bad_severity_says_which_exist(capsys):
     code, _, err = run(capsys, "declare", "--demo", "-s", "sev0", "Broken")
-    assert code == 1
-    assert "Choose a severity (Minor, Major, Critical)" in err and "--key" in err
+    # A usage error: exit 2 with the allowed values, and no talk of retrying.
+    assert code == 2
+    assert "No severity 'sev0': choose one of Minor, Major, Critical." in err
+    assert "--key" not in err
 
 
 def test_readonly_refuses_to_declare(capsys):
     code, _, err = run(capsys, "--readonly", "declare", "--demo", "-s", "minor", "x")
-    assert code == 1 and "Read-only" in err
+    assert code == 2 and "Read-only" in err
 
 
 def test_an_unknown_incident_exits_1_with_a_clear_message(capsys):
     code, out, err = run(capsys, "timeline", "--demo", "INC-99999")
     assert code == 1 and out == ""
     assert err.strip() == "oncall-tui: No incident INC-99999 on this incident.io account."
+    # A reference that cannot be one is a usage error.
     code, _, err = run(capsys, "timeline", "--demo", "not-a-ref!")
-    assert code == 1 and "not an incident reference" in err
+    assert code == 2 and "not an incident reference" in err
 
 
 def test_timeline_markdown_to_a_file(capsys, tmp_path):
@@ -93,7 +96,7 @@ def test_note_then_outbox(capsys, shared_demo):
     [item] = json.loads(out)["items"]
     assert item["state"] == "delivered" and item["incident"] == "INC-242"
     code, out, _ = run(capsys, "note", "--demo", "INC-242", "   ")
-    assert code == 1
+    assert code == 2
 
 
 def test_outbox_send_delivers_what_waited_through_an_outage(capsys, shared_demo):

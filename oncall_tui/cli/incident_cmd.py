@@ -14,6 +14,7 @@ from oncall_tui.cli.common import (
     CliError,
     add_common,
     print_json,
+    refuse_writes,
     run_async,
 )
 
@@ -29,10 +30,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     declare.add_argument("name", metavar="NAME", help="what is broken, in a few words")
     declare.add_argument(
-        "--severity", "-s", required=True, help="severity name or id, e.g. minor, major, critical"
+        "--severity",
+        "-s",
+        required=True,
+        metavar="S",
+        help="severity name or id, e.g. minor, major, critical",
     )
-    declare.add_argument("--summary", help="what we know so far")
-    declare.add_argument("--type", dest="incident_type", help="incident type name or id")
+    declare.add_argument("--summary", metavar="TEXT", help="what we know so far")
+    declare.add_argument(
+        "--type", dest="incident_type", metavar="TYPE", help="incident type name or id"
+    )
     declare.add_argument("--private", action="store_true", help="a private incident")
     declare.add_argument("--no-lead", action="store_true", help="do not make me the incident lead")
     declare.add_argument(
@@ -134,11 +141,13 @@ def _zone(settings, utc: bool):
 
 
 def cmd_declare(args: argparse.Namespace) -> int:
+    refuse_writes(args, "declare")
     return run_async(_declare(args))
 
 
 async def _declare(args: argparse.Namespace) -> int:
     from oncall_tui.core.actions import ActionError
+    from oncall_tui.core.guard import BadInput, Refused
     from oncall_tui.core.incidents import DeclareDraft
 
     draft = DeclareDraft(
@@ -156,7 +165,10 @@ async def _declare(args: argparse.Namespace) -> int:
         try:
             declared = await actions.declare(draft)
         except ActionError as exc:
-            raise CliError(f"{exc} (retry with --key {draft.key})") from None
+            retry = (
+                "" if isinstance(exc, Refused | BadInput) else f" (retry with --key {draft.key})"
+            )
+            raise CliError.from_action(exc, retry) from None
     incident = declared.incident
     if args.json:
         print_json(
@@ -202,7 +214,7 @@ async def _incidents(args: argparse.Namespace) -> int:
             try:
                 incidents = await actions.list_incidents()
             except ActionError as exc:
-                raise CliError(str(exc)) from None
+                raise CliError.from_action(exc) from None
             me = await actions.me()
     finally:
         if outbox is not None:
@@ -244,6 +256,7 @@ async def _incidents(args: argparse.Namespace) -> int:
 
 
 def cmd_note(args: argparse.Namespace) -> int:
+    refuse_writes(args, "note")
     text = sys.stdin.read() if args.text == "-" else args.text
     return run_async(_note(args, text))
 
@@ -265,7 +278,7 @@ async def _note(args: argparse.Namespace, text: str) -> int:
             except NotSaved as exc:
                 return _print_back(text, str(exc))
             except ActionError as exc:
-                raise CliError(str(exc)) from None
+                raise CliError.from_action(exc) from None
             reference = queued.item.payload.get("incident_ref") or args.incident
             if how:
                 print(f"Note queued for {reference}: {how}.", file=sys.stderr)
@@ -305,7 +318,7 @@ async def _timeline(args: argparse.Namespace) -> int:
                 incident = await actions.find(args.incident)
                 data = await actions.load_timeline(incident)
             except ActionError as exc:
-                raise CliError(str(exc)) from None
+                raise CliError.from_action(exc) from None
             zone = _zone(session.settings, args.utc)
             now = utcnow()
             entries = actions.entries(data)
@@ -345,6 +358,7 @@ async def _timeline(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox_retry(args: argparse.Namespace) -> int:
+    refuse_writes(args, "outbox_retry")
     return run_async(_outbox_retry(args))
 
 
@@ -354,8 +368,6 @@ async def _outbox_retry(args: argparse.Namespace) -> int:
 
     if not args.ids and not args.every:
         raise CliError("name the items to resend (numbers from `oncall-tui outbox`) or --all", 2)
-    if getattr(args, "readonly", False):
-        raise CliError("read-only mode: nothing is sent (started with --readonly)")
     outbox = _open_outbox(args)
     try:
         async with BackendSession(args, outbox=outbox) as session:
@@ -363,7 +375,7 @@ async def _outbox_retry(args: argparse.Namespace) -> int:
             try:
                 outcome = actions.resend(refs=list(args.ids))
             except ActionError as exc:
-                raise CliError(str(exc)) from None
+                raise CliError.from_action(exc) from None
             print(outcome.message)
             outbox.recover()
             results = await outbox.deliver_due(actions.send, fallback=actions.reroute)
@@ -378,6 +390,7 @@ async def _outbox_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox_skip(args: argparse.Namespace) -> int:
+    refuse_writes(args, "outbox_skip")
     outbox = _open_outbox(args)
     try:
         for ref in args.ids:
@@ -398,6 +411,8 @@ def cmd_outbox_skip(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
+    if args.send:
+        refuse_writes(args, "outbox_send")
     return run_async(_outbox(args))
 
 
@@ -410,8 +425,6 @@ async def _outbox(args: argparse.Namespace) -> int:
     outbox = _open_outbox(args)
     try:
         if args.send:
-            if getattr(args, "readonly", False):
-                raise CliError("read-only mode: nothing is sent (started with --readonly)")
             async with BackendSession(args, outbox=outbox) as session:
                 actions = session.incidents
                 outbox.recover()

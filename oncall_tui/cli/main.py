@@ -4,7 +4,8 @@ argparse, not click: it ships with Python (no dependency, nothing to import at s
 which keeps ``oncall-tui --demo`` quick), and its sub-parsers cover everything we need.
 Each command group lives in its own module with a ``register(subparsers)`` function.
 
-Exit codes: 0 ok, 1 an action failed, 2 usage or configuration error.
+Exit codes: 0 done or already done; 1 the action failed at the server; 2 usage,
+configuration or read-only mode (nothing was sent).
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ import sys
 
 from oncall_tui import __version__
 from oncall_tui.cli.common import EXIT_OK, EXIT_USAGE, CliError, add_common
+
+EXIT_CODES = (
+    "Exit codes: 0 done or already done; 1 the action failed at the server; "
+    "2 usage, configuration or read-only mode (nothing was sent)."
+)
 
 COMMAND_MODULES = (
     "oncall_tui.cli.config_cmd",
@@ -33,13 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
             "A keyboard-only terminal dashboard for the on-call engineer on incident.io "
             "and Grafana. With no command, starts the dashboard."
         ),
-        epilog="Exit codes: 0 ok, 1 an action failed, 2 usage or configuration error.",
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"oncall-tui {__version__}")
     add_common(parser, top=True)
-    parser.add_argument(
-        "--readonly", action="store_true", help="disable every write (ack, override, notes…)"
-    )
     parser.add_argument("--theme", metavar="NAME", help="theme to start with")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:

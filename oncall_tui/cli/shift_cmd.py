@@ -19,7 +19,11 @@ from oncall_tui.cli.common import (
     BackendSession,
     CliError,
     add_common,
+    add_confirm,
+    can_confirm,
+    confirm,
     print_json,
+    refuse_writes,
     run_async,
 )
 
@@ -36,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Put an override on every layer you hold between --from and --to: to no one "
             "(pages for that layer reach no one), or to a colleague with --cover. Prints "
-            "the plan first. A date alone in --to means the end of that day."
+            "the plan and asks first (--yes skips the question; with no terminal, pass "
+            "--yes or --dry-run). A date alone in --to means the end of that day."
         ),
     )
     unavailable.add_argument("--from", dest="start", required=True, metavar="T", help=WHEN_HINT)
@@ -51,9 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     unavailable.add_argument(
         "--cover", metavar="EMAIL", help="a colleague who takes your shifts (email or name)"
     )
-    unavailable.add_argument(
-        "--dry-run", action="store_true", help="print the plan, change nothing"
-    )
+    add_confirm(unavailable)
     add_common(unavailable)
     unavailable.set_defaults(handler=cmd_unavailable)
 
@@ -66,6 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     osub = overrides.add_subparsers(dest="overrides_command", metavar="COMMAND")
     remove = osub.add_parser("remove", help="delete one of my overrides by id")
     remove.add_argument("id", help="override id (or a unique prefix) from `oncall-tui overrides`")
+    add_confirm(remove)
     add_common(remove)
     remove.set_defaults(handler=cmd_overrides_remove)
 
@@ -77,14 +81,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     doctor.set_defaults(handler=cmd_doctor)
 
 
-def _readonly(args: argparse.Namespace) -> bool:
-    return bool(getattr(args, "readonly", False))
-
-
 # ------------------------------------------------------------------ unavailable
 
 
 def cmd_unavailable(args: argparse.Namespace) -> int:
+    if not args.dry_run:
+        refuse_writes(args, "cover" if args.cover else "unavailable")
+    can_confirm(args)
     return run_async(_unavailable(args))
 
 
@@ -94,8 +97,6 @@ async def _unavailable(args: argparse.Namespace) -> int:
     from oncall_tui.core.overrides import parse_when
     from oncall_tui.core.sync import utcnow
 
-    if _readonly(args) and not args.dry_run:
-        raise CliError("read-only mode: nothing was changed (drop --readonly, or use --dry-run)")
     async with BackendSession(args) as session:
         zone = session.settings.display_zone()
         now = utcnow()
@@ -127,10 +128,13 @@ async def _unavailable(args: argparse.Namespace) -> int:
         if args.dry_run:
             print("Dry run: nothing was changed.")
             return EXIT_OK
+        count = len(plan.overrides)
+        if count:
+            confirm(args, f"Make {'this override' if count == 1 else f'these {count} overrides'}?")
         try:
             result = await actions.apply(plan)
         except ActionError as exc:
-            raise CliError(str(exc)) from None
+            raise CliError.from_action(exc) from None
     if result.complete:
         print(result.summary)
         ids = " ".join(o.id for o in result.created)
@@ -175,7 +179,7 @@ async def _overrides(args: argparse.Namespace) -> int:
         try:
             mine = await actions.my_overrides(now=now)
         except ActionError as exc:
-            raise CliError(str(exc)) from None
+            raise CliError.from_action(exc) from None
     if args.json:
         print_json(
             [
@@ -214,20 +218,36 @@ async def _overrides(args: argparse.Namespace) -> int:
 
 
 def cmd_overrides_remove(args: argparse.Namespace) -> int:
+    if not args.dry_run:
+        refuse_writes(args, "overrides_remove")
+    can_confirm(args)
     return run_async(_overrides_remove(args))
 
 
 async def _overrides_remove(args: argparse.Namespace) -> int:
     from oncall_tui.core.actions import ActionError
 
-    if _readonly(args):
-        raise CliError("read-only mode: nothing was changed (started with --readonly)")
     async with BackendSession(args) as session:
         actions = session.overrides
         try:
-            outcome = await actions.remove(args.id)
+            target = await actions.find_mine(args.id)
         except ActionError as exc:
-            raise CliError(str(exc)) from None
+            raise CliError.from_action(exc) from None
+        print(f"Remove: {target.describe(actions.zone)}")
+        back = (
+            f"{target.replaces.name} is back on the rota for that time"
+            if target.replaces is not None
+            else "the rota applies again for that time"
+        )
+        print(f"Then {back}.")
+        if args.dry_run:
+            print("Dry run: nothing was changed.")
+            return EXIT_OK
+        confirm(args, "Remove this override?")
+        try:
+            outcome = await actions.remove(target)
+        except ActionError as exc:
+            raise CliError.from_action(exc) from None
     print(outcome.message)
     return EXIT_OK
 
@@ -245,6 +265,7 @@ _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 async def _doctor(args: argparse.Namespace) -> int:
     from oncall_tui.config import ConfigError, load, resolve_path
     from oncall_tui.core import doctor
+    from oncall_tui.core.session import configured_services
     from oncall_tui.core.sync import utcnow
     from oncall_tui.secrets import get, keyring_backend_name, services_for
 
@@ -261,9 +282,11 @@ async def _doctor(args: argparse.Namespace) -> int:
     if config_error:
         report = doctor.Report((config,))
         return _print_report(args, report)
-    async with BackendSession(args, need_incident_io=False) as session:
+    async with BackendSession(args, need_incident_io=False, allow_nothing=True) as session:
         settings = session.settings
         services = services_for(sorted(settings.grafana), sorted(settings.alertmanager))
+        if not demo:  # only what is configured is checked; see doctor.backend_checks
+            services = configured_services(settings)
         secrets = {s: (None if demo else get(s)) for s in services}
         report = await doctor.run_doctor(
             session.backends,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncall_tui.cli.common import EXIT_OK, EXIT_USAGE, CliError
+from oncall_tui.cli.common import EXIT_OK, EXIT_USAGE, CliError, add_common, load_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,20 +15,37 @@ def register(sub: argparse._SubParsersAction) -> None:
         "serve",
         help="serve the simulated incident.io API on loopback and print a config for it",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8025, help="port (default 8025; 0: any free)")
-    serve.add_argument("--token", default=None, help="bearer token the simulator accepts")
     serve.add_argument(
-        "--speed", type=float, default=1.0, help="make the scenario's waits N times shorter"
+        "--host", default="127.0.0.1", metavar="HOST", help="loopback address (default 127.0.0.1)"
     )
-    serve.add_argument("--seed", type=int, default=7, help="seed for the world (default 7)")
-    serve.add_argument("--me", default=None, metavar="EMAIL", help="the email of 'me'")
+    serve.add_argument(
+        "--port", type=int, default=8025, metavar="N", help="port (default 8025; 0: any free)"
+    )
+    serve.add_argument(
+        "--token", default=None, metavar="TOKEN", help="bearer token the simulator accepts"
+    )
+    serve.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="make the scenario's waits N times shorter",
+    )
+    serve.add_argument(
+        "--seed", type=int, default=7, metavar="N", help="seed for the world (default 7)"
+    )
+    serve.add_argument(
+        "--me", default=None, metavar="EMAIL", help="the email of 'me' (default: [user] email)"
+    )
+    # Like every command: --config (its [user] email is 'me' unless --me says otherwise);
+    # --demo and --readonly change nothing here, the simulator is always the demo world.
     serve.add_argument(
         "--entry-layer-ids",
         action="store_true",
         help="schedule entries name their layer, as before incident.io's 2.29.0 schema "
         "(which names only the rotation)",
     )
+    add_common(serve)
     serve.set_defaults(handler=cmd_serve)
 
 
@@ -41,6 +58,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError("--port must be between 0 and 65535", EXIT_USAGE)
     if args.speed <= 0:
         raise CliError("--speed must be above zero", EXIT_USAGE)
+    me = args.me
+    if me is None and getattr(args, "config", None):
+        me = load_settings(args).user.email
     try:
         serve(
             args.host,
@@ -48,7 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             token=args.token or DEFAULT_TOKEN,
             speed=args.speed,
             seed=args.seed,
-            me_email=args.me or DEFAULT_ME_EMAIL,
+            me_email=me or DEFAULT_ME_EMAIL,
             entry_layer_ids=args.entry_layer_ids,
         )
     except ValueError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import timedelta
 
 from oncall_tui.cli.common import (
@@ -14,13 +15,16 @@ from oncall_tui.cli.common import (
     add_common,
     find_me,
     print_json,
+    refuse_writes,
     run_async,
 )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     shifts = sub.add_parser("shifts", help="my upcoming shifts (or write them as a calendar)")
-    shifts.add_argument("--days", type=int, default=14, help="how far ahead (default 14)")
+    shifts.add_argument(
+        "--days", type=int, default=14, metavar="N", help="how far ahead (default 14)"
+    )
     shifts.add_argument("--json", action="store_true", help="machine-readable output")
     shifts.add_argument("--ics", metavar="FILE", help="write an iCalendar file of my shifts")
     add_common(shifts)
@@ -32,7 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_common(alerts)
     alerts.set_defaults(handler=cmd_alerts)
 
-    ack = sub.add_parser("ack", help="acknowledge a page, or silence a Grafana alert")
+    ack = sub.add_parser(
+        "ack", help="acknowledge a page, or silence a Grafana or Alertmanager alert"
+    )
     ack.add_argument("id", help="page id, alert id/fingerprint, or a unique prefix")
     add_common(ack)
     ack.set_defaults(handler=cmd_ack)
@@ -156,10 +162,14 @@ async def _collect(backends):
             problems.append(f"{label}: {exc}")
             return ()
 
+    async def nothing() -> tuple:
+        return ()
+
+    # Any subset of backends: a source that is not configured is simply not asked.
     results = await asyncio.gather(
-        guarded("incident.io pages", io.list_escalations()),
-        guarded("incident.io paths", io.list_escalation_paths()),
-        guarded("incident.io alerts", io.list_alerts(("firing",))),
+        guarded("incident.io pages", io.list_escalations()) if io else nothing(),
+        guarded("incident.io paths", io.list_escalation_paths()) if io else nothing(),
+        guarded("incident.io alerts", io.list_alerts(("firing",))) if io else nothing(),
         *(guarded(key, client.list_alerts()) for key, client in backends.alertmanagers.items()),
     )
     pages, paths = results[0], results[1]
@@ -179,7 +189,8 @@ async def _alerts(args: argparse.Namespace) -> int:
     from oncall_tui.core.views import AlertFilter, alert_rows
     from oncall_tui.domain import LINK_DASHBOARD, LINK_PANEL, LINK_RUNBOOK, LINK_SOURCE
 
-    async with BackendSession(args) as session:
+    opened = BackendSession(args, need_incident_io=False)
+    async with opened as session:
         backends = session.backends
         me = await session.whoami.me()
         pages, paths, alerts, problems = await _collect(backends)
@@ -215,7 +226,7 @@ async def _alerts(args: argparse.Namespace) -> int:
                     "alert_keys": r.alert_keys,
                 }
             )
-        print_json({"rows": out, "problems": problems})
+        print_json({"rows": out, "problems": problems, "left_out": opened.notes})
     else:
         if not rows:
             print("Nothing open: no pages, no firing alerts.")
@@ -231,6 +242,8 @@ async def _alerts(args: argparse.Namespace) -> int:
             )
         for problem in problems:
             print(f"! {problem}")
+    for note in opened.notes:
+        print(f"oncall-tui: {note}", file=sys.stderr)
     return EXIT_FAILED if problems and not rows else EXIT_OK
 
 
@@ -250,7 +263,9 @@ async def _find(backends, ident: str):
     hits = find_rows(rows, ident, by_key)
     if not hits:
         extra = f" ({'; '.join(problems)})" if problems else ""
-        raise CliError(f"no open page or firing alert matches {ident!r}{extra}", EXIT_FAILED)
+        # A source that did not answer may hold it (1); else the id is wrong (2).
+        code = EXIT_FAILED if problems else EXIT_USAGE
+        raise CliError(f"no open page or firing alert matches {ident!r}{extra}", code)
     if len(hits) > 1:
         listed = ", ".join(f"{row_id(r)} ({r.title})" for r in hits[:5])
         raise CliError(
@@ -260,10 +275,12 @@ async def _find(backends, ident: str):
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
+    refuse_writes(args, "ack")
     return run_async(_act(args, "ack"))
 
 
 def cmd_unack(args: argparse.Namespace) -> int:
+    refuse_writes(args, "unack")
     return run_async(_act(args, "unack"))
 
 
@@ -271,7 +288,7 @@ async def _act(args: argparse.Namespace, verb: str) -> int:
     from oncall_tui.core.actions import ActionError
     from oncall_tui.domain import Alert
 
-    async with BackendSession(args) as session:
+    async with BackendSession(args, need_incident_io=False) as session:
         backends = session.backends
         items = await _find(backends, args.id)
         actions = session.actions
@@ -285,7 +302,7 @@ async def _act(args: argparse.Namespace, verb: str) -> int:
             else:
                 outcome = await actions.unack_all(items)
         except ActionError as exc:
-            raise CliError(str(exc)) from None
+            raise CliError.from_action(exc) from None
     print(outcome.message)
     for line in outcome.details:
         print(f"  {line}")

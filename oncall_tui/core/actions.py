@@ -17,8 +17,8 @@ from typing import Any
 from oncall_tui import __version__
 from oncall_tui.backends.http import ApiError
 from oncall_tui.backends.incidentio import CapabilityUnavailable, IncidentIoClient
-from oncall_tui.core import paging, timefmt
-from oncall_tui.core.errors import ActionError as ActionError
+from oncall_tui.core import guard, paging, timefmt
+from oncall_tui.core.errors import ActionError as ActionError  # re-exported
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import SyncEngine, World, utcnow
 from oncall_tui.core.whoami import WhoAmI
@@ -82,25 +82,9 @@ def _failed(what: str, exc: ApiError) -> ActionError:
     return ActionError(f"{what} failed: {exc}")
 
 
-def check_write(
-    backends: Backends,
-    readonly: bool,
-    capability: str | None = None,
-    *,
-    refusal: str = "Not available",
-) -> None:
-    """Refuse a write before anything is sent: read-only mode, or an action the key or
-    the API cannot do (with the reason from the capability probe)."""
-    if readonly:
-        raise ActionError("Read-only mode: nothing was changed (started with --readonly).")
-    caps = backends.capabilities
-    if capability and caps is not None:
-        try:
-            usable = caps.available(capability)
-        except KeyError:
-            return
-        if not usable:
-            raise ActionError(f"{refusal}: {caps.reason(capability)}")
+def check_write(backends: Backends, readonly: bool, action: str) -> None:
+    """Refuse a write before anything is sent (see :mod:`oncall_tui.core.guard`)."""
+    guard.check(action, readonly=readonly, backends=backends)
 
 
 class Actions:
@@ -128,8 +112,8 @@ class Actions:
     def _who(self) -> str:
         return self.whoami.who()
 
-    def _check_write(self, capability: str | None = None) -> None:
-        check_write(self.backends, self.readonly, capability)
+    def _check_write(self, action: str) -> None:
+        check_write(self.backends, self.readonly, action)
 
     def _io(self) -> IncidentIoClient:
         return self.backends.io()
@@ -250,7 +234,6 @@ class Actions:
     async def _respond(
         self, page: Page, response: str, *, until: datetime | None = None
     ) -> Outcome:
-        capability = {"ack": "ack", "snooze": "snooze", "nack": "nack"}[response]
         if response == "ack":
             # Already done: say so, with who and when, and send nothing.
             already = paging.already_acked(
@@ -258,7 +241,7 @@ class Actions:
             )
             if already:
                 return Outcome(already)
-        self._check_write(capability)
+        self._check_write({"ack": "ack", "snooze": "snooze", "nack": "decline"}[response])
         io = self._io()
         if response == "nack" and page.status != "triggered":
             raise ActionError(
@@ -370,7 +353,7 @@ class Actions:
 
     async def shadow(self, item: Page | Alert, user: User) -> Outcome:
         """Page a teammate to shadow me on this page or alert."""
-        self._check_write("escalate")
+        self._check_write("shadow")
         io = self._io()
         try:
             await io.create_escalation(
@@ -474,13 +457,13 @@ class Actions:
     async def _silence(self, plan: SilencePlan) -> tuple[str, list[str]]:
         """Create one plan's silence; its words and the keys it changed."""
         title = plan.alerts[0].title
+        self._check_write("silence")
         if plan.already:
             return (
                 f"“{title}” is already silenced on {plan.source} "
                 f"(silence {plan.already[0][:8]}); nothing was sent.",
                 [],
             )
-        self._check_write()
         client = self.backends.alertmanager_for(plan.alerts[0])
         if client is None:
             raise ActionError(f"No client for {plan.source}.")
@@ -514,6 +497,7 @@ class Actions:
     async def unack_all(self, items: Sequence[Page | Alert]) -> Outcome:
         """Expire the silences holding these alerts, instance by instance, member by
         member. Pages have no un-acknowledge in incident.io."""
+        self._check_write("unack")
         if any(isinstance(i, Page) or i.source == SOURCE_INCIDENT_IO for i in items):
             raise ActionError(
                 "incident.io has no un-acknowledge. To page again, escalate (e) to the "
@@ -533,7 +517,6 @@ class Actions:
             if not ids:
                 lines.append(f"“{title}” is not silenced on {source}; nothing was sent.")
                 continue
-            self._check_write()
             client = self.backends.alertmanager_for(members[0])
             if client is None:
                 lines.append(f"{source}: no client for it.")
@@ -563,7 +546,7 @@ class Actions:
                 f"{alert.source_label} resolves alerts itself when the rule stops firing; "
                 "silence it (a) instead."
             )
-        self._check_write("resolve_alert")
+        self._check_write("resolve")
         io = self._io()
         previous = self._optimistic(alert.key, "resolved")
         try:

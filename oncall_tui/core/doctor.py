@@ -23,7 +23,7 @@ from oncall_tui.backends.grafana import AlertmanagerClient
 from oncall_tui.backends.http import ApiError, AuthError, NetworkError
 from oncall_tui.backends.incidentio import Capabilities
 from oncall_tui.config import LinkConfig, Settings
-from oncall_tui.core import timefmt, views
+from oncall_tui.core import guard, timefmt, views
 from oncall_tui.core.sources import Backends, look_up_me
 from oncall_tui.domain import User
 from oncall_tui.safety import clean_text, openable_url
@@ -142,6 +142,15 @@ def secrets_check(service: str, found: Found | None, *, demo: bool) -> Check:
         return Check(f"secret {service}", PASS, "demo token (built in)")
     if found is None or not found.value:
         note = f" ({found.note})" if found is not None and found.note else ""
+        if service.startswith("alertmanager:"):
+            # A plain Alertmanager often has no authentication at all.
+            return Check(
+                f"secret {service}",
+                WARN,
+                f"no token in the keyring or {env_name(service)}{note}: requests go without "
+                "one (fine for an Alertmanager with no authentication)",
+                f"if it needs one: `oncall-tui auth set {service}`",
+            )
         return Check(
             f"secret {service}",
             FAIL,
@@ -180,7 +189,7 @@ async def incident_io_checks(backends: Backends, *, now: datetime) -> list[Check
     io = backends.incidentio
     settings = backends.settings
     if io is None:
-        return [Check("incident.io", FAIL, "not configured", "set [incident_io] in the config")]
+        return []  # run_doctor says what is off without it (a warning, not a failure)
     checks: list[Check] = []
     try:
         identity = await io.identity()
@@ -423,4 +432,33 @@ async def run_doctor(
         ),
     )
     checks += [*io_checks, *am_checks, *links]
-    return Report(tuple(checks))
+    return Report(tuple([*checks, *backend_checks(backends, configured=set(secrets))]))
+
+
+def backend_checks(backends: Backends, *, configured: set[str]) -> list[Check]:
+    """Any subset of backends works: one that is not configured is a warning saying what
+    is off without it; nothing configured at all is a failure."""
+    if not configured:
+        return [
+            Check(
+                "backends",
+                FAIL,
+                "nothing is configured: no incident.io, Grafana or Alertmanager",
+                "add [incident_io], [grafana.NAME] or [alertmanager.NAME] to the config",
+            )
+        ]
+    checks: list[Check] = []
+    alert_sources = any(s.startswith(("grafana:", "alertmanager:")) for s in configured)
+    for off in guard.features_off(backends):
+        if off.startswith("no incident.io") and "incident-io" not in configured:
+            checks.append(Check("incident.io", WARN, off, guard.ADD_INCIDENT_IO))
+        elif off.startswith("no Grafana") and not alert_sources:
+            checks.append(
+                Check(
+                    "Grafana / Alertmanager",
+                    WARN,
+                    off,
+                    "add [grafana.NAME] or [alertmanager.NAME] to the config for their alerts",
+                )
+            )
+    return checks

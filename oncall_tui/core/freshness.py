@@ -53,6 +53,16 @@ def stale_line(health: SourceHealth, now: datetime, zone: timefmt.ZoneLike = Non
     return f"{who}: no answer since {clock} ({age}) — showing what was known then"
 
 
+def feed_stale_since(health: Iterable[SourceHealth], feed: str, now: datetime) -> datetime | None:
+    """When ``feed`` last answered, if its data is stale now (else None): e.g. the
+    schedules feed, behind the shift panel's countdowns."""
+    for h in health:
+        for clock in h.stale_feeds(now):
+            if clock.name == feed:
+                return clock.last_ok
+    return None
+
+
 def stale_banner(
     health: Iterable[SourceHealth], now: datetime, zone: timefmt.ZoneLike = None
 ) -> tuple[str, ...]:
@@ -94,7 +104,10 @@ def source_detail(
             else:
                 age = "no answer yet"
             noun = "failure" if h.failures == 1 else "failures"
-            lines.append(f"{name}: {clean_text(h.error, limit=300)} ({age}, {h.failures} {noun})")
+            # "incident.io pages: incident.io: rate limited…" names the source once
+            error = clean_text(h.error, limit=300).replace(f": {h.name}: ", ": ")
+            said = error if error.startswith(h.name) else f"{name}: {error}"
+            lines.append(f"{said} ({age}, {h.failures} {noun})")
         stale = stale_line(h, now, zone)
         if stale:
             lines.append(stale)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from oncall_tui.backends.incidentio import (
     parse_datetime,
 )
 from oncall_tui.config import default_data_dir
-from oncall_tui.core import timefmt
+from oncall_tui.core import guard, timefmt
 from oncall_tui.core.actions import ActionError, Outcome, check_write
 from oncall_tui.core.outbox import (
     KIND_NOTE,
@@ -288,9 +289,8 @@ def draft_from_alert(alert: Alert | None, page: Page | None = None) -> DeclareDr
     draft = DeclareDraft()
     if alert is None and page is None:
         return draft
-    title = clean_text(
-        (alert.title if alert else page.title) if (alert or page) else "", limit=NAME_LIMIT
-    )
+    source = alert or page
+    title = clean_text(source.title if source is not None else "", limit=NAME_LIMIT)
     draft.name = title
     lines: list[str] = []
     if alert is not None:
@@ -398,7 +398,7 @@ def sort_incidents(incidents: Iterable[Incident]) -> list[Incident]:
     """Triage and live first, then paused, then post-incident; within a group the most
     severe, then the newest."""
 
-    def key(incident: Incident):
+    def key(incident: Incident) -> tuple[int, int, float]:
         category = incident.status.category
         group = (
             CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
@@ -447,8 +447,8 @@ class IncidentActions:
         that cannot be found raises, saying why."""
         return await self.whoami.me(strict=strict)
 
-    def check_write(self, capability: str | None = None) -> None:
-        check_write(self.backends, self.readonly, capability)
+    def check_write(self, action: str) -> None:
+        check_write(self.backends, self.readonly, action)
 
     def _need_outbox(self) -> Outbox:
         if self.outbox is None:
@@ -555,7 +555,7 @@ class IncidentActions:
         try:
             normalise_incident_ref(ref)
         except InvalidRequest as exc:
-            raise ActionError(str(exc)) from None
+            raise guard.BadInput(str(exc)) from None
         try:
             return await self.io.get_incident(ref)
         except NotFound:
@@ -601,7 +601,7 @@ class IncidentActions:
         )
         alert_ids = list(dict.fromkeys(link.alert_id for link in links))[:MAX_LINKED_ALERTS]
         fetched = await asyncio.gather(
-            *(part("an alert", lambda a=a: io.get_alert(a), None) for a in alert_ids)
+            *(part("an alert", functools.partial(io.get_alert, a), None) for a in alert_ids)
         )
         alerts = tuple(a for a in fetched if a is not None)
         if len(links) > MAX_LINKED_ALERTS:
@@ -671,15 +671,15 @@ class IncidentActions:
         self.check_write("declare")
         name = clean_text(draft.name, limit=NAME_LIMIT + 1).strip()
         if not name:
-            raise ActionError("Give the incident a name: what is broken, in a few words.")
+            raise guard.BadInput("Give the incident a name: what is broken, in a few words.")
         if len(name) > NAME_LIMIT:
-            raise ActionError(
+            raise guard.BadInput(
                 f"The name is too long ({len(draft.name)} characters, at most {NAME_LIMIT}); "
                 "put the detail in the summary."
             )
         summary = clean_text(draft.summary, limit=MAX_SUMMARY_CHARS + 1, multiline=True).strip()
         if len(summary) > MAX_SUMMARY_CHARS:
-            raise ActionError(
+            raise guard.BadInput(
                 f"The summary is too long (at most {MAX_SUMMARY_CHARS} characters); "
                 "add the rest as notes."
             )
@@ -687,12 +687,15 @@ class IncidentActions:
         severity = lookups.severity(draft.severity_id) if draft.severity_id else None
         if severity is None:
             names = ", ".join(s.name for s in lookups.severities) or "none defined"
-            raise ActionError(f"Choose a severity ({names}).")
+            if draft.severity_id:
+                given = clean_text(draft.severity_id, limit=60)
+                raise guard.BadInput(f"No severity {given!r}: choose one of {names}.")
+            raise guard.BadInput(f"Choose a severity ({names}).")
         itype = lookups.incident_type(draft.type_id) if draft.type_id else None
         if draft.type_id and itype is None:
             names = ", ".join(t.name for t in lookups.types) or "none defined"
-            raise ActionError(
-                f"No incident type {clean_text(draft.type_id, limit=60)!r} (types: {names})."
+            raise guard.BadInput(
+                f"No incident type {clean_text(draft.type_id, limit=60)!r}: choose one of {names}."
             )
         try:
             lead = await self.me(strict=True) if draft.me_as_lead else None
@@ -736,11 +739,17 @@ class IncidentActions:
 
     # -- notes and updates (through the outbox) ------------------------------------------
 
-    def _enqueue(self, kind: str, incident: Incident, payload: dict) -> OutboxItem:
+    def _enqueue(self, kind: str, incident: Incident, payload: dict[str, Any]) -> OutboxItem:
         return self._enqueue_to(kind, incident.id, incident.reference, payload)
 
     def _enqueue_to(
-        self, kind: str, target: str, reference: str, payload: dict, *, draft: bool = False
+        self,
+        kind: str,
+        target: str,
+        reference: str,
+        payload: dict[str, Any],
+        *,
+        draft: bool = False,
     ) -> OutboxItem:
         outbox = self._need_outbox()
         payload["incident_ref"] = clean_text(reference, limit=60)
@@ -773,9 +782,9 @@ class IncidentActions:
         body, _removed = clean_user_text(text)
         body = body.strip()
         if not body:
-            raise ActionError("Empty note: nothing was saved. Type something, then Enter.")
+            raise guard.BadInput("Empty note: nothing was saved. Type something, then Enter.")
         if len(body) > MAX_NOTE_CHARS:
-            raise ActionError(
+            raise guard.BadInput(
                 f"That note is {len(text):,} characters; the limit is {MAX_NOTE_CHARS:,}. "
                 "Put big logs in a file or paste service and note the link."
             )
@@ -835,13 +844,17 @@ class IncidentActions:
     def resend(self, target: str | None = None, refs: Sequence[str] = ()) -> Outcome:
         """Put refused writes back in the queue (those of ``target``, or ``refs``), to be
         sent at once, in their place."""
+        self.check_write("outbox_retry")
         outbox = self._need_outbox()
         if refs:
             items = []
             for ref in refs:
                 item = outbox.by_ref(ref)
                 if item is None:
-                    raise ActionError(f"No outbox item {clean_text(ref, limit=60)!r}.")
+                    raise guard.BadInput(
+                        f"No outbox item {clean_text(ref, limit=60)!r} "
+                        "(`oncall-tui outbox` lists them)."
+                    )
                 items.append(item)
         else:
             # Refused ones, and those waiting out a backoff or a Retry-After: "resend"
@@ -864,6 +877,7 @@ class IncidentActions:
 
     def skip(self, item: OutboxItem) -> Outcome:
         """Set a refused write aside (kept in the file) so the ones behind it go."""
+        self.check_write("outbox_skip")
         outbox = self._need_outbox()
         behind = [h for h, b in outbox.held(item.target) if b.key == item.key]
         outbox.dismiss(item.key)
@@ -882,7 +896,7 @@ class IncidentActions:
         message: str = "",
     ) -> Queued:
         """A status and/or severity change with a message, through the outbox."""
-        self.check_write("update")
+        self.check_write("status" if status is not None or severity is None else "severity")
         text = clean_text(message, limit=MAX_NOTE_CHARS + 1, multiline=True).strip()
         if len(text) > MAX_NOTE_CHARS:
             raise ActionError(f"The message is too long (at most {MAX_NOTE_CHARS:,} characters).")
@@ -918,7 +932,7 @@ class IncidentActions:
 
     def tick(self, incident: Incident, item_id: str, done: bool = True) -> Queued:
         """Tick (or untick) a lead checklist item: a timeline note, so others see it."""
-        self.check_write("note")
+        self.check_write("checklist")
         item = next((i for i in CHECKLIST if i.id == item_id), None)
         if item is None:
             raise ActionError(f"No checklist item {clean_text(item_id, limit=40)!r}.")
@@ -1078,7 +1092,10 @@ class IncidentActions:
         *,
         poll_interval: float = 5.0,
     ) -> None:
-        """Deliver the outbox until ``stop`` is set (the app runs this in a worker)."""
+        """Deliver the outbox until ``stop`` is set (the app runs this in a worker). In
+        read-only mode nothing is sent: what waits keeps waiting."""
+        if guard.why_not("outbox_send", readonly=self.readonly) is not None:
+            return
         outbox = self._need_outbox()
 
         def delivered(results: list[Delivery]) -> None:
@@ -1104,7 +1121,7 @@ class IncidentActions:
 
     async def hand_over(self, incident: Incident, user: User) -> Outcome:
         """Make ``user`` the incident lead."""
-        self.check_write("update")
+        self.check_write("lead")
         lookups = await self.lookups()
         lead = lookups.lead_role
         if lead is None:
@@ -1130,7 +1147,7 @@ class IncidentActions:
         names: str = "",
     ) -> Outcome:
         """Page people (or an escalation path) into the incident."""
-        self.check_write("escalate")
+        self.check_write("page")
         if bool(path) == bool(user_ids):
             raise ActionError("Choose one escalation path or some people to page.")
         me = await self.me()
@@ -1157,7 +1174,7 @@ class IncidentActions:
     ) -> Outcome:
         """Post the root cause and the fix as the closing update and move the status on
         (post-incident if the account has it, else closed)."""
-        self.check_write("update")
+        self.check_write("close")
         cause = clean_text(root_cause, limit=MAX_NOTE_CHARS, multiline=True).strip()
         remedy = clean_text(fix, limit=MAX_NOTE_CHARS, multiline=True).strip()
         if not cause or not remedy:
@@ -1202,7 +1219,8 @@ def _cached(incident: Incident) -> dict[str, Any]:
 
 def _from_cache(ident: str, ref: str, fields: dict[str, Any]) -> Incident | None:
     try:
-        status = IncidentStatus(*[str(v) for v in fields["status"][:3]])
+        status_id, status_name, category = (str(v) for v in fields["status"][:3])
+        status = IncidentStatus(status_id, status_name, category)
         sev = fields.get("severity")
         severity = Severity(str(sev[0]), str(sev[1]), int(sev[2])) if sev else None
         return Incident(
@@ -1231,7 +1249,7 @@ def _description(text: str, title: str) -> str | None:
     return text or None
 
 
-def _when(payload, item: OutboxItem) -> datetime:
+def _when(payload: Any, item: OutboxItem) -> datetime:
     raw = payload.get("timestamp") if hasattr(payload, "get") else None
     try:
         return parse_datetime(raw)
@@ -1280,7 +1298,7 @@ def delivery_words(delivery: Delivery) -> tuple[str, str] | None:
     return None
 
 
-def item_summary(item: OutboxItem, zone: timefmt.ZoneLike = None) -> dict:
+def item_summary(item: OutboxItem, zone: timefmt.ZoneLike = None) -> dict[str, Any]:
     """One outbox item as plain fields, for ``oncall-tui outbox``."""
     payload = item.payload
     text = payload.get("text") or payload.get("message") or ""

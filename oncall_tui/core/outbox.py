@@ -414,11 +414,11 @@ def _is_damaged(path: Path) -> bool:
         db.close()
 
 
-def _salvage_rows(path: Path) -> tuple[list[tuple], list[tuple], int]:
+def _salvage_rows(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
     """Every item row (and draft) that can still be read from a damaged file, and how
     many rows were lost (as far as can be told)."""
-    items: list[tuple] = []
-    drafts: list[tuple] = []
+    items: list[tuple[Any, ...]] = []
+    drafts: list[tuple[Any, ...]] = []
     lost = 0
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
@@ -669,7 +669,7 @@ class Outbox:
     )
 
     @staticmethod
-    def _item(row: tuple) -> OutboxItem:
+    def _item(row: tuple[Any, ...]) -> OutboxItem:
         try:
             payload = json.loads(row[4])
         except ValueError:
@@ -693,10 +693,18 @@ class Outbox:
             status_text=row[13] or "",
         )
 
-    def _get_row(self, key: str) -> tuple | None:
-        return self._db.execute(
+    @staticmethod
+    def _written(row: tuple[Any, ...] | None, key: str) -> tuple[Any, ...]:
+        """The row just written or updated for ``key`` (only a broken file loses it)."""
+        if row is None:
+            raise StorageError(f"The outbox lost item {key} as it was written; try again.")
+        return row
+
+    def _get_row(self, key: str) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._db.execute(
             f"SELECT {self._COLUMNS} FROM items WHERE key = ?", (key,)
         ).fetchone()
+        return row
 
     def get(self, key: str) -> OutboxItem | None:
         with self._lock:
@@ -760,7 +768,7 @@ class Outbox:
         except sqlite3.Error as exc:
             raise StorageError(storage_words(exc)) from None
         self.wake()
-        return self._item(existing)
+        return self._item(self._written(existing, key))
 
     def mark_delivered(
         self,
@@ -791,7 +799,7 @@ class Outbox:
                     ),
                 )
                 row = self._get_row(key)
-        return self._item(row)
+        return self._item(self._written(row, key))
 
     def mark_failed(
         self,
@@ -831,7 +839,7 @@ class Outbox:
                     (state, error, next_at, text, key),
                 )
                 row = self._get_row(key)
-        return self._item(row)
+        return self._item(self._written(row, key))
 
     def requeue(self, key: str, *, now: datetime | None = None) -> OutboxItem | None:
         """Send a failed, needs-attention or dismissed item again, now (a waiting one is
@@ -853,7 +861,7 @@ class Outbox:
                 db.execute("UPDATE items SET next_attempt_at = ? WHERE key = ?", (_ts(at), key))
                 row = self._get_row(key)
         self.wake()
-        return self._item(row)
+        return self._item(self._written(row, key))
 
     def by_ref(self, ref: str) -> OutboxItem | None:
         """An item by its number (as ``oncall-tui outbox`` shows it) or its key."""
@@ -972,7 +980,7 @@ class Outbox:
                 )
                 row = self._get_row(key)
         self.wake()
-        return self._item(row)
+        return self._item(self._written(row, key))
 
     def retry_now(self, *, now: datetime | None = None) -> int:
         """Make every pending item due now (the user pressed "retry"). Returns how many."""
@@ -1050,7 +1058,7 @@ class Outbox:
             ).fetchone()
         return int(row[0])
 
-    def _heads(self) -> list[tuple]:
+    def _heads(self) -> list[tuple[Any, ...]]:
         """The oldest undelivered item of every target that is on its way.
 
         A refused item (failed or needs attention) heads its target too: it holds the
@@ -1080,10 +1088,10 @@ class Outbox:
         return found
 
     @staticmethod
-    def _claimable(row: tuple, at: float) -> bool:
+    def _claimable(row: tuple[Any, ...], at: float) -> bool:
         state, next_at, claimed_by, lease_until = row[6], row[8], row[14], row[15]
         if state == STATE_PENDING:
-            return next_at <= at
+            return bool(next_at <= at)
         # sending: the claimant crashed, or its lease ran out
         if lease_until is not None and lease_until <= at:
             return True
@@ -1154,7 +1162,7 @@ class Outbox:
                         row[0],
                     ),
                 )
-                claimed.append(self._item(self._get_row(row[1])))
+                claimed.append(self._item(self._written(self._get_row(row[1]), row[1])))
         return claimed
 
     def _release(self, item: OutboxItem) -> OutboxItem | None:

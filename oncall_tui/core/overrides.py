@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from oncall_tui.backends.http import ApiError, InvalidRequest
 from oncall_tui.backends.incidentio import IncidentIoClient
-from oncall_tui.core import availability, timefmt, views
+from oncall_tui.core import availability, guard, timefmt, views
 from oncall_tui.core.actions import ActionError, Outcome, check_write
 from oncall_tui.core.availability import AvailabilityPlan, UndoPlan
 from oncall_tui.core.sources import Backends
@@ -276,9 +276,9 @@ class OverrideActions:
     def _io(self) -> IncidentIoClient:
         return self.backends.io()
 
-    def check_write(self) -> None:
+    def check_write(self, action: str) -> None:
         """Refuse before anything is sent: read-only mode, or a key that cannot override."""
-        check_write(self.backends, self.readonly, "override", refusal="Overrides are not available")
+        check_write(self.backends, self.readonly, action)
 
     async def me(self) -> User:
         """Me, or :class:`ActionError` saying why not."""
@@ -430,7 +430,7 @@ class OverrideActions:
     async def apply(self, plan: AvailabilityPlan) -> ApplyResult:
         """Create the plan's overrides in order. Stops at the first failure and returns
         what was made, with the undo for it; never raises for an API failure."""
-        self.check_write()
+        self.check_write("cover" if plan.colleague is not None else "unavailable")
         if plan.errors:
             raise ActionError(" ".join(plan.errors))
         if not plan.overrides:
@@ -496,7 +496,7 @@ class OverrideActions:
 
     async def undo(self, undo: UndoPlan) -> Outcome:
         """Delete what a plan made (newest first) and put back what it displaced."""
-        self.check_write()
+        self.check_write("overrides_remove")
         io = self._io()
         deleted, recreated, problems = 0, 0, []
         for override in undo.delete:
@@ -576,24 +576,40 @@ class OverrideActions:
         mine.sort(key=lambda m: (m.start, m.schedule_name, m.layer_name))
         return tuple(mine)
 
-    async def remove(self, override_id: str, *, now: datetime | None = None) -> Outcome:
-        """Delete one override by id (or a unique prefix of one of mine)."""
-        self.check_write()
+    async def find_mine(self, override_id: str, *, now: datetime | None = None) -> MyOverride:
+        """One of my upcoming overrides by id or a unique prefix; a usage error listing
+        mine when none or several match."""
         wanted = override_id.strip()
         if not wanted:
-            raise ActionError("Give the id of the override to remove (see `oncall-tui overrides`).")
+            raise guard.BadInput(
+                "Give the id of the override to remove (see `oncall-tui overrides`)."
+            )
         mine = await self.my_overrides(now=now)
         hits = [m for m in mine if m.id == wanted] or [
             m for m in mine if m.id.lower().startswith(wanted.lower())
         ]
         if not hits:
-            raise ActionError(
-                f"None of your upcoming overrides has the id {wanted!r}; "
+            yours = ", ".join(m.id for m in mine[:10]) or "none"
+            raise guard.BadInput(
+                f"None of your upcoming overrides has the id {wanted!r} (yours: {yours}); "
                 "`oncall-tui overrides` lists them."
             )
         if len(hits) > 1:
-            raise ActionError(f"{wanted!r} matches {len(hits)} overrides; give more of the id.")
-        target = hits[0]
+            ids = ", ".join(m.id for m in hits[:10])
+            raise guard.BadInput(
+                f"{wanted!r} matches {len(hits)} overrides ({ids}); give more of the id."
+            )
+        return hits[0]
+
+    async def remove(self, override: str | MyOverride, *, now: datetime | None = None) -> Outcome:
+        """Delete one override: one found by :meth:`find_mine`, or by id (or a unique
+        prefix of one of mine)."""
+        self.check_write("overrides_remove")
+        target = (
+            override
+            if isinstance(override, MyOverride)
+            else await self.find_mine(override, now=now)
+        )
         try:
             await self._io().delete_override(target.id)
         except ApiError as exc:

@@ -24,7 +24,7 @@ import httpx
 
 from oncall_tui.backends.http import RequestStats
 from oncall_tui.config import Settings
-from oncall_tui.core import snapcache
+from oncall_tui.core import guard, snapcache
 from oncall_tui.core.actions import Actions
 from oncall_tui.core.incidents import IncidentActions, outbox_path
 from oncall_tui.core.outbox import Outbox, OutboxError
@@ -34,6 +34,10 @@ from oncall_tui.core.sources import Backends, build_backends, build_engine
 from oncall_tui.core.sync import SyncEngine, on_recovery, utcnow
 from oncall_tui.core.whoami import WhoAmI
 from oncall_tui.domain import SOURCE_INCIDENT_IO
+from oncall_tui.secrets import Found
+from oncall_tui.secrets import get as get_secret
+
+INCIDENT_IO = "incident-io"  # its service name (keyring, environment, transports)
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,24 @@ class Session:
         await self.aclose()
 
 
+def configured_services(
+    settings: Settings,
+    *,
+    tokens: Mapping[str, str] | None = None,
+    secret: Callable[[str], Found] = get_secret,
+) -> list[str]:
+    """The backends the user has set up, any subset of them: incident.io when the config
+    has an ``[incident_io]`` section or its API key is in the keyring or environment;
+    every ``[grafana.NAME]`` and ``[alertmanager.NAME]``."""
+    services: list[str] = []
+    has_key = (tokens is not None and INCIDENT_IO in tokens) or bool(secret(INCIDENT_IO).value)
+    if "incident_io" in settings.model_fields_set or has_key:
+        services.append(INCIDENT_IO)
+    services += [f"grafana:{name}" for name in settings.grafana]
+    services += [f"alertmanager:{name}" for name in settings.alertmanager]
+    return services
+
+
 def open_session(
     settings: Settings,
     *,
@@ -100,11 +122,14 @@ def open_session(
     """A session on the configured backends, or on ``demo`` (whose settings then replace
     ``settings``). ``services`` limits the backends built: ``incident-io``,
     ``grafana:NAME``, ``alertmanager:NAME``, or a whole kind (``grafana``,
-    ``alertmanager``); None builds every configured one. The ``outbox`` stays the
-    caller's to close. ``tokens`` replace the keyring and environment."""
+    ``alertmanager``); None builds the configured ones (:func:`configured_services`).
+    The ``outbox`` stays the caller's to close. ``tokens`` replace the keyring and environment."""
+    readonly = guard.readonly_mode(readonly, settings)  # the flag or [ui] readonly
     transports = None
     if demo is not None:
         settings, transports, tokens = demo.settings, demo.transports, demo.tokens
+    elif services is None:
+        services = configured_services(settings, tokens=tokens)
     backends = build_backends(
         settings, transports=transports, tokens=tokens, services=services, stats=stats
     )

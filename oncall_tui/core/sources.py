@@ -47,6 +47,7 @@ from oncall_tui.secrets import get as get_secret
 
 # Schedules whose entries are fetched at once: one round trip's wait for a handful of
 # schedules instead of one each, and still gentle on the API's rate limit.
+SCHEDULES_FEED = "incident.io schedules"  # the feed shifts and paths come from
 SCHEDULE_CONCURRENCY = 4
 # The feed the incident screen reads (and asks to poll when it wants fresh data).
 FEED_INCIDENTS = "incident.io incidents"
@@ -372,7 +373,7 @@ def build_feeds(backends: Backends, *, clock: Callable[[], datetime] = utcnow) -
 
         feeds.append(
             Feed(
-                "incident.io schedules",
+                SCHEDULES_FEED,
                 fetch_schedules,
                 apply_schedules,
                 interval=lambda w: poll.schedules,

@@ -63,15 +63,23 @@ TITLE_LIMIT = 1000
 
 
 class LocalWrite(Protocol):
-    """What the timeline needs from an outbox item (:class:`~.outbox.OutboxItem`)."""
+    """What the timeline needs from an outbox item (:class:`~.outbox.OutboxItem`), read
+    only."""
 
-    key: str
-    kind: str
-    target: str
-    payload: Mapping[str, Any]
-    created_at: datetime
-    state: str
-    remote_id: str | None
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def remote_id(self) -> str | None: ...
 
 
 # ------------------------------------------------------------------------ helpers

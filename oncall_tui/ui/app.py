@@ -18,7 +18,7 @@ from textual.widgets import Footer, Header, Static
 
 from oncall_tui import __version__
 from oncall_tui.config import Settings
-from oncall_tui.core import desktop
+from oncall_tui.core import desktop, guard
 from oncall_tui.ui.screens.help import HelpScreen
 from oncall_tui.ui.themes import DEFAULT_THEME, load_themes
 
@@ -81,7 +81,10 @@ class OnCallApp(App[int]):
         super().__init__()
         self.settings = settings
         self.demo = demo
-        self.readonly = readonly
+        # Read-only when asked for here, by the config, or by the session it runs.
+        self.readonly = guard.readonly_mode(
+            readonly or (session is not None and session.readonly), settings
+        )
         self._wanted_theme = theme_name or settings.ui.theme
         self._main_screen = main_screen
         self.session = session
@@ -303,6 +306,10 @@ class OnCallApp(App[int]):
         if self.session is None:
             self.notify("Incidents need a data source (try --demo).", severity="warning")
             return
+        refused = guard.why_not("incidents", readonly=self.readonly, backends=self.session.backends)
+        if refused is not None:
+            self.notify(str(refused), severity="warning", markup=False)
+            return
         for screen in self.screen_stack:
             if isinstance(screen, IncidentsScreen):
                 while self.screen is not screen:
@@ -320,10 +327,13 @@ class OnCallApp(App[int]):
         if self.session is None:
             self.notify("Declaring needs a data source (try --demo).", severity="warning")
             return
-        if self.readonly:
-            self.notify(
-                "Read-only mode: declaring is off (started with --readonly).", severity="error"
-            )
+        refused = guard.why_not(
+            "declare",
+            readonly=self.readonly,
+            backends=self.session.backends,
+        )
+        if refused is not None:
+            self.notify(str(refused), severity="error", markup=False)
             return
         source = alert or page
         what = f"{getattr(source, 'title', '')}" if source is not None else ""
@@ -365,7 +375,7 @@ class OnCallApp(App[int]):
                 "first refused one (later notes wait behind it until then).\n"
             )
         if self.readonly:
-            parts.append("Read-only: every write is disabled (started with --readonly).")
+            parts.append(f"Read-only: every write is disabled ({guard.READ_ONLY_WORDS}).")
         if self.demo:
             parts.append("Demo: a simulated incident.io and Grafana; nothing leaves this machine.")
         caps = self.session.backends.capabilities if self.session is not None else None
@@ -384,6 +394,10 @@ class OnCallApp(App[int]):
 
         if self.session is None:
             self.notify("The calendar needs a data source (try --demo).", severity="warning")
+            return
+        refused = guard.why_not("calendar", readonly=self.readonly, backends=self.session.backends)
+        if refused is not None:
+            self.notify(str(refused), severity="warning", markup=False)
             return
         for screen in self.screen_stack:
             if isinstance(screen, CalendarScreen):

@@ -41,7 +41,11 @@ def build_app(settings: Settings, *, demo: bool, readonly: bool, theme: str | No
 
         session = make_session(settings, demo=demo, readonly=readonly, cache=True)
         return OnCallApp(
-            session.settings, demo=demo, readonly=readonly, theme_name=theme, session=session
+            session.settings,
+            demo=demo,
+            readonly=session.readonly,
+            theme_name=theme,
+            session=session,
         )
 
 

@@ -204,7 +204,10 @@ async def test_dimmed_keys_say_why(frozen):
         for key, verb in (("a", "Ack"), ("e", "Escalate"), ("x", "Decline"), ("D", "Declare")):
             await pilot.press(key)
             await demo.until(pilot, lambda: demo.notices(), f"a word about {key}")
-            assert demo.notices() == [f"Read-only mode: {verb} is off (started with --readonly)."]
+            assert demo.notices() == [
+                f"Read-only mode: {verb} is off; nothing was changed "
+                "(--readonly or [ui] readonly = true)."
+            ]
             demo.app.clear_notifications()
         assert not [w for w in demo.demo.world.writes if w.kind == "escalation.respond"]
 

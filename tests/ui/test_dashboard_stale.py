@@ -14,6 +14,7 @@ from demo_session import FrozenDemo, frozen_time
 
 from oncall_tui.backends.http import RetryPolicy
 from oncall_tui.ui.widgets.alert_detail import AlertDetail
+from oncall_tui.ui.widgets.shift_panel import ShiftPanel
 from oncall_tui.ui.widgets.status_bar import StatusBar
 
 PAGE_LANDED = 6
@@ -34,6 +35,10 @@ def banner(demo: FrozenDemo) -> str:
 def bar_text(demo: FrozenDemo) -> str:
     bar = demo.dashboard.query_one(StatusBar)
     return bar.sources_content().plain + " | " + bar.extras_content().plain
+
+
+def shift_text(demo: FrozenDemo) -> str:
+    return "\n".join(line.plain for line in demo.dashboard.query_one(ShiftPanel).lines())
 
 
 def line_text(demo: FrozenDemo, key: str) -> str:
@@ -79,6 +84,8 @@ async def test_an_outage_makes_incident_io_stale_and_the_first_good_poll_clears_
         assert "↑" in line_text(demo, page) and "?" in line_text(demo, page)  # marked
         status = demo.dashboard.query_one(AlertDetail).status_content().plain
         assert "moves up" in status and "from data as of 10:20, stale" in status
+        # the time left on my shift comes from the schedules, stale too
+        assert "left ? (schedules as of 10:20, stale)" in shift_text(demo)
         # alerts from Grafana kept answering: their rows are not dimmed
         grafana = [r for r in demo.table.rows if r.kind == "alert" and "grafana" in r.source]
         assert grafana and not any(r.key in demo.table.stale for r in grafana)
@@ -90,6 +97,7 @@ async def test_an_outage_makes_incident_io_stale_and_the_first_good_poll_clears_
         await pilot.pause()
         assert "incident.io ✓" in bar_text(demo) and "STALE" not in bar_text(demo)
         assert banner(demo) == "" and not demo.table.stale
+        assert "stale" not in shift_text(demo)
         assert "from data as of" not in demo.dashboard.query_one(AlertDetail).status_content().plain
 
 
@@ -125,6 +133,10 @@ async def test_a_day_long_retry_after_leaves_pages_unpolled_five_minutes_at_most
         assert faults.injected.get("burst") == 1
         pages = demo.session.engine.health("incident.io pages")
         assert pages.error and "asked to wait 24h, trying again in 5m" in pages.error
+        await pilot.press("w")
+        await pilot.pause()
+        said = "\n".join(demo.notices())
+        assert "incident.io pages: rate limited; asked to wait 24h, trying again in 5m" in said
         asked = stats.by_endpoint[f"incident.io {PAGES}"]
         for _ in range(10):  # five minutes, in 30 s steps
             demo.advance(30)

@@ -31,7 +31,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 
-from oncall_tui.core import availability, calendar, timefmt
+from oncall_tui.core import availability, calendar, guard, timefmt
 from oncall_tui.core.actions import ActionError
 from oncall_tui.core.overrides import ApplyResult, MyOverride
 from oncall_tui.core.session import Session
@@ -44,7 +44,6 @@ from oncall_tui.ui.text import clean, truncate_cells
 if TYPE_CHECKING:
     from oncall_tui.ui.app import OnCallApp
 
-WRITE_ACTIONS = frozenset({"unavailable", "cover"})
 STYLE_MINE = "bold #000000 on $mine"
 STYLE_OTHER = ("$text on $primary-muted", "$text on $secondary-muted")
 STYLE_OVERRIDE = "italic $text on $accent-muted"
@@ -657,9 +656,10 @@ class CalendarScreen(Screen):
     # -- availability ---------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in WRITE_ACTIONS and self.session.readonly:
-            return None
-        return True
+        refused = guard.why_not(
+            action, readonly=self.session.readonly, backends=self.session.backends
+        )
+        return None if refused is not None else True
 
     def _selected_lane(self) -> calendar.Lane | None:
         if self.view is None or not self.view.lanes:
@@ -684,12 +684,11 @@ class CalendarScreen(Screen):
         return but_me(index_people(schedules=self.schedules), self.me)
 
     def _open_form(self, kind: str) -> None:
-        if self.session.readonly:
-            self.app.notify(
-                "Read-only mode: nothing can be changed (started with --readonly).",
-                severity="error",
-                timeout=6,
-            )
+        refused = guard.why_not(
+            kind, readonly=self.session.readonly, backends=self.session.backends
+        )
+        if refused is not None:
+            self.app.notify(str(refused), severity="error", timeout=6, markup=False)
             return
         if not self.schedules or self.me is None:
             self.app.notify("The schedules are still loading; try again in a moment.")
@@ -814,12 +813,11 @@ class CalendarScreen(Screen):
         choice = await self.app.push_screen_wait(ChooseScreen(title, options))
         if not choice or choice not in by_id:
             return
-        if self.session.readonly:
-            self.app.notify(
-                "Read-only mode: nothing was changed (started with --readonly).",
-                severity="error",
-                timeout=6,
-            )
+        refused = guard.why_not(
+            "overrides_remove", readonly=self.session.readonly, backends=self.session.backends
+        )
+        if refused is not None:
+            self.app.notify(str(refused), severity="error", timeout=6, markup=False)
             return
         target = by_id[choice]
         ok = await self.app.push_screen_wait(

@@ -21,10 +21,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from oncall_tui.core import desktop, freshness, paging, timefmt, views
+from oncall_tui.core import desktop, freshness, guard, paging, timefmt, views
 from oncall_tui.core.actions import ActionError, Outcome
 from oncall_tui.core.rows import row_targets
 from oncall_tui.core.session import Session
+from oncall_tui.core.sources import SCHEDULES_FEED
 from oncall_tui.core.sync import utcnow
 from oncall_tui.domain import (
     LINK_DASHBOARD,
@@ -53,25 +54,24 @@ from oncall_tui.ui.widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from oncall_tui.ui.app import OnCallApp
 
-WRITE_ACTIONS = frozenset(
-    {"ack", "unack", "escalate", "decline", "snooze", "shadow", "resolve", "declare"}
+# Actions that need a row under the cursor (whether each may run is core.guard's rule).
+ROW_ACTIONS = frozenset(
+    {
+        "ack",
+        "unack",
+        "escalate",
+        "decline",
+        "snooze",
+        "shadow",
+        "resolve",
+        "open_runbook",
+        "open_dashboard",
+        "open_panel",
+        "open_source",
+        "copy_link",
+        "declare",
+    }
 )
-# Actions that need a row under the cursor, and the incident.io capability behind them.
-ROW_ACTIONS = {
-    "ack": "ack",
-    "unack": None,
-    "escalate": "escalate",
-    "decline": "nack",
-    "snooze": "snooze",
-    "shadow": "escalate",
-    "resolve": "resolve_alert",
-    "open_runbook": None,
-    "open_dashboard": None,
-    "open_panel": None,
-    "open_source": None,
-    "copy_link": None,
-    "declare": None,
-}
 SPARKLINE_TTL = timedelta(seconds=60)
 FIRST_ROWS_WAIT = 5.0  # seconds the first rows wait for every backend's first answer
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (Python's default: 700)
@@ -176,6 +176,10 @@ class DashboardScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        # Any subset of backends: what needs a missing one is off, and says so.
+        off = guard.features_off(self.session.backends)
+        if self.session.backends.incidentio is None and off:
+            self.query_one(ShiftPanel).show_off(off[0][0].upper() + off[0][1:] + ".")
         self.engine.subscribe(self._on_snapshot)
         self._clock_timer = self.set_interval(1.0, self._redraw_clock)
         self._render_snapshot()
@@ -287,6 +291,9 @@ class DashboardScreen(Screen):
             self._banner_text = text
             banner.update(text)
             banner.set_class(bool(lines), "shown")
+        self.query_one(ShiftPanel).set_stale(
+            freshness.feed_stale_since(health, SCHEDULES_FEED, now)
+        )
         stale = freshness.stale_sources(health, now)
         if stale == self._stale_sources and not rows_changed:
             return
@@ -496,26 +503,22 @@ class DashboardScreen(Screen):
             (b.description for b in self.BINDINGS if isinstance(b, Binding) and b.action == action),
             action,
         )
-        if action in WRITE_ACTIONS and self.session.readonly:
-            return f"Read-only mode: {label} is off (started with --readonly)."
+        target = None
         if action in ROW_ACTIONS:
             row = self._current() if self.is_mounted else None
-            if row is None:
-                return f"{label}: nothing is selected (the list is empty)."
-            capability = ROW_ACTIONS[action]
-            caps = self.session.backends.capabilities
-            if capability and caps is not None:
-                try:
-                    if not caps.available(capability):
-                        why = clean_text(caps.reason(capability), limit=200)
-                        return f"{label} is not available: {why or 'incident.io refused it'}."
-                except KeyError:
-                    pass
-            if action in ("decline", "snooze") and not row.page_ids:
-                return f"{label} works on pages; this row is an alert (a acks or silences it)."
-            if action == "decline" and row.state != "triggered":
-                return f"{label}: this page is {row.state}, not paging anyone; e escalates."
-        return None
+            target = (
+                guard.NO_TARGET
+                if row is None
+                else guard.Target("page" if row.page_ids else "alert", row.state)
+            )
+        refused = guard.why_not(
+            action,
+            readonly=self.session.readonly,
+            backends=self.session.backends,
+            target=target,
+            label=label,
+        )
+        return str(refused) if refused is not None else None
 
     def on_key(self, event: events.Key) -> None:
         """A dashboard key that is dimmed right now says why when pressed."""

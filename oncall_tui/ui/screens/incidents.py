@@ -740,9 +740,9 @@ class IncidentsScreen(Screen):
             self._fail("Choose an incident first.")
         return incident
 
-    def _guard_write(self) -> bool:
+    def _guard_write(self, action: str) -> bool:
         try:
-            self.actions.check_write()
+            self.actions.check_write(action)
         except ActionError as exc:
             self._fail(str(exc))
             return False
@@ -775,7 +775,7 @@ class IncidentsScreen(Screen):
 
     def action_note(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write():
+        if incident is None or not self._guard_write("note"):
             return
         note = self.query_one(NoteInput)
         note.open_for(
@@ -832,7 +832,7 @@ class IncidentsScreen(Screen):
 
     def action_resend(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write():
+        if incident is None or not self._guard_write("outbox_retry"):
             return
         try:
             outcome = self.actions.resend(incident.id)
@@ -844,7 +844,7 @@ class IncidentsScreen(Screen):
 
     def action_skip(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write():
+        if incident is None or not self._guard_write("outbox_skip"):
             return
         refused = self.actions.refused(incident.id)
         if not refused:
@@ -872,7 +872,7 @@ class IncidentsScreen(Screen):
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
     async def action_status(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write():
+        if incident is None or not self._guard_write("status"):
             return
         lookups = await self._need_lookups()
         if lookups is None:
@@ -911,7 +911,7 @@ class IncidentsScreen(Screen):
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
     async def action_severity(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write():
+        if incident is None or not self._guard_write("severity"):
             return
         lookups = await self._need_lookups()
         if lookups is None:
@@ -967,7 +967,7 @@ class IncidentsScreen(Screen):
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
     async def action_lead(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write():
+        if incident is None or not self._guard_write("lead"):
             return
         lead = incident.lead
         people = [u for u in await self._everyone() if lead is None or u.id != lead.id]
@@ -995,7 +995,7 @@ class IncidentsScreen(Screen):
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
     async def action_page(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write():
+        if incident is None or not self._guard_write("page"):
             return
         snap = self.session.engine.snapshot()
         paths = {p.id: p for p in snap.paths}
@@ -1040,7 +1040,7 @@ class IncidentsScreen(Screen):
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
     async def action_checklist(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write():
+        if incident is None or not self._guard_write("checklist"):
             return
         entries = self._entries() or []
         states = {s.item.id: s for s in checklist_state(entries)}
@@ -1067,7 +1067,7 @@ class IncidentsScreen(Screen):
     @work(group="incident-dialog", exclusive=True, exit_on_error=False)
     async def action_close_incident(self) -> None:
         incident = self._need()
-        if incident is None or not self._guard_write():
+        if incident is None or not self._guard_write("close"):
             return
         lookups = await self._need_lookups()
         if lookups is None:

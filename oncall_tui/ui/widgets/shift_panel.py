@@ -92,12 +92,20 @@ class ShiftPanel(Widget):
         self._glance_ids: tuple[str, ...] = ()
         self._loaded = False
         self._last: str | None = None
+        self._off_reason: str | None = None
+        self._stale_since: datetime | None = None
         self.set_reactive(ShiftPanel.compact, compact)
 
     def on_mount(self) -> None:
         self.clock_timer = self.set_interval(1.0, self._tick, name="shift-panel-clock")
 
     # -- public API ----------------------------------------------------------------
+
+    def show_off(self, reason: str) -> None:
+        """Shifts cannot be shown at all (no incident.io configured): say so and why."""
+        self._off_reason = reason
+        self._last = None
+        self.refresh(layout=True)
 
     def update_data(
         self,
@@ -147,6 +155,20 @@ class ShiftPanel(Widget):
             glance_schedule_ids=glance_schedule_ids,
         )
 
+    def set_stale(self, since: datetime | None) -> None:
+        """The schedules have had no answer since ``since`` (None: fresh): the time
+        left is then marked as computed from data of that time."""
+        if since != self._stale_since:
+            self._stale_since = since
+            self._last = None
+            self.refresh(layout=True)
+
+    def _stale_mark(self, zone) -> tuple[str, str]:
+        if self._stale_since is None:
+            return ("", "")
+        known = timefmt.format_clock(self._stale_since, zone, with_zone=False)
+        return (f" ? (schedules as of {known}, stale)", "bold $stale")
+
     @property
     def is_compact(self) -> bool:
         if self.compact is not None:
@@ -158,6 +180,8 @@ class ShiftPanel(Widget):
         """What the panel shows at ``now`` (default: the clock), one Content a line."""
         now = now or self._clock()
         zone = timefmt.UTC_ZONE if self.show_utc else self.zone
+        if self._off_reason is not None:
+            return [Content.styled(self._off_reason, "$warning")]
         if not self._loaded:
             return [Content.styled("Loading schedules…", "$foreground-muted")]
         if self._me is None:
@@ -187,6 +211,7 @@ class ShiftPanel(Widget):
             " ",
             (_where(first), "bold"),
             (f" · {timefmt.time_left(first.end, now)}", "$mine"),
+            self._stale_mark(zone),
         ]
         if first.next_user is not None:
             parts.append((f" · next {clean(first.next_user.name, limit=60)}", "$foreground-muted"))
@@ -202,6 +227,7 @@ class ShiftPanel(Widget):
             (_where(shift), "bold"),
             (" — ", "$foreground-muted"),
             (timefmt.time_left(shift.end, now), "bold $mine"),
+            self._stale_mark(zone),
             (f" (until {until})", ""),
             (" override" if shift.is_override else "", "italic $foreground-muted"),
         )
