@@ -56,7 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     note = sub.add_parser(
         "note",
-        help="add a note to an incident's timeline (kept in the outbox until sent)",
+        help="add a note to an incident's timeline, through the local outbox; with "
+        "incident.io down it is queued (by the id kept from the last list, else by "
+        "reference) and exits 0",
     )
     note.add_argument("incident", metavar="INCIDENT", help="INC-123, 123 or the incident id")
     note.add_argument("text", metavar="TEXT", help="the note; '-' reads it from standard input")
@@ -74,7 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     timeline.set_defaults(handler=cmd_timeline)
 
     outbox = sub.add_parser(
-        "outbox", help="notes and updates waiting to be sent, and those that were refused"
+        "outbox",
+        help="notes and updates waiting to reach incident.io, numbered; held ones say behind which",
     )
     outbox.add_argument("--json", action="store_true", help="machine-readable output")
     outbox.add_argument("--all", action="store_true", help="include delivered items")
