@@ -360,3 +360,18 @@ async def test_first_rows_wait_for_every_backend_but_not_for_a_hung_one():
         assert screen._every_backend_tried(waiting) is False  # grafana:eu not yet answered
         screen._mounted_at -= 10  # …but a hung backend does not hold the others back
         assert screen._every_backend_tried(waiting) is True
+
+
+async def test_clicking_the_status_bar_while_a_source_fails_shows_its_error():
+    from oncall_tui.ui.widgets.status_bar import StatusBar
+
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot)
+        app.session.demo.transports["incident-io"].app.state.faults.update(down=True)
+        app.session.engine.poll_soon("incident.io")
+        bar = app.screen.query_one(StatusBar)
+        await until(pilot, lambda: bar.has_errors)
+        app.clear_notifications()
+        await pilot.click(StatusBar)
+        await until(pilot, lambda: any("incident.io" in m for m in notices(app)))

@@ -396,3 +396,22 @@ async def test_the_list_is_the_engines_snapshot_and_r_asks_the_engine_for_a_poll
         await until(pilot, lambda: len(listed) > polls)
         await pilot.pause(0.2)
         assert len(listed) == polls + 1  # one poll, the engine's
+
+
+async def test_moving_through_the_severities_chooses_and_shows_that_guidance():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_incidents(pilot)
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, DeclareScreen))
+        form = app.screen
+        radio = form.query_one(RadioSet)
+        await until(pilot, lambda: len(radio.query("RadioButton")) == 3)
+        assert radio.pressed_index == -1
+        radio.focus()
+        await pilot.press("down")
+        first = radio.pressed_index
+        await pilot.press("down")
+        assert radio.pressed_index == (first + 1) % 3
+        chosen = form._chosen_severity()
+        assert chosen and chosen == form._severity_ids[radio.pressed_index]

@@ -18,7 +18,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from oncall_tui.core import desktop, freshness, guard, paging, timefmt, views
@@ -40,6 +39,7 @@ from oncall_tui.domain import (
     User,
 )
 from oncall_tui.safety import clean_text
+from oncall_tui.ui.screens.base import AppScreen
 from oncall_tui.ui.screens.incidents import BindingCommands
 from oncall_tui.ui.screens.modals import (
     ChooseScreen,
@@ -78,7 +78,7 @@ GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (Python's d
 EXIT_AFTER_DATA = bool(os.environ.get("ONCALL_TUI_EXIT_AFTER_DATA"))
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(AppScreen):
     TITLE = "On call"
     # Ctrl+P lists this screen's actions by name too ("ack" finds Ack), as help promises.
     COMMANDS: ClassVar[set] = {BindingCommands}
@@ -441,6 +441,14 @@ class DashboardScreen(Screen):
     @on(AlertTable.Selected)
     def _selected(self, event: AlertTable.Selected) -> None:
         self.add_class("detail-open")
+
+    @on(AlertTable.MarkToggled)
+    def _marks_changed(self, event: AlertTable.MarkToggled) -> None:
+        self.refresh_bindings()  # the keys act on the marked rows: which may, follows them
+
+    @on(StatusBar.ErrorsRequested)
+    def _errors_requested(self, event: StatusBar.ErrorsRequested) -> None:
+        self.action_show_errors()
 
     def _show_detail(self, row_id: str | None) -> None:
         detail = self.query_one(AlertDetail)
@@ -891,27 +899,15 @@ class DashboardScreen(Screen):
             self.app.notify(line, severity="warning" if trouble else "information", timeout=15)
 
     def action_calendar(self) -> None:
-        opener = getattr(self.app, "open_calendar", None)
-        if opener is None:
-            self._fail("The calendar is not available in this build.")
-            return
-        opener()
+        self.oncall.open_calendar()
 
     def action_incidents(self) -> None:
-        opener = getattr(self.app, "open_incidents", None)
-        if opener is None:
-            self._fail("The incidents screen is not available in this build.")
-            return
-        opener()
+        self.oncall.open_incidents()
 
     def action_declare(self) -> None:
-        opener = getattr(self.app, "open_declare", None)
         alert = self._first_alert(self._current())
         page = next((i for i in self._items(self._current()) if isinstance(i, Page)), None)
-        if opener is None:
-            self._fail("Declaring from the dashboard is not available in this build.")
-            return
-        opener(alert=alert, page=page)
+        self.oncall.open_declare(alert=alert, page=page)
 
 
 def _count(items) -> str:

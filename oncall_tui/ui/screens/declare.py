@@ -43,6 +43,19 @@ from oncall_tui.ui.text import clean, plain_content
 __all__ = ["DeclareScreen"]
 
 
+class SeverityPicker(RadioSet):
+    """The severities, most severe first. Moving the cursor chooses, as in any radio
+    group, so the guidance beside it always speaks of the severity under the cursor."""
+
+    def action_previous_button(self) -> None:
+        super().action_previous_button()
+        self.action_toggle_button()
+
+    def action_next_button(self) -> None:
+        super().action_next_button()
+        self.action_toggle_button()
+
+
 class DeclareScreen(ModalScreen[Declared | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="declare.cancel"),
@@ -108,7 +121,7 @@ class DeclareScreen(ModalScreen[Declared | None]):
             yield summary
             yield Label("Severity: when in doubt, declare and adjust later")
             with Horizontal(id="severity-row"):
-                yield RadioSet(id="severity", compact=True)
+                yield SeverityPicker(id="severity", compact=True)
                 yield Static("Loading severities…", id="guidance")
             with Horizontal(id="options"):
                 yield Select[str](
@@ -164,15 +177,10 @@ class DeclareScreen(ModalScreen[Declared | None]):
         if self.lookups is None:
             return
         chosen = self._chosen_severity()
-        radio = self.query_one("#severity", RadioSet)
-        highlighted = ""
-        index = getattr(radio, "_selected", None)  # the button under the cursor
-        if radio.has_focus and isinstance(index, int) and 0 <= index < len(self._severity_ids):
-            highlighted = self._severity_ids[index]
         lines: list[Content] = []
         for severity in reversed(self.lookups.severities):
             words = severity_guidance(severity, self.guidance) or "No guidance written."
-            style = "bold" if severity.id in (chosen, highlighted) else "$text-muted"
+            style = "bold" if severity.id == chosen else "$text-muted"
             lines.append(
                 Content.assemble(
                     plain_content(severity.name, f"bold {style}"),

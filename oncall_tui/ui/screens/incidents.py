@@ -31,7 +31,6 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TextArea
 
 from oncall_tui.core import timefmt, views
@@ -54,6 +53,7 @@ from oncall_tui.domain import Incident, Snapshot, User, index_people
 from oncall_tui.logs import log_path
 from oncall_tui.safety import clean_text, openable_url
 from oncall_tui.ui.paste import INERT_ESC, restore_escapes
+from oncall_tui.ui.screens.base import AppScreen
 from oncall_tui.ui.screens.modals import ChooseScreen, ConfirmScreen, PromptScreen
 from oncall_tui.ui.text import clean, plain, plain_content
 from oncall_tui.ui.widgets.timeline_view import TimelineView
@@ -310,7 +310,7 @@ _CATEGORY_WORDS = {"live": "active", "learning": "post-incident"}
 _SEVERITY_STYLE = {"critical": "bold red", "major": "dark_orange", "minor": "yellow"}
 
 
-class IncidentsScreen(Screen):
+class IncidentsScreen(AppScreen):
     TITLE = "Incidents"
     COMMANDS: ClassVar[set] = {BindingCommands}
 
@@ -410,9 +410,7 @@ class IncidentsScreen(Screen):
         self._show_list(engine.snapshot())
         self._refresh_list()
         self._load_lookups()
-        signal = getattr(self.app, "outbox_signal", None)
-        if signal is not None:
-            signal.subscribe(self, lambda _results: self.outbox_changed(fetch=True))
+        self.oncall.outbox_signal.subscribe(self, lambda _: self.outbox_changed(fetch=True))
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.height < 32, "short")
@@ -1171,11 +1169,7 @@ class IncidentsScreen(Screen):
         return timefmt.UTC_ZONE if self.query_one(TimelineView).show_utc else self.zone
 
     def action_declare(self) -> None:
-        opener = getattr(self.app, "open_declare", None)
-        if opener is None:
-            self._fail("Declaring is not available in this build.")
-            return
-        opener()
+        self.oncall.open_declare()
 
     def action_focus_timeline(self) -> None:
         self.query_one(TimelineView).focus()
