@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from oncall_tui.core import timefmt
-from oncall_tui.domain import EscalationPath, Page, PageEvent, User
+from oncall_tui.domain import EscalationPath, Page, PageEvent, Schedule, Shift, User
 
 PAGING_STATES = frozenset({"triggered", "pending_repeat"})
 ACKED_STATES = frozenset({"acked", "acknowledged"})
@@ -152,3 +152,69 @@ def cursor_for_new_page(
     if cursor is not None and row_is_paging_me(*cursor):
         return None
     return new_page_keys[0]
+
+
+# ------------------------------------------------------------- the escalation path
+
+
+@dataclass(frozen=True, slots=True)
+class LevelView:
+    """One level of a page's path, in names: who it pages, who is on call now on each
+    schedule it names, and (for the level the page is on) when it moves up."""
+
+    number: int  # 1-based
+    targets: tuple[str, ...]  # "Schedule On call: Payments (now: Robin Ahn)", "Ana Souza"
+    wait: str  # "ack within 5m" or ""
+    current: bool
+    moves_up: str  # "moves up in 3m" on the current level, else ""
+
+
+def path_view(
+    path: EscalationPath,
+    page: Page | None,
+    *,
+    schedules: Sequence[Schedule],
+    shifts: Sequence[Shift],
+    people: Iterable[User],
+    now: datetime,
+    next_level_at: datetime | None = None,
+) -> tuple[LevelView, ...]:
+    """The levels of ``path`` with schedule and user names instead of ids; an unknown
+    id is shown as "unknown schedule"/"unknown person" with the id's end, never bare."""
+    by_schedule = {s.id: s for s in schedules}
+    by_user = {u.id: u for u in people}
+    level_now = page.level if page is not None else None
+    out: list[LevelView] = []
+    for n, level in enumerate(path.levels, start=1):
+        targets: list[str] = []
+        for target in level.targets:
+            if target.type == "schedule":
+                schedule = by_schedule.get(target.id)
+                name = schedule.name if schedule else (target.name or "unknown schedule")
+                holders = [
+                    s.user.name or s.user.id
+                    for s in shifts
+                    if s.schedule_id == target.id
+                    and s.covers(now)
+                    and s.user is not None
+                    and not s.user.is_nobody
+                ]
+                who = ", ".join(dict.fromkeys(holders)) or "no one"
+                targets.append(f"{name} (on call now: {who})")
+            elif target.type == "user":
+                user = by_user.get(target.id)
+                targets.append(user.name if user else (target.name or "unknown person"))
+            else:
+                kind = target.type.replace("_", " ")
+                targets.append(f"{kind} {target.name}" if target.name else kind)
+        wait = (
+            f"ack within {timefmt.format_duration(level.time_to_ack_seconds)}"
+            if level.time_to_ack_seconds
+            else ""
+        )
+        current = level_now == n
+        moves_up = ""
+        if current and next_level_at is not None:
+            moves_up = f"moves up {timefmt.countdown(next_level_at, now)}"
+        out.append(LevelView(n, tuple(targets), wait, current, moves_up))
+    return tuple(out)

@@ -290,3 +290,32 @@ async def test_a_grouped_row_is_silenced_on_every_instance_after_showing_what_it
             names = {m["name"] for m in made[0].matchers}
             assert "__alert_rule_uid__" in names and "pod" not in names
         await until(pilot, lambda: table(app).get_row(row.key).state == "silenced")
+
+
+# ------------------------------------------------------------ names in the path
+
+
+async def test_the_escalation_path_shows_names_who_is_on_call_and_when_it_moves_up():
+    import re
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        answer = await sim_post(app, "/_sim/page", {"team": "payments", "title": "Payments down"})
+        key = f"page:{answer['escalation']['id']}"
+        app.session.engine.poll_soon()
+        await until(pilot, lambda: table(app).get_row(key) is not None)
+        move_to(app, lambda r: r.key == key)
+        detail = app.screen.query_one("AlertDetail")
+        await until(pilot, lambda: detail.row is not None and detail.row.key == key)
+        text = str(detail.body_content())
+        section = text[text.index("Path ") :]
+        world = app.session.demo.world
+        path = world.paths[answer["escalation"]["escalation_path_id"]]
+        names = {s.name for s in world.schedules.values()}
+        # Level lines name schedules and who is on call on them now; no bare ids.
+        assert "▶ L1 " in section and "on call now: " in section
+        assert any(name in section for name in names)
+        assert not re.search(r"\b[0-9A-Z]{26}\b", section)
+        assert "moves up in " in section
+        assert len(path.levels) == section.count("\n")

@@ -460,11 +460,26 @@ class DashboardScreen(AppScreen):
         alert = self._first_alert(row)
         path = self._path(pages[0]) if pages else None
         series_state = self._sparkline_state(alert)
+        snap = self._snapshot
+        levels = (
+            paging.path_view(
+                path,
+                pages[0] if pages else None,
+                schedules=snap.schedules,
+                shifts=snap.shifts,
+                people=snap.people,
+                now=utcnow(),
+                next_level_at=row.next_level_at,
+            )
+            if path is not None
+            else ()
+        )
         detail.show(
             row,
             pages=pages,
             alert=alert,
             path=path,
+            levels=levels,
             series=series_state,
             now=utcnow(),
             zone=self.session.settings.display_zone(),

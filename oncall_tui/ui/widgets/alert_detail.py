@@ -23,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from oncall_tui.core import timefmt, views
+from oncall_tui.core.paging import LevelView
 from oncall_tui.core.views import KIND_PAGE, AlertRow
 from oncall_tui.domain import (
     LINK_DASHBOARD,
@@ -143,6 +144,7 @@ class AlertDetail(Widget):
         self._pages: tuple[Page, ...] = ()
         self._notes: tuple[AlertNote, ...] = ()
         self._path: EscalationPath | None = None
+        self._levels: tuple[LevelView, ...] = ()
         self._stale_since: datetime | None = None
 
     def set_stale(self, since: datetime | None) -> None:
@@ -181,6 +183,7 @@ class AlertDetail(Widget):
         pages: Sequence[Page] = (),
         notes: Sequence[AlertNote] = (),
         path: EscalationPath | None = None,
+        levels: Sequence[LevelView] = (),
         series: Series | str | None = KEEP,
         now: datetime | None = None,
         zone: timefmt.ZoneLike = None,
@@ -206,6 +209,7 @@ class AlertDetail(Widget):
         self._pages = tuple(pages)
         self._notes = tuple(notes)
         self._path = path
+        self._levels = tuple(levels)
         if self.is_mounted:
             if series is KEEP:
                 if not same:
@@ -402,8 +406,21 @@ class AlertDetail(Widget):
         parts: list[tuple[str, str] | str] = [
             (f"Path {clean(path.name, limit=80)}:", "$foreground-muted")
         ]
+        if self._levels:  # names, who is on call now, when it moves up (from the core)
+            for view in self._levels:
+                targets = "; ".join(clean(t, limit=120) for t in view.targets) or "?"
+                extra = ", ".join(x for x in (view.wait, view.moves_up) if x)
+                marker = "▶ " if view.current else "  "
+                parts.append("\n")
+                parts.append(
+                    (
+                        f"{marker}L{view.number} {targets}" + (f" ({extra})" if extra else ""),
+                        "bold" if view.current else "",
+                    )
+                )
+            return Content.assemble(*parts)
         for n, level in enumerate(path.levels, start=1):
-            targets = ", ".join(clean(t.name or t.id, limit=60) for t in level.targets) or "?"
+            targets = ", ".join(clean(t.name or t.type, limit=60) for t in level.targets) or "?"
             wait = (
                 f" (ack within {timefmt.format_duration(level.time_to_ack_seconds)})"
                 if level.time_to_ack_seconds
