@@ -53,3 +53,25 @@ def test_far_off_dates_are_refused_with_the_allowed_range(sim: Sim, start, end):
     assert "Traceback" not in done.stderr
     assert "too far off" in done.stderr and "are allowed" in done.stderr
     assert not sim.writes("override.create")
+
+
+# ------------------------------------------------------- acking twice, IDs as printed
+
+
+def test_ack_by_the_printed_id_then_again_says_already_acked_and_sends_nothing(sim: Sim):
+    page = sim.post("/_sim/page", {"to_me": True, "title": "Ledger consumer lag"})["escalation"]
+    listed = json.loads(sim.cli("alerts", "--json").stdout)["rows"]
+    row = next(r for r in listed if r["title"] == "Ledger consumer lag")
+    assert row["id"] == page["id"]
+    table = sim.cli("alerts").stdout
+    assert any(line.endswith(f"id {row['id']}") for line in table.splitlines())
+
+    first = sim.cli("ack", row["id"])
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Acked “Ledger consumer lag”")
+    again = sim.cli("ack", row["id"])
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("“Ledger consumer lag” is already acked")
+    assert " at " in again.stdout and "nothing was sent" in again.stdout
+    acks = [w for w in sim.writes("escalation.respond") if w["target_id"] == page["id"]]
+    assert len(acks) == 1
