@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from widget_apps import WidgetApp, clock, numbered_rows, rows_paged, simple_row
 
+from oncall_tui.ui.style import compact_duration
 from oncall_tui.ui.widgets.alert_table import (
     TITLE_MIN,
     AlertTable,
-    compact_duration,
     layout_columns,
 )
 

@@ -52,9 +52,11 @@ from oncall_tui.core.sync import utcnow
 from oncall_tui.domain import Incident, Snapshot, User, index_people
 from oncall_tui.logs import log_path
 from oncall_tui.safety import clean_text, openable_url
+from oncall_tui.ui import style as style_rules
 from oncall_tui.ui.paste import INERT_ESC, restore_escapes
 from oncall_tui.ui.screens.base import AppScreen
 from oncall_tui.ui.screens.modals import ChooseScreen, ConfirmScreen, PromptScreen
+from oncall_tui.ui.style import compact_duration
 from oncall_tui.ui.text import clean, plain, plain_content
 from oncall_tui.ui.widgets.timeline_view import TimelineView
 
@@ -298,16 +300,10 @@ class NoteInput(TextArea):
 
 
 def _age(created: datetime, now: datetime) -> str:
-    seconds = max(0, int((now - created).total_seconds()))
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    if seconds < 86400 * 2:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
+    return compact_duration((now - created).total_seconds())
 
 
 _CATEGORY_WORDS = {"live": "active", "learning": "post-incident"}
-_SEVERITY_STYLE = {"critical": "bold red", "major": "dark_orange", "minor": "yellow"}
 
 
 class IncidentsScreen(AppScreen):
@@ -528,7 +524,7 @@ class IncidentsScreen(AppScreen):
 
     def _cells(self, incident: Incident, now: datetime, me: User | None) -> list[Text]:
         severity = incident.severity.name if incident.severity else "—"
-        style = _SEVERITY_STYLE.get(severity.casefold(), "")
+        style = style_rules.resolve(style_rules.severity_style(severity), self.app.theme_variables)
         category = incident.status.category
         status = plain(incident.status.name)
         if category not in ("triage", "live"):  # after the open ones; dim, named in the head

@@ -40,6 +40,7 @@ from oncall_tui.domain import (
     PageEvent,
     Series,
 )
+from oncall_tui.ui.style import severity_style, state_style
 from oncall_tui.ui.text import clean
 from oncall_tui.ui.widgets.alert_table import severity_label
 from oncall_tui.ui.widgets.sparkline import MetricSparkline
@@ -58,23 +59,6 @@ LINK_KINDS = (
     LINK_SILENCE,
     LINK_INCIDENT,
 )
-_SEVERITY_STYLE = {
-    "critical": "bold $critical",
-    "major": "bold $major",
-    "high": "bold $major",
-    "warning": "$minor",
-    "minor": "$minor",
-    "low": "$info",
-    "info": "$info",
-}
-_STATE_STYLE = {
-    "triggered": "bold $critical",
-    "firing": "$critical",
-    "acked": "$acked",
-    "snoozed": "$snoozed",
-    "silenced": "$snoozed",
-    "resolved": "$foreground-muted",
-}
 MAX_LABELS = 40
 MAX_EVENTS = 50
 
@@ -249,13 +233,11 @@ class AlertDetail(Widget):
             return Content("")
         now = now or self._clock()
         parts: list[tuple[str, str] | str] = [
-            (severity_label(row.severity), _SEVERITY_STYLE.get(row.severity, "bold")),
+            (severity_label(row.severity), severity_style(row.severity, "bold")),
             (" · ", "$foreground-muted"),
             (
                 clean(row.state, limit=40),
-                _SEVERITY_STYLE.get(row.severity, "")
-                if row.state == "firing"
-                else _STATE_STYLE.get(row.state, ""),
+                severity_style(row.severity) if row.state == "firing" else state_style(row.state),
             ),
             (" · ", "$foreground-muted"),
             f"since {timefmt.format_time(row.started_at, self.zone, now=now)}",

@@ -49,12 +49,13 @@ from oncall_tui.core.views import (
     LINK_REFUSED,
     AlertRow,
 )
+from oncall_tui.ui.style import SEVERITY_CLASS, STATE_CLASS, compact_duration
 from oncall_tui.ui.text import clean, truncate_cells
 
 Clock = Callable[[], datetime]
 FRAME_EVERY = 0.04  # seconds: in a burst of cursor keys, a frame at least this often
 
-__all__ = ["AlertTable", "Column", "compact_duration", "layout_columns"]
+__all__ = ["AlertTable", "Column", "layout_columns"]
 
 
 def _utcnow() -> datetime:
@@ -115,42 +116,8 @@ _SEVERITY_SHORT = {
     "low": "LOW",
     "info": "INFO",
 }
-_SEVERITY_CLASS = {
-    "critical": "critical",
-    "major": "major",
-    "high": "major",
-    "warning": "minor",
-    "minor": "minor",
-    "low": "info",
-    "info": "info",
-}
-_STATE_CLASS = {
-    "triggered": "triggered",
-    "firing": "firing",
-    "pending_repeat": "triggered",
-    "acked": "acked",
-    "snoozed": "snoozed",
-    "silenced": "snoozed",
-    "resolved": "resolved",
-    "expired": "resolved",
-    "cancelled": "resolved",
-}
 _STATE_SHORT = {"pending_repeat": "repeating"}
 _LINK_MARK = {LINK_OK: "✓", LINK_MISSING: "✗", LINK_REFUSED: "⊘"}
-
-
-def compact_duration(seconds: float) -> str:
-    """A short age for a table cell: "45s", "12m", "2h05m", "14h", "3d04h", "12d"."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        hours, rest = divmod(s, 3600)
-        return f"{hours}h{rest // 60:02d}m" if hours < 10 else f"{hours}h"
-    days, rest = divmod(s, 86400)
-    return f"{days}d{rest // 3600:02d}h" if days < 10 else f"{days}d"
 
 
 def severity_label(severity: str) -> str:
@@ -763,7 +730,7 @@ class AlertTable(ScrollView, can_focus=True):
         row_style = base
         if is_marked:
             row_style += self._style("marked")
-        closed = _STATE_CLASS.get(row.state) == "resolved"
+        closed = STATE_CLASS.get(row.state) == "resolved"
         muted = self._style("muted")
         if stale:  # from a source with no answer for a while: dimmed, whatever its state
             closed, muted = True, muted + self._style("stale") + Style(bold=False)
@@ -792,14 +759,14 @@ class AlertTable(ScrollView, can_focus=True):
                     segments.append(seg("★" if row.mine else " ", self._style("mine")))
                 segments.append(seg("•" if is_new else " ", self._style("new")))
             elif name == "severity":
-                sev_class = _SEVERITY_CLASS.get(row.severity)
+                sev_class = SEVERITY_CLASS.get(row.severity)
                 style: Style | None = self._style(sev_class) if sev_class else None
                 segments.append(seg(_pad(severity_label(row.severity), cells, "left"), style))
             elif name == "state":
-                state_class = _STATE_CLASS.get(row.state)
+                state_class = STATE_CLASS.get(row.state)
                 if state_class == "firing":
                     # A firing alert is as loud as its severity; a page is always loud.
-                    state_class = _SEVERITY_CLASS.get(row.severity, "firing")
+                    state_class = SEVERITY_CLASS.get(row.severity, "firing")
                 style = self._style(state_class) if state_class else None
                 text = _STATE_SHORT.get(row.state, clean(row.state, limit=40))
                 segments.append(seg(_pad(text, cells, "left"), style))

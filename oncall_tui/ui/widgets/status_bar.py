@@ -24,8 +24,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from oncall_tui.domain import SourceHealth
+from oncall_tui.ui.style import compact_duration
 from oncall_tui.ui.text import clean
-from oncall_tui.ui.widgets.alert_table import compact_duration
 
 Clock = Callable[[], datetime]
 
