@@ -319,3 +319,36 @@ async def test_the_escalation_path_shows_names_who_is_on_call_and_when_it_moves_
         assert not re.search(r"\b[0-9A-Z]{26}\b", section)
         assert "moves up in " in section
         assert len(path.levels) == section.count("\n")
+
+
+# ----------------------------------------------------------------- mine is now
+
+
+async def test_after_a_decline_the_page_is_no_longer_mine_and_says_where_it_went():
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        answer = await sim_post(app, "/_sim/page", {"team": "payments", "title": "Refunds stuck"})
+        key = f"page:{answer['escalation']['id']}"
+        app.session.engine.poll_soon()
+        await until(pilot, lambda: table(app).get_row(key) is not None)
+        await until(pilot, lambda: table(app).get_row(key).mine)
+        move_to(app, lambda r: r.key == key)
+        await pilot.pause()
+        await pilot.press("x")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await until(
+            pilot, lambda: any(m.startswith("Declined “Refunds stuck”") for m in notices(app))
+        )
+        app.session.engine.poll_soon()
+        await until(pilot, lambda: table(app).get_row(key).went.startswith("now paging "))
+        row = table(app).get_row(key)
+        assert not row.mine and "(level 2)" in row.went
+        detail = app.screen.query_one("AlertDetail")
+        move_to(app, lambda r: r.key == key)
+        await until(pilot, lambda: detail.row is not None and detail.row.key == key)
+        status = str(detail.status_content())
+        assert "no longer mine: now paging" in status and "paging me" not in status
+        await pilot.press("m")  # mine only
+        await until(pilot, lambda: table(app).get_row(key) is None)
