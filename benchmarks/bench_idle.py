@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 SESSION = f"bench-idle-{os.getpid()}"
+# A private tmux server (its own socket): nothing of anyone else's sessions is touched.
+TMUX = ["tmux", "-L", SESSION, "-f", "/dev/null"]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -33,16 +35,16 @@ def cpu_seconds(pid: int) -> float:
 def measure(command: str, warm: float, window: float) -> tuple[float, float]:
     """Share of a core (percent) the command used over ``window`` seconds, and the
     load average at the start of the window."""
-    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+    subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
     subprocess.run(
-        ["tmux", "new-session", "-d", "-s", SESSION, "-x", "160", "-y", "48", command],
+        [*TMUX, "new-session", "-d", "-s", SESSION, "-x", "160", "-y", "48", command],
         check=True,
     )
     try:
         time.sleep(warm)
         pid = int(
             subprocess.run(
-                ["tmux", "display-message", "-p", "-t", SESSION, "#{pane_pid}"],
+                [*TMUX, "display-message", "-p", "-t", SESSION, "#{pane_pid}"],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -54,7 +56,7 @@ def measure(command: str, warm: float, window: float) -> tuple[float, float]:
         cpu1, t1 = cpu_seconds(pid), time.monotonic()
         return 100 * (cpu1 - cpu0) / (t1 - t0), load
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
 
 
 def main() -> None:

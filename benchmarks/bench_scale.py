@@ -257,7 +257,7 @@ async def run(url: str, token: str, repeat: int) -> dict[str, float]:
 
         app._display = recording_display  # type: ignore[method-assign]
         bursts: list[tuple[float, float, float]] = []
-        for _ in range(max(1, repeat // 5)):
+        for _ in range(max(7, repeat // 3)):
             await pilot.press("home")
             await pilot.pause(0.2)
             frames.clear()
