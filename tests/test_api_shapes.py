@@ -38,10 +38,10 @@ from oncall_tui.backends.incidentio import (
     parse_schedule,
 )
 from oncall_tui.core import availability, calendar, views
+from oncall_tui.core.calendar import care_about
 from oncall_tui.domain import User
 from oncall_tui.sim.incidentio import create_app
 from oncall_tui.sim.scenario import SimClock, build_world
-from oncall_tui.ui.screens.calendar import care_about
 
 TOKEN = "shapes-token"
 START = datetime(2026, 9, 2, 10, 30, tzinfo=UTC)  # a Wednesday

@@ -23,7 +23,7 @@ from icalendar import Calendar, Event
 
 from oncall_tui.core import timefmt, views
 from oncall_tui.core.views import Gap, LayerKey, LayerOnCall
-from oncall_tui.domain import Schedule, Shift, User
+from oncall_tui.domain import EscalationPath, Schedule, Shift, User
 from oncall_tui.safety import clean_text, openable_url
 
 KIND_DAY = "day"
@@ -543,3 +543,43 @@ def shifts_to_ics(
                 event.add("url", url)
         cal.add_component(event)
     return bytes(cal.to_ical())
+
+
+def care_about(
+    schedules: Sequence[Schedule],
+    me: User | None,
+    paths: Sequence[EscalationPath],
+    wanted: Sequence[str] = (),
+) -> tuple[str, ...]:
+    """The schedules I care about, in list order: those named in the config, those I am
+    in the rota of, and every schedule on an escalation path that reaches one of mine
+    first (so the escalators and the global schedule come along)."""
+    if wanted:
+        lowered = {w.casefold() for w in wanted}
+        named = [s.id for s in schedules if s.id in wanted or s.name.casefold() in lowered]
+        if named:
+            return tuple(named)
+    mine = {
+        s.id
+        for s in schedules
+        if me is not None and any(u.id == me.id for r in s.rotations for u in r.users)
+    }
+    chosen = set(mine)
+    known = {s.id for s in schedules}
+    for path in paths:
+        if not path.levels:
+            # A path built from a template lists no levels: the schedules bound to its
+            # parameters are what it pages. It is mine if one of them is, or if I am one
+            # of its current responders.
+            bound = {i for i in path.bound_ids if i in known}
+            if bound & mine or (
+                me is not None and any(u.id == me.id for u in path.current_responders)
+            ):
+                chosen |= bound
+            continue
+        levels = [{t.id for t in level.targets if t.type == "schedule"} for level in path.levels]
+        # A path that pages one of my schedules first is my team's path: its later
+        # levels (escalators, global) are where my pages go when I do not answer.
+        if levels and levels[0] & mine:
+            chosen |= set().union(*levels)
+    return tuple(s.id for s in schedules if s.id in chosen)

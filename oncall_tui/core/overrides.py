@@ -21,13 +21,21 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from oncall_tui.backends.http import ApiError, InvalidRequest
 from oncall_tui.backends.incidentio import IncidentIoClient
-from oncall_tui.core import availability, guard, timefmt, views
+from oncall_tui.core import availability, calendar, guard, timefmt, views
 from oncall_tui.core.actions import ActionError, Outcome, check_write
 from oncall_tui.core.availability import AvailabilityPlan, UndoPlan
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import utcnow
 from oncall_tui.core.whoami import WhoAmI
-from oncall_tui.domain import Override, Schedule, ScheduleEntries, Shift, User
+from oncall_tui.domain import (
+    EscalationPath,
+    Override,
+    Schedule,
+    ScheduleEntries,
+    Shift,
+    Snapshot,
+    User,
+)
 from oncall_tui.safety import clean_text
 
 # How far ahead "my overrides" looks, and how far back (an override running now).
@@ -161,6 +169,16 @@ def _parse_when(text: str, *, now: datetime, zone: timefmt.ZoneLike, end: bool) 
 
 
 @dataclass(frozen=True, slots=True)
+class CalendarBase:
+    """What the calendar starts from: every schedule (with its rotations), me, and the
+    schedules I care about (see :func:`oncall_tui.core.calendar.care_about`)."""
+
+    schedules: tuple[Schedule, ...]
+    me: User
+    care: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PlanningData:
     """What a plan is made from: schedules with their layers, ``final`` shifts of the
     range (all layers: they tell who still covers) and the overrides that exist."""
@@ -283,6 +301,20 @@ class OverrideActions:
     async def me(self) -> User:
         """Me, or :class:`ActionError` saying why not."""
         return await self.whoami.require()
+
+    async def calendar_base(self, snapshot: Snapshot, *, refresh: bool = False) -> CalendarBase:
+        """The calendar's starting point; me and the escalation paths come from the
+        engine's ``snapshot`` when it has them, else from incident.io."""
+        schedules = await self.schedules(refresh=refresh)
+        me = snapshot.me or await self.me()
+        paths: Sequence[EscalationPath] = snapshot.paths
+        if not paths and self.backends.incidentio is not None:
+            try:
+                paths = await self.backends.incidentio.list_escalation_paths()
+            except ApiError:
+                paths = ()  # without paths, my own schedules still matter
+        wanted = self.backends.settings.incident_io.schedules
+        return CalendarBase(schedules, me, calendar.care_about(schedules, me, paths, wanted))
 
     async def schedules(self, *, refresh: bool = False) -> tuple[Schedule, ...]:
         """Every schedule with its rotations and layers (cached for this object)."""

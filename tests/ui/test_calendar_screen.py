@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from oncall_tui.core import calendar
+from oncall_tui.core.calendar import care_about
 from oncall_tui.ui.screens.availability import AvailabilityScreen
-from oncall_tui.ui.screens.calendar import CalendarGrid, CalendarScreen, Grid, care_about, fit_name
+from oncall_tui.ui.screens.calendar import CalendarGrid, CalendarScreen, Grid, fit_name
 from oncall_tui.ui.screens.modals import ChooseScreen, ConfirmScreen
 
 

@@ -410,21 +410,12 @@ class CalendarScreen(Screen):
     async def _load_base(self, refresh: bool = False) -> None:
         snap = self.session.engine.snapshot()
         try:
-            self.schedules = await self.overrides.schedules(refresh=refresh)
-            self.me = snap.me or await self.overrides.me()
+            base = await self.overrides.calendar_base(snap, refresh=refresh)
         except ActionError as exc:
             self.problem = str(exc)
             self._redraw()
             return
-        paths = snap.paths
-        if not paths and self.session.backends.incidentio is not None:
-            try:
-                paths = await self.session.backends.incidentio.list_escalation_paths()
-            except Exception:
-                paths = ()
-        self.care = care_about(
-            self.schedules, self.me, paths, self.session.settings.incident_io.schedules
-        )
+        self.schedules, self.me, self.care = base.schedules, base.me, base.care
         self.problem = ""
         self._ensure_window()
         self._redraw()
@@ -861,43 +852,3 @@ class CalendarScreen(Screen):
             "make overrides directly).",
             timeout=8,
         )
-
-
-def care_about(
-    schedules: Sequence[Schedule],
-    me: User | None,
-    paths: Sequence,
-    wanted: Sequence[str] = (),
-) -> tuple[str, ...]:
-    """The schedules I care about, in list order: those named in the config, those I am
-    in the rota of, and every schedule on an escalation path that reaches one of mine
-    first (so the escalators and the global schedule come along)."""
-    if wanted:
-        lowered = {w.casefold() for w in wanted}
-        named = [s.id for s in schedules if s.id in wanted or s.name.casefold() in lowered]
-        if named:
-            return tuple(named)
-    mine = {
-        s.id
-        for s in schedules
-        if me is not None and any(u.id == me.id for r in s.rotations for u in r.users)
-    }
-    chosen = set(mine)
-    known = {s.id for s in schedules}
-    for path in paths:
-        if not path.levels:
-            # A path built from a template lists no levels: the schedules bound to its
-            # parameters are what it pages. It is mine if one of them is, or if I am one
-            # of its current responders.
-            bound = {i for i in path.bound_ids if i in known}
-            if bound & mine or (
-                me is not None and any(u.id == me.id for u in path.current_responders)
-            ):
-                chosen |= bound
-            continue
-        levels = [{t.id for t in level.targets if t.type == "schedule"} for level in path.levels]
-        # A path that pages one of my schedules first is my team's path: its later
-        # levels (escalators, global) are where my pages go when I do not answer.
-        if levels and levels[0] & mine:
-            chosen |= set().union(*levels)
-    return tuple(s.id for s in schedules if s.id in chosen)
