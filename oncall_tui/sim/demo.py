@@ -18,8 +18,10 @@ from oncall_tui.config import (
     AlertmanagerConfig,
     GrafanaConfig,
     IncidentIoConfig,
+    LinkConfig,
     PollConfig,
     Settings,
+    UiConfig,
     UserConfig,
 )
 from oncall_tui.sim.grafana import Faults as GrafanaFaults
@@ -35,6 +37,15 @@ GRAFANA_EU = "https://grafana-eu.demo.example.com"
 ALERTMANAGER = "https://alertmanager.demo.example.com"
 PROMETHEUS = "https://prometheus.demo.example.com"
 INCIDENT_IO = "https://api.incident-io.demo.example.com"
+# The handbook's quick links, for a demo with none configured.
+DEMO_LINKS = (
+    LinkConfig(name="Admin US", url="https://admin-us.demo.example.com", region="us"),
+    LinkConfig(name="Grafana US", url=GRAFANA_US, region="us"),
+    LinkConfig(name="Admin EU", url="https://admin-eu.demo.example.com", region="eu"),
+    LinkConfig(name="Grafana EU", url=GRAFANA_EU, region="eu"),
+    LinkConfig(name="ArgoCD", url="https://argocd.demo.example.com"),
+    LinkConfig(name="Metabase", url="https://metabase.demo.example.com"),
+)
 
 
 @dataclass
@@ -44,6 +55,13 @@ class Demo:
     grafana: dict[str, GrafanaWorld]
     transports: dict[str, httpx.AsyncBaseTransport]
     tokens: dict[str, str] = field(default_factory=dict)
+
+
+def demo_ui(ui: UiConfig) -> UiConfig:
+    """The user's UI settings, with the demo's quick links when none are configured."""
+    if ui.links:
+        return ui
+    return ui.model_copy(update={"links": list(DEMO_LINKS)})
 
 
 def build_demo(
@@ -103,7 +121,7 @@ def build_demo(
             "eu": GrafanaConfig(url=GRAFANA_EU),
         },
         alertmanager={"k8s": AlertmanagerConfig(url=ALERTMANAGER, prometheus_url=PROMETHEUS)},
-        ui=base.ui,
+        ui=demo_ui(base.ui),
         actions=base.actions,
     )
     tokens = {

@@ -41,6 +41,7 @@ from oncall_tui.domain import (
 from oncall_tui.safety import clean_text
 from oncall_tui.ui.screens.base import AppScreen
 from oncall_tui.ui.screens.incidents import BindingCommands
+from oncall_tui.ui.screens.links import LinkCommands, LinksScreen, configured_links, open_quick_link
 from oncall_tui.ui.screens.modals import (
     ChooseScreen,
     ConfirmScreen,
@@ -81,7 +82,7 @@ EXIT_AFTER_DATA = bool(os.environ.get("ONCALL_TUI_EXIT_AFTER_DATA"))
 class DashboardScreen(AppScreen):
     TITLE = "On call"
     # Ctrl+P lists this screen's actions by name too ("ack" finds Ack), as help promises.
-    COMMANDS: ClassVar[set] = {BindingCommands}
+    COMMANDS: ClassVar[set] = {BindingCommands, LinkCommands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "ack", "Ack", id="ack"),
@@ -111,6 +112,7 @@ class DashboardScreen(AppScreen):
         Binding("C", "calendar", "Calendar", id="calendar"),
         Binding("escape", "back", "Close filter or detail", show=False, id="back"),
         Binding("i", "incidents", "Incidents", id="incidents"),
+        Binding("L", "quick_links", "Quick links", show=False, id="links"),
     ]
 
     DEFAULT_CSS = """
@@ -923,6 +925,15 @@ class DashboardScreen(AppScreen):
         alert = self._first_alert(self._current())
         page = next((i for i in self._items(self._current()) if isinstance(i, Page)), None)
         self.oncall.open_declare(alert=alert, page=page)
+
+    def action_quick_links(self) -> None:
+        """The quick links by region; Enter opens one (never blocking)."""
+
+        def chosen(link) -> None:
+            if link is not None:
+                open_quick_link(self.app, link)
+
+        self.app.push_screen(LinksScreen(configured_links(self.app)), chosen)
 
 
 def _count(items) -> str:
