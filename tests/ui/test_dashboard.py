@@ -318,7 +318,7 @@ async def test_toasts_never_read_api_text_as_markup():
     app = make_app()
     async with app.run_test(size=(150, 45)) as pilot:
         await loaded(pilot)
-        app.screen._fail("refused: [bold]x[/bold] [link=https://evil.example]y[/link]")
+        app.screen.fail("refused: [bold]x[/bold] [link=https://evil.example]y[/link]")
         await pilot.pause(0.1)
         toast = list(app._notifications)[-1]
         assert toast.markup is False

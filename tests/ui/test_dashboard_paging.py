@@ -227,8 +227,13 @@ async def test_acking_an_acked_page_says_who_acked_it_and_sends_nothing():
         await pilot.press("a")
         app.session.engine.poll_soon()
         # Acked as incident.io says (the world), not only as shown at once (optimistic).
-        pages = app.session.engine.world.pages
-        await until(pilot, lambda: key[5:] in pages and pages[key[5:]].status == "acked")
+        world = app.session.engine.world
+        await until(
+            pilot,
+            lambda: (
+                key[5:] in world.pages and world.pages[key[5:]].status in ("acked", "acknowledged")
+            ),
+        )
         before = len(writes(app, "escalation.respond"))
         move_to(app, lambda r: r.key == key)
         await pilot.press("a")

@@ -557,14 +557,6 @@ class DashboardScreen(AppScreen):
 
     # -- actions --------------------------------------------------------------------
 
-    def _report(self, outcome: Outcome) -> None:
-        self.app.notify(outcome.message, timeout=6)
-        for line in outcome.details[:8]:
-            self.app.notify(line, timeout=6)
-
-    def _fail(self, message: str) -> None:
-        self.app.notify(message, severity="error", timeout=10)
-
     def _targets(self) -> list[Page | Alert]:
         """The marked rows' items, else the row under the cursor."""
         table = self.query_one(AlertTable)
@@ -582,15 +574,9 @@ class DashboardScreen(AppScreen):
 
     @work(group="action", exit_on_error=False)
     async def _run(self, coro_factory, *items, retry=None) -> None:
-        try:
-            outcome = await coro_factory(*items)
-        except ActionError as exc:
-            self._fail(str(exc))
+        outcome = await self.perform(lambda: coro_factory(*items))
+        if outcome is None:
             return
-        except Exception as exc:  # an action never kills the dashboard
-            self._fail(f"Unexpected error: {clean_text(str(exc), limit=300)}")
-            return
-        self._report(outcome)
         self.query_one(AlertTable).clear_marks()
         if outcome.failed and retry is not None:
             self._offer_retry(outcome, retry)
@@ -628,14 +614,14 @@ class DashboardScreen(AppScreen):
     def _need_items(self) -> list[Page | Alert] | None:
         items = self._targets()
         if not items:
-            self._fail("Nothing selected.")
+            self.fail("Nothing selected.")
             return None
         return items
 
     def action_ack(self) -> None:
         rows, items = self._row_targets()
         if not items:
-            self._fail("Nothing selected.")
+            self.fail("Nothing selected.")
             return
         silenced = [i for i in items if isinstance(i, Alert) and i.source != SOURCE_INCIDENT_IO]
         if not silenced and len(rows) == 1:  # a page: at once, no question
@@ -649,7 +635,7 @@ class DashboardScreen(AppScreen):
         try:
             plans = await self.actions.plan_silences(silenced) if silenced else []
         except ActionError as exc:
-            self._fail(str(exc))
+            self.fail(str(exc))
             return
         titles = list(dict.fromkeys(i.title for i in items))
         lines = [f"• {clean_text(t, limit=90)}" for t in titles[:20]]
@@ -671,7 +657,7 @@ class DashboardScreen(AppScreen):
     def action_unack(self) -> None:
         _, items = self._row_targets()
         if not items:
-            self._fail("Nothing selected.")
+            self.fail("Nothing selected.")
             return
         self._run(self.actions.unack_all, items, retry=self.actions.unack_all)
 
@@ -695,7 +681,7 @@ class DashboardScreen(AppScreen):
     def action_decline(self) -> None:
         items = [i for i in (self._need_items() or []) if isinstance(i, Page)]
         if not items:
-            self._fail("Decline works on pages; this row has none.")
+            self.fail("Decline works on pages; this row has none.")
             return
         self._confirm_many(
             "Decline",
@@ -708,7 +694,7 @@ class DashboardScreen(AppScreen):
     def action_snooze(self) -> None:
         items = [i for i in (self._need_items() or []) if isinstance(i, Page)]
         if not items:
-            self._fail("Snooze works on pages; silence alerts with a.")
+            self.fail("Snooze works on pages; silence alerts with a.")
             return
         default = self.session.settings.actions.snooze_minutes
 
@@ -770,7 +756,7 @@ class DashboardScreen(AppScreen):
     def action_shadow(self) -> None:
         item = self._primary(self._current())
         if item is None:
-            self._fail("Nothing selected.")
+            self.fail("Nothing selected.")
             return
         people = {u.id: u for u in self._people()}
 
@@ -792,7 +778,7 @@ class DashboardScreen(AppScreen):
             alert = self._first_alert(self._current())
             items = [alert] if alert else []
         if not items:
-            self._fail("Resolve works on alerts; this row has none.")
+            self.fail("Resolve works on alerts; this row has none.")
             return
         self._confirm_many(
             "Resolve",
@@ -819,7 +805,7 @@ class DashboardScreen(AppScreen):
     def _open(self, kind: str) -> None:
         url, problem = self._link(kind)
         if url is None:
-            self._fail(problem or "No link.")
+            self.fail(problem or "No link.")
             return
         # Never blocks; says whether it opened, or copies and shows the link.
         cast("OnCallApp", self.app).open_url(url, what=kind)
@@ -843,7 +829,7 @@ class DashboardScreen(AppScreen):
                 self.app.copy_to_clipboard(url)
                 self.app.notify(f"Copied the {kind} link.", timeout=4)
                 return
-        self._fail("This row has no link to copy.")
+        self.fail("This row has no link to copy.")
 
     # -- filters, refresh, navigation ----------------------------------------------
 

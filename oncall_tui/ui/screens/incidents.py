@@ -30,11 +30,10 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.notifications import SeverityLevel
 from textual.widgets import DataTable, Footer, Header, Static, TextArea
 
 from oncall_tui.core import timefmt, views
-from oncall_tui.core.actions import ActionError, Outcome
+from oncall_tui.core.actions import ActionError
 from oncall_tui.core.incidents import (
     CHECKLIST,
     Lookups,
@@ -722,37 +721,23 @@ class IncidentsScreen(AppScreen):
 
     # -- running actions ----------------------------------------------------------------
 
-    def _fail(self, message: str) -> None:
-        self.app.notify(clean_text(message, limit=600), severity="error", timeout=12, markup=False)
-
-    def _say(self, message: str, severity: SeverityLevel = "information") -> None:
-        self.app.notify(clean_text(message, limit=600), severity=severity, timeout=6, markup=False)
-
     def _need(self) -> Incident | None:
         incident = self.incident
         if incident is None:
-            self._fail("Choose an incident first.")
+            self.fail("Choose an incident first.")
         return incident
 
     def _guard_write(self, action: str) -> bool:
         try:
             self.actions.check_write(action)
         except ActionError as exc:
-            self._fail(str(exc))
+            self.fail(str(exc))
             return False
         return True
 
     @work(group="incident-action", exit_on_error=False)
     async def _run(self, factory: Callable[[], Any]) -> None:
-        try:
-            outcome = await factory()
-        except ActionError as exc:
-            self._fail(str(exc))
-        except Exception as exc:  # an action never kills the screen
-            self._fail(f"Unexpected error: {clean_text(str(exc), limit=300)}")
-        else:
-            if isinstance(outcome, Outcome):
-                self._say(outcome.message)
+        await self.perform(factory)
         self.outbox_changed(fetch=True)
         self._refresh_list()
 
@@ -760,7 +745,7 @@ class IncidentsScreen(AppScreen):
         try:
             queued = make()
         except ActionError as exc:
-            self._fail(str(exc))
+            self.fail(str(exc))
             return None
         self.outbox_changed()
         return queued
@@ -811,15 +796,15 @@ class IncidentsScreen(AppScreen):
             queued = self.actions.note_to(target, ref, text)
         except NotSaved as exc:
             note.warn(f"{exc} Your note is still here: press Enter again once fixed.")
-            self._fail(f"{exc} Your note is still in the box.")
+            self.fail(f"{exc} Your note is still in the box.")
             return
         except ActionError as exc:
-            self._fail(str(exc))
+            self.fail(str(exc))
             return
         self.outbox_changed()
         note.sent()
         if target != self._selected:
-            self._say(queued.message)
+            self.say(queued.message)
         self.query_one(TimelineView).scroll_end(animate=False)
 
     # -- refused notes ------------------------------------------------------------------
@@ -831,9 +816,9 @@ class IncidentsScreen(AppScreen):
         try:
             outcome = self.actions.resend(incident.id)
         except ActionError as exc:
-            self._fail(str(exc))
+            self.fail(str(exc))
             return
-        self._say(outcome.message)
+        self.say(outcome.message)
         self.outbox_changed()
 
     def action_skip(self) -> None:
@@ -842,10 +827,10 @@ class IncidentsScreen(AppScreen):
             return
         refused = self.actions.refused(incident.id)
         if not refused:
-            self._fail("Nothing to skip: no note or update of this incident was refused.")
+            self.fail("Nothing to skip: no note or update of this incident was refused.")
             return
         outcome = self.actions.skip(refused[0])
-        self._say(outcome.message)
+        self.say(outcome.message)
         self.outbox_changed()
 
     @on(NoteInput.Left)
@@ -859,7 +844,7 @@ class IncidentsScreen(AppScreen):
             try:
                 self._lookups = await self.actions.lookups()
             except ActionError as exc:
-                self._fail(str(exc))
+                self.fail(str(exc))
                 return None
         return self._lookups
 
@@ -951,9 +936,7 @@ class IncidentsScreen(AppScreen):
             try:
                 listed = await self.actions.io.list_users(limit=500)
             except Exception as exc:  # the snapshot's people still work
-                self._say(
-                    f"Could not list every user: {clean_text(str(exc), limit=200)}", "warning"
-                )
+                self.say(f"Could not list every user: {clean_text(str(exc), limit=200)}", "warning")
             snap = self.session.engine.snapshot()
             self._people = list(index_people(users=(*snap.people, *listed)))
         return self._people
@@ -1068,7 +1051,7 @@ class IncidentsScreen(AppScreen):
             return
         target = lookups.close_status(incident)
         if target is None:
-            self._fail("This account has no post-incident or closed status to move to.")
+            self.fail("This account has no post-incident or closed status to move to.")
             return
         cause = await self.app.push_screen_wait(
             PromptScreen(
@@ -1127,25 +1110,25 @@ class IncidentsScreen(AppScreen):
         except ActionError as exc:
             cached = self._data.get(incident.id)
             if cached is None:
-                self._fail(f"Cannot export: {exc}")
+                self.fail(f"Cannot export: {exc}")
                 return
             data = cached
-            self._say(f"Exporting what was last known: {exc}", "warning")
+            self.say(f"Exporting what was last known: {exc}", "warning")
         text = self.actions.markdown(data, tz=self._zone())
         path = Path(path_text).expanduser()
         try:
             await asyncio.to_thread(path.write_text, text, "utf-8")
         except OSError as exc:
-            self._fail(f"Cannot write {path}: {exc.strerror or exc}")
+            self.fail(f"Cannot write {path}: {exc.strerror or exc}")
             return
-        self._say(f"Wrote the timeline of {incident.reference} to {path}")
+        self.say(f"Wrote the timeline of {incident.reference} to {path}")
 
     # -- links -------------------------------------------------------------------------
 
     def _open(self, url: str | None, what: str) -> None:
         safe, problem = openable_url(url)
         if safe is None:
-            self._fail(f"No {what} link to open" + (f" ({problem})." if url else "."))
+            self.fail(f"No {what} link to open" + (f" ({problem})." if url else "."))
             return
         cast("OnCallApp", self.app).open_url(safe, what=what)  # never blocks; says what happened
 
@@ -1173,7 +1156,7 @@ class IncidentsScreen(AppScreen):
     def action_toggle_utc(self) -> None:
         view = self.query_one(TimelineView)
         view.show_utc = not view.show_utc
-        self._say("Times in UTC." if view.show_utc else f"Times in {timefmt.zone_name(self.zone)}.")
+        self.say("Times in UTC." if view.show_utc else f"Times in {timefmt.zone_name(self.zone)}.")
 
     def action_refresh(self) -> None:
         self._refresh_list()
