@@ -699,3 +699,26 @@ def index_people(
 
 def but_me(people: Iterable[User], me: User | None) -> tuple[User, ...]:
     return tuple(u for u in people if me is None or u.id != me.id)
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationMethod:
+    """One way incident.io can reach a person (the app, a phone, email…)."""
+
+    id: str
+    method_type: str  # app | email | microsoft_teams | phone | slack | whatsapp_message | …
+    address: str
+    is_usable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRule:
+    """When a page reaches a person's methods: ``target_id`` is one method, or None for
+    every method of ``method_type``; ``channel`` is sms or voice for a phone."""
+
+    id: str
+    method_type: str
+    urgency: str  # high_urgency | low_urgency | …
+    delay_seconds: int
+    target_id: str | None
+    channel: str = ""

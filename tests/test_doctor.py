@@ -208,3 +208,93 @@ async def test_report_with_links_in_settings():
     report = await run(backends, demo=False, link_transport=httpx.MockTransport(handler))
     assert by_name(report)["link Runbooks"].status == PASS
     await backends.aclose()
+
+
+# ------------------------------------------------------------ the app will wake me
+
+
+def _wake(report: doctor.Report) -> doctor.Check:
+    return by_name(report)["wakes me"]
+
+
+async def test_wakes_me_when_a_usable_method_has_high_urgency_rules():
+    _, backends = demo_backends()
+    check = _wake(await run(backends))
+    assert check.status == PASS
+    assert check.detail == "high-urgency pages reach you: app push at once, phone call after 5m"
+    await backends.aclose()
+
+
+async def test_no_usable_method_fails_with_the_fix():
+    demo, backends = demo_backends()
+    world = demo.world
+    me = world.me.id
+    methods, rules = world.notification_setup(me)
+    for method in methods:
+        method.is_usable = False
+    world.notification_setups[me] = (methods, rules)
+    report = await run(backends)
+    check = _wake(report)
+    assert check.status == FAIL and not report.ok
+    assert check.detail.startswith("no usable notification method (app push ")
+    assert "a page cannot wake you" in check.detail
+    assert "incident.io app" in check.fix and "On-call notifications" in check.fix
+    world.notification_setups[me] = ([], rules)
+    check = _wake(await run(backends))
+    assert check.status == FAIL and "(none set up)" in check.detail
+    await backends.aclose()
+
+
+async def test_rules_that_reach_no_usable_method_fail():
+    from oncall_tui.sim.world import SimNotificationRule
+
+    demo, backends = demo_backends()
+    world = demo.world
+    me = world.me.id
+    methods, _ = world.notification_setup(me)
+    phone = next(m for m in methods if m.method_type == "phone")
+    phone.is_usable = False
+    world.notification_setups[me] = (
+        methods,
+        [
+            SimNotificationRule("r1", "phone", "high_urgency", 0, phone.id, "voice"),
+            SimNotificationRule("r2", "app", "low_urgency", 0),
+        ],
+    )
+    check = _wake(await run(backends))
+    assert check.status == FAIL
+    assert check.detail.startswith("no high-urgency rule reaches a usable method (usable: ")
+    assert f"not usable: phone {phone.address}" in check.detail
+    assert "high-urgency rule" in check.fix
+    await backends.aclose()
+
+
+async def test_a_long_first_delay_warns():
+    from oncall_tui.sim.world import SimNotificationRule
+
+    demo, backends = demo_backends()
+    world = demo.world
+    me = world.me.id
+    methods, _ = world.notification_setup(me)
+    world.notification_setups[me] = (
+        methods,
+        [SimNotificationRule("r1", "app", "high_urgency", 600, criticality="critical")],
+    )
+    check = _wake(await run(backends))
+    assert check.status == WARN
+    assert check.detail == (
+        "high-urgency pages reach you: app push after 10m; nothing for the first 10m"
+    )
+    assert "no delay" in check.fix
+    await backends.aclose()
+
+
+async def test_unreadable_notification_settings_warn_with_a_fix():
+    demo, backends = demo_backends()
+    faults = demo.transports["incident-io"].app.state.faults
+    rules = f"/v2/users/{demo.world.me.id}/notification_rules"
+    faults.update(burst=10, burst_status=403, paths=[rules])
+    check = _wake(await run(backends))
+    assert check.status == WARN and "cannot read your notification settings" in check.detail
+    assert "On-call notifications" in check.fix
+    await backends.aclose()

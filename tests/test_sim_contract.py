@@ -143,6 +143,20 @@ async def _read_walk(world, clock, c, check) -> None:
         me = check.check(await c.get("/v2/users", params={"email": "me@example.com"}), "/v2/users")
         assert [u["id"] for u in me["users"]] == [world.me.id]
         check.check(await c.get(f"/v2/users/{users['users'][0]['id']}"), "/v2/users/{id}")
+        for user_id in (world.me.id, users["users"][0]["id"]):
+            methods = check.check(
+                await c.get(f"/v2/users/{user_id}/notification_methods"),
+                "/v2/users/{user_id}/notification_methods",
+            )
+            assert {m["method_type"] for m in methods["notification_methods"]} >= {"app", "phone"}
+            rules = check.check(
+                await c.get(f"/v2/users/{user_id}/notification_rules"),
+                "/v2/users/{user_id}/notification_rules",
+            )
+            assert {r["method_target"]["type"] for r in rules["notification_rules"]} == {
+                "all",
+                "specific",
+            }
         check.check(await c.get("/v1/severities"), "/v1/severities")
         check.check(await c.get("/v1/incident_statuses"), "/v1/incident_statuses")
         check.check(await c.get("/v2/incident_roles"), "/v2/incident_roles")
@@ -365,6 +379,8 @@ ENDPOINT_OF = {
     "identity": ("GET", "/v1/identity"),
     "users.list": ("GET", "/v2/users"),
     "users.show": ("GET", "/v2/users/{id}"),
+    "notification_methods.list": ("GET", "/v2/users/{user_id}/notification_methods"),
+    "notification_rules.list": ("GET", "/v2/users/{user_id}/notification_rules"),
     "severities.list": ("GET", "/v1/severities"),
     "incident_statuses.list": ("GET", "/v1/incident_statuses"),
     "incident_roles.list": ("GET", "/v2/incident_roles"),

@@ -61,7 +61,12 @@ from incident_io.api.schedules_v2 import (
     schedules_v2_update_override,
 )
 from incident_io.api.severities_v1 import severities_v1_list
-from incident_io.api.users_v2 import users_v2_list, users_v2_show
+from incident_io.api.users_v2 import (
+    users_v2_list,
+    users_v2_list_notification_methods,
+    users_v2_list_notification_rules,
+    users_v2_show,
+)
 from incident_io.api.utilities_v1 import utilities_v1_identity
 from simserve import start_sim
 from test_sim_contract import _no_unknown_fields
@@ -104,6 +109,8 @@ SDK_FOR = {
     "identity": "utilities_v1_identity",
     "users.list": "users_v2_list",
     "users.show": "users_v2_show",
+    "notification_methods.list": "users_v2_list_notification_methods",
+    "notification_rules.list": "users_v2_list_notification_rules",
     "severities.list": "severities_v1_list",
     "incident_statuses.list": "incident_statuses_v1_list",
     "incident_roles.list": "incident_roles_v2_list",
@@ -157,6 +164,9 @@ def test_the_sdk_api_functions_parse_every_answer_of_sim_serve(sim):
     people = call(users_v2_list, page_size=250)
     me = call(users_v2_list, email="me@example.com").users[0]
     call(users_v2_show, me.id)
+    methods = call(users_v2_list_notification_methods, me.id).notification_methods
+    assert any(m.is_usable and m.method_type == "app" for m in methods)
+    call(users_v2_list_notification_rules, me.id)
     assert len(people.users) > 1
     colleague = next(u for u in people.users if u.id != me.id)
     severity = call(severities_v1_list).severities[0]

@@ -73,6 +73,8 @@ from oncall_tui.domain import (
     IncidentUpdate,
     Layer,
     Link,
+    NotificationMethod,
+    NotificationRule,
     Override,
     Page,
     PageEvent,
@@ -187,6 +189,8 @@ OPERATIONS: dict[str, Operation] = {
     "identity": Operation("check the API key"),
     "users.list": Operation("list users", _VIEW),
     "users.show": Operation("look up a user", _VIEW),
+    "notification_methods.list": Operation("read a person's notification methods", _VIEW),
+    "notification_rules.list": Operation("read a person's notification rules", _VIEW),
     "severities.list": Operation("list severities", _VIEW),
     "incident_statuses.list": Operation("list incident statuses", _VIEW),
     "incident_roles.list": Operation("list incident roles", _VIEW),
@@ -463,6 +467,33 @@ def parse_user(o: _Obj) -> User:
         name=o.text("name", limit=200, required=False) or user_id,
         email=o.opt_str("email", limit=320),
         slack_user_id=o.opt_str("slack_user_id", limit=100),
+    )
+
+
+def parse_notification_method(o: _Obj) -> NotificationMethod:
+    usable = o.data.get("is_usable")
+    return NotificationMethod(
+        id=o.id(),
+        method_type=o.text("method_type", limit=60),
+        address=o.text("address", limit=200, required=False),
+        is_usable=usable is True,  # anything but a plain true is not known to work
+    )
+
+
+def parse_notification_rule(o: _Obj) -> NotificationRule:
+    target = o.opt_obj("method_target")
+    target_id = None
+    if target is not None and target.text("type", limit=40, required=False) == "specific":
+        specific = target.opt_obj("specific")
+        target_id = specific.id() if specific is not None else None
+    phone = o.opt_obj("phone")
+    return NotificationRule(
+        id=o.id(),
+        method_type=o.text("method_type", limit=60),
+        urgency=o.text("rule_type", limit=60, required=False),
+        delay_seconds=max(0, o.num("delay_seconds")),
+        target_id=target_id,
+        channel=phone.text("channel", limit=20, required=False) if phone is not None else "",
     )
 
 
@@ -1318,6 +1349,22 @@ class IncidentIoClient(ApiClient):
         return await self._read(
             "users.show", "GET", f"/v2/users/{_seg(user_id)}", "user", parse_user
         )
+
+    async def notification_methods(self, user_id: str) -> tuple[NotificationMethod, ...]:
+        """``GET /v2/users/{id}/notification_methods``: how incident.io can reach them."""
+        path = f"/v2/users/{_seg(user_id)}/notification_methods"
+        found = await self._lookup(
+            "notification_methods.list", path, "notification_methods", parse_notification_method
+        )
+        return tuple(found)
+
+    async def notification_rules(self, user_id: str) -> tuple[NotificationRule, ...]:
+        """``GET /v2/users/{id}/notification_rules``: which methods a page reaches, when."""
+        path = f"/v2/users/{_seg(user_id)}/notification_rules"
+        found = await self._lookup(
+            "notification_rules.list", path, "notification_rules", parse_notification_rule
+        )
+        return tuple(found)
 
     async def list_users(
         self,

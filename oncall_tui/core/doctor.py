@@ -21,11 +21,11 @@ import httpx
 from oncall_tui import __version__
 from oncall_tui.backends.grafana import AlertmanagerClient
 from oncall_tui.backends.http import ApiError, AuthError, NetworkError
-from oncall_tui.backends.incidentio import Capabilities
+from oncall_tui.backends.incidentio import Capabilities, IncidentIoClient
 from oncall_tui.config import LinkConfig, Settings
 from oncall_tui.core import guard, timefmt, views
 from oncall_tui.core.sources import Backends, look_up_me
-from oncall_tui.domain import User
+from oncall_tui.domain import NotificationMethod, NotificationRule, User
 from oncall_tui.safety import clean_text, openable_url
 from oncall_tui.secrets import Found, env_name
 
@@ -273,6 +273,7 @@ async def incident_io_checks(backends: Backends, *, now: datetime) -> list[Check
                 checks.append(Check(f"can {action}", PASS, f"you can {words}{note}"))
     if me is not None:
         checks.append(await next_shift_check(backends, me, now=now))
+        checks.append(await wake_me_check(io, me))
     return checks
 
 
@@ -297,6 +298,107 @@ def _decline_needs_act_as_user(caps: Capabilities, words: str, needed: bool) -> 
         f"you cannot {words} from here: act_as_user is off in the config",
         fix,
     )
+
+
+METHOD_WORDS = {
+    "app": "app push",
+    "phone": "phone",
+    "email": "email",
+    "slack": "Slack",
+    "microsoft_teams": "Microsoft Teams",
+    "whatsapp_message": "WhatsApp",
+}
+NOTIFICATION_SETTINGS = "incident.io → your profile → On-call notifications"
+
+
+def _method_words(method_type: str, channel: str = "") -> str:
+    words = METHOD_WORDS.get(method_type, clean_text(method_type, limit=40) or "unknown")
+    if method_type == "phone" and channel:
+        words = {"voice": "phone call", "sms": "SMS"}.get(channel, f"phone ({channel})")
+    return words
+
+
+def _delay(seconds: int) -> str:
+    if seconds <= 0:
+        return "at once"
+    minutes, rest = divmod(seconds, 60)
+    return f"after {minutes}m" + (f"{rest}s" if rest else "") if minutes else f"after {rest}s"
+
+
+def wake_me(
+    methods: Sequence[NotificationMethod], rules: Sequence[NotificationRule]
+) -> tuple[str, str, str]:
+    """Whether a high-urgency page will reach me: (status, what was found, the fix).
+
+    A rule reaches me when it targets a usable method: that one method, or every method of
+    its type. Unusable methods (an app signed out, a phone not verified) are named."""
+    usable = [m for m in methods if m.is_usable]
+    broken = [m for m in methods if not m.is_usable]
+    broken_words = ", ".join(f"{_method_words(m.method_type)} {m.address}".strip() for m in broken)
+    if not usable:
+        found = "no usable notification method"
+        found += f" ({broken_words} not usable)" if broken_words else " (none set up)"
+        return (
+            FAIL,
+            found + ": a page cannot wake you",
+            "install the incident.io app on your phone and sign in, or add and verify a "
+            f"phone number, in {NOTIFICATION_SETTINGS}",
+        )
+    reaching: list[tuple[int, str]] = []
+    for rule in rules:
+        if rule.urgency != "high_urgency":
+            continue
+        targets = [
+            m
+            for m in usable
+            if (m.id == rule.target_id)
+            or (rule.target_id is None and m.method_type == rule.method_type)
+        ]
+        if targets:
+            reaching.append((rule.delay_seconds, _method_words(rule.method_type, rule.channel)))
+    have = ", ".join(sorted({_method_words(m.method_type) for m in usable}))
+    tail = f"; not usable: {broken_words}" if broken_words else ""
+    if not reaching:
+        return (
+            FAIL,
+            f"no high-urgency rule reaches a usable method (usable: {have}){tail}",
+            f"add a high-urgency rule that notifies the app at once, in {NOTIFICATION_SETTINGS}",
+        )
+    reaching.sort()
+    steps = ", ".join(f"{words} {_delay(delay)}" for delay, words in reaching)
+    first = reaching[0][0]
+    found = f"high-urgency pages reach you: {steps}{tail}"
+    if first > 5 * 60:
+        return (
+            WARN,
+            f"{found}; nothing for the first {_delay(first).removeprefix('after ')}",
+            f"add a high-urgency rule with no delay in {NOTIFICATION_SETTINGS}",
+        )
+    return PASS, found, ""
+
+
+async def wake_me_check(io: IncidentIoClient, me: User) -> Check:
+    """The incident.io app will wake me: a usable method, and high-urgency rules to it."""
+    name = "wakes me"
+    try:
+        methods, rules = await asyncio.gather(
+            io.notification_methods(me.id), io.notification_rules(me.id)
+        )
+    except ApiError as exc:
+        fix = _api_fix(exc, "incident-io")
+        if isinstance(exc, AuthError):
+            fix = (
+                "the key cannot read your notification settings: check them yourself in "
+                f"{NOTIFICATION_SETTINGS}, or ask an admin for a key with the viewer role"
+            )
+        return Check(
+            name,
+            WARN,
+            f"cannot read your notification settings: {clean_text(str(exc), limit=300)}",
+            fix,
+        )
+    status, found, fix = wake_me(methods, rules)
+    return Check(name, status, found, fix)
 
 
 async def next_shift_check(backends: Backends, me: User, *, now: datetime) -> Check:

@@ -921,6 +921,44 @@ class IncidentIoSim:
             {"user": self.shapes.user_with_roles(self.world.user(request.path_params["id"]))}
         )
 
+    async def notification_methods(self, request: Request) -> Response:
+        methods, _ = self.world.notification_setup(request.path_params["id"])
+        out = []
+        for m in methods:
+            item: dict[str, Any] = {
+                "id": m.id,
+                "method_type": m.method_type,
+                "address": m.address,
+                "is_usable": m.is_usable,
+            }
+            if m.method_type == "phone":
+                item["phone_details"] = {"supports_sms": m.sms, "supports_voice": m.voice}
+            out.append(item)
+        return JSONResponse({"notification_methods": out})
+
+    async def notification_rules(self, request: Request) -> Response:
+        _, rules = self.world.notification_setup(request.path_params["id"])
+        out = []
+        for r in rules:
+            target: dict[str, Any] = (
+                {"type": "specific", "specific": {"id": r.target}}
+                if r.target
+                else {"type": "all", "all": {}}
+            )
+            item: dict[str, Any] = {
+                "id": r.id,
+                "method_type": r.method_type,
+                "method_target": target,
+                "rule_type": r.rule_type,
+                "delay_seconds": r.delay_seconds,
+            }
+            if r.channel:
+                item["phone"] = {"channel": r.channel}
+            if r.criticality:
+                item["app"] = {"push_notification_criticality": r.criticality}
+            out.append(item)
+        return JSONResponse({"notification_rules": out})
+
     async def severities(self, request: Request) -> Response:
         sevs = sorted(self.world.severities.values(), key=lambda s: s.rank)
         return JSONResponse({"severities": [self.shapes.severity(s) for s in sevs]})
@@ -1750,6 +1788,8 @@ class IncidentIoSim:
             Route("/v1/identity", e(self.identity)),
             Route("/v2/users", e(self.users)),
             Route("/v2/users/{id}", e(self.user)),
+            Route("/v2/users/{id}/notification_methods", e(self.notification_methods)),
+            Route("/v2/users/{id}/notification_rules", e(self.notification_rules)),
             Route("/v1/severities", e(self.severities)),
             Route("/v1/incident_statuses", e(self.statuses)),
             Route("/v2/incident_roles", e(self.roles)),

@@ -108,6 +108,32 @@ class Actor:
 
 
 @dataclass(slots=True)
+class SimNotificationMethod:
+    """How incident.io can reach a person (``OnCallNotificationMethodPublicV2``)."""
+
+    id: str
+    method_type: str  # app | email | microsoft_teams | phone | slack | whatsapp_message
+    address: str
+    is_usable: bool = True
+    sms: bool = False  # phone only
+    voice: bool = False  # phone only
+
+
+@dataclass(slots=True)
+class SimNotificationRule:
+    """When a page reaches a method (``OnCallNotificationRulePublicV2``). ``target`` is
+    a method id, or None for every method of ``method_type``."""
+
+    id: str
+    method_type: str
+    rule_type: str  # high_urgency | low_urgency
+    delay_seconds: int = 0
+    target: str | None = None
+    channel: str | None = None  # phone: sms | voice
+    criticality: str | None = None  # app: critical | active
+
+
+@dataclass(slots=True)
 class SimUser:
     id: str
     name: str
@@ -538,6 +564,11 @@ class World:
         self.incident_updates: dict[str, SimIncidentUpdate] = {}
         self.timeline_items: dict[str, SimTimelineItem] = {}
         self.incident_alerts: dict[str, SimIncidentAlert] = {}
+        # How each person is woken (methods, rules); people not here get the defaults of
+        # notification_setup().
+        self.notification_setups: dict[
+            str, tuple[list[SimNotificationMethod], list[SimNotificationRule]]
+        ] = {}
         self.catalog_team_type_id = ""
         self.next_external_id = 240
 
@@ -913,6 +944,29 @@ class World:
             return self.users[user_id]
         except KeyError:
             raise not_found("User", user_id) from None
+
+    def notification_setup(
+        self, user_id: str
+    ) -> tuple[list[SimNotificationMethod], list[SimNotificationRule]]:
+        """A person's notification methods and rules: by default the app (a critical
+        push at once), a phone call after five minutes, and email for low urgency."""
+        user = self.user(user_id)
+        if user_id in self.notification_setups:
+            return self.notification_setups[user_id]
+        phone = f"+44 7700 900{sum(map(ord, user.id)) % 1000:03d}"
+        methods = [
+            SimNotificationMethod(f"{user.id}-app", "app", f"{user.name.split()[0]}'s phone"),
+            SimNotificationMethod(f"{user.id}-phone", "phone", phone, sms=True, voice=True),
+            SimNotificationMethod(f"{user.id}-email", "email", user.email),
+        ]
+        rules = [
+            SimNotificationRule(f"{user.id}-r1", "app", "high_urgency", 0, criticality="critical"),
+            SimNotificationRule(
+                f"{user.id}-r2", "phone", "high_urgency", 300, f"{user.id}-phone", "voice"
+            ),
+            SimNotificationRule(f"{user.id}-r3", "email", "low_urgency", 0),
+        ]
+        return methods, rules
 
     def team_by_name(self, name: str) -> Team | None:
         name = name.strip().lower()
