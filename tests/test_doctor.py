@@ -298,3 +298,74 @@ async def test_unreadable_notification_settings_warn_with_a_fix():
     assert check.status == WARN and "cannot read your notification settings" in check.detail
     assert "On-call notifications" in check.fix
     await backends.aclose()
+
+
+async def test_links_that_hang_are_named_with_the_network_they_need():
+    import asyncio
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "status.example.com":
+            return httpx.Response(200)
+        await asyncio.sleep(3600)  # never answers: the doctor's deadline ends it
+        raise AssertionError("unreachable")
+
+    links = [
+        LinkConfig(name="Grafana", url="https://grafana.tail1234.ts.net/d/x"),
+        LinkConfig(name="Admin", url="https://admin.corp/"),
+        LinkConfig(name="Metabase", url="https://10.1.2.3/"),
+        LinkConfig(name="ArgoCD", url="https://argocd.example.com/"),
+        LinkConfig(name="Status", url="https://status.example.com/"),
+    ]
+    checks = await doctor.link_checks(links, transport=httpx.MockTransport(hang), timeout=0.2)
+    got = {c.name: c for c in checks}
+    assert got["link Status"].status == PASS
+    assert got["link Grafana"].status == FAIL
+    assert got["link Grafana"].detail.endswith(
+        "no answer within 0.2s; it needs the tailnet (Tailscale)"
+    )
+    assert got["link Admin"].detail.endswith("it needs your VPN (an internal address)")
+    assert got["link Metabase"].detail.endswith("it needs your VPN (an internal address)")
+    assert got["link ArgoCD"].detail.endswith("it probably needs your VPN or tailnet")
+    assert all("VPN or tailnet" in got[f"link {n}"].fix for n in ("Grafana", "Admin"))
+    summary = got["links behind a VPN"]
+    assert summary.status == WARN and summary.detail.startswith("4 of 5 timed out: ")
+    assert "Grafana needs the tailnet (Tailscale)" in summary.detail
+
+
+async def test_no_token_goes_to_a_link_host():
+    demo, _ = demo_backends()
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    ui = UiConfig(
+        links=[
+            LinkConfig(name="Grafana US", url="https://grafana-us.demo.example.com/d/x"),
+            LinkConfig(name="Admin", url="https://admin.links.test/"),
+        ]
+    )
+    settings = demo.settings.model_copy(update={"ui": ui})
+    backends = build_backends(settings, transports=demo.transports, tokens=demo.tokens)
+    report = await run(backends, demo=False, link_transport=httpx.MockTransport(record))
+    assert by_name(report)["link Grafana US"].status == PASS
+    assert sorted(r.url.host for r in seen) == ["admin.links.test", "grafana-us.demo.example.com"]
+    assert all(r.method == "HEAD" for r in seen)
+    for request in seen:
+        assert "authorization" not in request.headers
+        assert demo.tokens["grafana:us"] not in str(request.headers)
+    await backends.aclose()
+
+
+async def test_plain_http_links_are_not_probed():
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    links = [LinkConfig(name="Old wiki", url="http://wiki.example.com/")]
+    checks = await doctor.link_checks(links, transport=httpx.MockTransport(record), timeout=1)
+    assert checks[0].status == WARN and "not checked (plain http" in checks[0].detail
+    assert seen == []

@@ -12,21 +12,31 @@ Nothing here prints; the CLI renders the :class:`Report`.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from oncall_tui import __version__
 from oncall_tui.backends.grafana import AlertmanagerClient
-from oncall_tui.backends.http import ApiError, AuthError, NetworkError
+from oncall_tui.backends.http import (
+    ApiClient,
+    ApiError,
+    AuthError,
+    MalformedResponse,
+    NetworkError,
+    RequestStats,
+    RetryPolicy,
+)
 from oncall_tui.backends.incidentio import Capabilities, IncidentIoClient
 from oncall_tui.config import LinkConfig, Settings
 from oncall_tui.core import guard, timefmt, views
 from oncall_tui.core.sources import Backends, look_up_me
 from oncall_tui.domain import NotificationMethod, NotificationRule, User
-from oncall_tui.safety import clean_text, openable_url
+from oncall_tui.safety import UnsafeUrl, check_api_url, clean_text, openable_url
 from oncall_tui.secrets import Found, env_name
 
 PASS = "pass"
@@ -455,6 +465,29 @@ async def alertmanager_checks(backends: Backends) -> list[Check]:
     return list(await asyncio.gather(*(one(k, c) for k, c in items)))
 
 
+def _needs_network(host: str) -> str:
+    """Which private network a link that timed out probably needs."""
+    host = host.lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        address = None
+    if host.endswith(".ts.net") or (
+        address is not None and address in ipaddress.ip_network("100.64.0.0/10")
+    ):
+        return "needs the tailnet (Tailscale)"
+    internal = (".internal", ".corp", ".lan", ".local", ".intra", ".intranet", ".vpn", ".private")
+    if (address is not None and address.is_private) or host.endswith(internal) or "." not in host:
+        return "needs your VPN (an internal address)"
+    return "probably needs your VPN or tailnet"
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A NetworkError from the shared HTTP layer that was a timeout (the layer raises its
+    own error from the httpx one, which stays as the context)."""
+    return isinstance(exc.__context__, httpx.TimeoutException | TimeoutError)
+
+
 async def link_checks(
     links: Sequence[LinkConfig],
     *,
@@ -462,7 +495,10 @@ async def link_checks(
     timeout: float = LINK_TIMEOUT,
     probe: bool = True,
 ) -> list[Check]:
-    """Each quick link from ``[ui.links]``, probed in parallel (HEAD, GET if refused)."""
+    """Each quick link from ``[ui.links]``, probed in parallel through the shared HTTP
+    layer (HEAD, GET when HEAD is refused), one attempt each within ``timeout``, with no
+    token: a link host never gets a credential. Links that time out are named as needing
+    a VPN or tailnet, in one line at the end."""
     if not links:
         return [Check("quick links", PASS, "none configured ([ui.links] is empty)")]
     if not probe:
@@ -476,38 +512,106 @@ async def link_checks(
                 "run `oncall-tui doctor` without --demo to check your own [[ui.links]]",
             )
         ]
-    headers = {"User-Agent": f"oncall-tui/{__version__} (doctor)"}
+    stats = RequestStats()  # link probes are not API traffic: kept out of the counts
+    private: list[tuple[str, str]] = []
 
-    async def one(client: httpx.AsyncClient, link: LinkConfig) -> Check:
-        name = f"link {clean_text(link.name, limit=60)}"
+    async def answer(url: str) -> tuple[int | None, ApiError | None]:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        client = ApiClient(
+            "link",
+            origin,
+            None,  # never a token: a link host is not one of our backends
+            transport=transport,
+            timeout=timeout * 2,
+            deadline=timeout * 2,
+            retry=RetryPolicy(attempts=1),
+            stats=stats,
+            headers={"Accept": "*/*", "User-Agent": f"oncall-tui/{__version__} (doctor)"},
+        )
+        try:
+            async with asyncio.timeout(timeout):
+                for method in ("HEAD", "GET"):
+                    try:
+                        await client.request(method, path, allow_empty=True)
+                        return 200, None
+                    except MalformedResponse as exc:
+                        if exc.status is not None and exc.status < 400:
+                            return exc.status, None  # it answered, with a page (HTML)
+                        raise
+                    except ApiError as exc:
+                        if method == "HEAD" and exc.status in (405, 501):
+                            continue  # HEAD refused: ask with GET
+                        if exc.status is not None and not isinstance(exc, NetworkError):
+                            return exc.status, None
+                        raise
+        except ApiError as exc:
+            return None, exc
+        finally:
+            await client.aclose()
+        return None, None  # pragma: no cover - the loop always returns
+
+    async def one(link: LinkConfig) -> Check:
+        label = clean_text(link.name, limit=60)
+        name = f"link {label}"
         url, problem = openable_url(link.url)
         if url is None:
             return Check(name, FAIL, f"{link.url}: {problem}", "use an http(s) address")
         try:
-            response = await client.head(url)
-            if response.status_code in (405, 501):
-                async with client.stream("GET", url) as streamed:
-                    response = streamed
-        except httpx.TimeoutException:
+            check_api_url(url)
+        except UnsafeUrl:
             return Check(
-                name, FAIL, f"{url}: no answer within {timeout:g}s", "check your network or VPN"
+                name,
+                WARN,
+                f"{url}: not checked (plain http to a host that is not this machine)",
+                "use the link's https address in [[ui.links]]",
             )
-        except httpx.HTTPError as exc:
-            reason = clean_text(type(exc).__name__, limit=60)
-            return Check(name, FAIL, f"{url}: unreachable ({reason})", "check the URL and your VPN")
-        code = response.status_code
+        try:
+            code, error = await answer(url)
+        except TimeoutError:
+            code, error = None, None
+        host = urlsplit(url).hostname or ""
+        if code is None and (error is None or _timed_out(error)):
+            needs = _needs_network(host)
+            private.append((label, needs))
+            return Check(
+                name,
+                FAIL,
+                f"{url}: no answer within {timeout:g}s; it {needs}",
+                "connect to the VPN or tailnet it is on and run doctor again; if you are "
+                "connected, check the address in [[ui.links]]",
+            )
+        if code is None:
+            reason = clean_text(error.message if error is not None else "", limit=160)
+            return Check(
+                name,
+                FAIL,
+                f"{url}: unreachable ({reason})",
+                "check the URL, and your VPN if it is an internal site",
+            )
         if code >= 500:
             return Check(name, FAIL, f"{url}: answers {code}", "the site is having trouble")
         if code == 404:
             return Check(name, WARN, f"{url}: answers 404", "check the address in [ui.links]")
         if code in (401, 403):
             return Check(name, PASS, f"{url}: reachable (asks you to sign in)")
+        if 300 <= code < 400:
+            return Check(name, PASS, f"{url}: reachable (redirects, {code}: a sign-in page?)")
         return Check(name, PASS, f"{url}: reachable ({code})")
 
-    async with httpx.AsyncClient(
-        transport=transport, timeout=timeout, follow_redirects=True, headers=headers
-    ) as client:
-        return list(await asyncio.gather(*(one(client, link) for link in links)))
+    checks = list(await asyncio.gather(*(one(link) for link in links)))
+    if private:
+        names = "; ".join(f"{label} {needs}" for label, needs in private)
+        checks.append(
+            Check(
+                "links behind a VPN",
+                WARN,
+                f"{len(private)} of {len(links)} timed out: {names}",
+                "connect the VPN or tailnet before you need them at 3 a.m.",
+            )
+        )
+    return checks
 
 
 async def run_doctor(
