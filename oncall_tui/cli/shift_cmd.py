@@ -74,7 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     remove.set_defaults(handler=cmd_overrides_remove)
 
     doctor = sub.add_parser(
-        "doctor", help="check config, credentials, roles, my next shift and links"
+        "doctor",
+        help="check config, credentials, roles, my next shift, that a page will wake me "
+        "(incident.io notification methods and rules) and that each quick link answers",
     )
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     add_common(doctor)

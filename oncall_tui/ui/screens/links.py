@@ -55,12 +55,13 @@ class LinksScreen(ModalScreen[QuickLink | None]):
         with Vertical():
             yield Static(plain_content("Quick links"), classes="modal-title")
             options: list[Option] = []
+            width = max((len(link.name) for link in self._links), default=0)
             for label, group in by_region(self._links):
                 options.append(Option(Content.styled(label, "bold"), disabled=True))
                 for link in group:
                     oid = f"link-{len(self._by_id)}"
                     self._by_id[oid] = link
-                    prompt = Content(f"  {link.name}") + Content.styled(
+                    prompt = Content(f"  {link.name:<{width}}") + Content.styled(
                         f"  {link.url}", "$foreground-muted"
                     )
                     options.append(Option(prompt, id=oid))
