@@ -18,7 +18,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from oncall_tui.core import desktop, freshness, guard, paging, timefmt, views
 from oncall_tui.core.actions import ActionError, Outcome
@@ -49,6 +49,7 @@ from oncall_tui.ui.screens.modals import (
 )
 from oncall_tui.ui.widgets.alert_detail import AlertDetail
 from oncall_tui.ui.widgets.alert_table import AlertTable
+from oncall_tui.ui.widgets.key_footer import KeyFooter
 from oncall_tui.ui.widgets.shift_panel import ShiftPanel
 from oncall_tui.ui.widgets.status_bar import StatusBar
 
@@ -113,6 +114,20 @@ class DashboardScreen(AppScreen):
         Binding("escape", "back", "Close filter or detail", show=False, id="back"),
         Binding("i", "incidents", "Incidents", id="incidents"),
         Binding("L", "quick_links", "Quick links", show=False, id="links"),
+        Binding(
+            "shift+down,ctrl+down",
+            "scroll_detail(1)",
+            "Scroll detail down",
+            show=False,
+            id="detail.scroll_down",
+        ),
+        Binding(
+            "shift+up,ctrl+up",
+            "scroll_detail(-1)",
+            "Scroll detail up",
+            show=False,
+            id="detail.scroll_up",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -173,9 +188,9 @@ class DashboardScreen(AppScreen):
             placeholder="Filter: words in title, source, labels (Esc to close)", id="filter"
         )
         yield StatusBar(id="status")
-        # Compact, with the rarer keys left to help (?) and the palette, so the keys that
-        # matter at 3 a.m. (and Help, Quit) fit in 120 columns.
-        yield Footer(compact=True)
+        # Compact, with the rarer keys left to help (?) and the palette; Help and Quit
+        # always show, the other keys as the width allows (shorter labels when narrow).
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         # Any subset of backends: what needs a missing one is off, and says so.
@@ -847,6 +862,12 @@ class DashboardScreen(AppScreen):
         self.query_one(AlertTable).focus()
         if not event.value:
             event.input.remove_class("shown")
+
+    def action_scroll_detail(self, direction: int) -> None:
+        """Scroll the detail pane by most of its height (the table keeps the cursor)."""
+        pane = self.query_one(AlertDetail).scroller
+        step = max(1, pane.scrollable_content_region.height - 2)
+        pane.scroll_relative(y=direction * step, animate=False)
 
     def action_back(self) -> None:
         box = self.query_one("#filter", Input)

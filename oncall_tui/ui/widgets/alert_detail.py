@@ -155,6 +155,11 @@ class AlertDetail(Widget):
         return self._row
 
     @property
+    def scroller(self) -> VerticalScroll:
+        """The scrolling container of the detail (the screen scrolls it from the keys)."""
+        return self.query_one(VerticalScroll)
+
+    @property
     def sparkline(self) -> MetricSparkline:
         return self.query_one(MetricSparkline)
 
