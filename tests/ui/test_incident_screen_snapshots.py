@@ -80,6 +80,8 @@ def test_live_incident_with_a_delivered_note(snap_compare, frozen):
             lambda: not any(e.state for e in screen.query_one(TimelineView).entries),
             "the server's copy",
         )
+        # the box keeps focus: a steady cursor, not one caught mid-blink
+        screen.query_one(NoteInput).cursor_blink = False
         demo.app.clear_notifications()
         await pilot.pause()
 
