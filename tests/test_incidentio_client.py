@@ -111,7 +111,7 @@ async def test_id_cursor_stops_on_an_empty_page_even_with_a_cursor():
 
 
 async def test_id_cursor_is_bounded_when_the_server_never_stops(monkeypatch):
-    monkeypatch.setattr(io, "MAX_PAGES", 5)
+    monkeypatch.setattr(io.base, "MAX_PAGES", 5)  # where pagination reads it
     counter = iter(range(10_000))
 
     def handler(request):
