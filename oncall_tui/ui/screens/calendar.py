@@ -29,7 +29,7 @@ from textual.content import Content
 from textual.geometry import Region, Size
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from oncall_tui.core import availability, calendar, guard, timefmt
 from oncall_tui.core.actions import ActionError
@@ -40,6 +40,7 @@ from oncall_tui.safety import clean_text, openable_url
 from oncall_tui.ui.screens.availability import AvailabilityRequest, AvailabilityScreen
 from oncall_tui.ui.screens.modals import ChooseScreen, ConfirmScreen
 from oncall_tui.ui.text import clean, truncate_cells
+from oncall_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from oncall_tui.ui.app import OnCallApp
@@ -385,7 +386,7 @@ class CalendarScreen(Screen):
             yield CalendarGrid(id="cal-grid")
         with VerticalScroll(id="cal-cursor-box", can_focus=False):
             yield Static("", id="cal-cursor", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # The screen's keys move the time cursor and the lane selection; the scroll

@@ -30,7 +30,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static, TextArea
+from textual.widgets import DataTable, Header, Static, TextArea
 
 from oncall_tui.core import timefmt, views
 from oncall_tui.core.actions import ActionError
@@ -57,6 +57,7 @@ from oncall_tui.ui.screens.base import AppScreen
 from oncall_tui.ui.screens.modals import ChooseScreen, ConfirmScreen, PromptScreen
 from oncall_tui.ui.style import compact_duration
 from oncall_tui.ui.text import clean, plain, plain_content
+from oncall_tui.ui.widgets.key_footer import KeyFooter
 from oncall_tui.ui.widgets.timeline_view import TimelineView
 
 if TYPE_CHECKING:
@@ -380,7 +381,7 @@ class IncidentsScreen(AppScreen):
             yield Static("", id="problems", classes="-empty")
             yield TimelineView(zone=self.zone, id="timeline", empty_text="No timeline yet.")
             yield NoteInput(self.actions.save_draft, id="note")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#incidents", DataTable)

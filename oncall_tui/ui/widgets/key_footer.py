@@ -45,9 +45,12 @@ class KeyFooter(Footer):
         return list(seen.values())
 
     def _cost(self, binding: Binding, description: str) -> int:
-        # Compact keys: "key description" then one column of margin.
+        """Columns one key takes, as Footer's styles lay it out."""
         text = self.app.get_key_display(binding)
-        return len(text) + (1 + len(description) if description else 0) + 1
+        if self.compact:  # "key description", then a column of margin
+            return len(text) + (1 + len(description) if description else 0) + 1
+        # " key " then "description " (no margin)
+        return len(text) + 2 + (len(description) + 1 if description else 0)
 
     def _fit(self, short: bool) -> tuple[list, list, tuple | None] | None:
         """The keys that fit with full (or ``short``) labels, or None if the pinned do not."""
@@ -71,7 +74,8 @@ class KeyFooter(Footer):
             active = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
             if active is not None:
                 binding, enabled, tooltip = active.binding, active.enabled, active.tooltip
-                cost = self._cost(binding, label(binding)) + 1  # its left border
+                # Its left border, and right padding when not compact.
+                cost = self._cost(binding, label(binding)) + (1 if self.compact else 2)
                 if cost <= room:
                     palette = (binding, enabled, tooltip, label(binding))
                     room -= cost
