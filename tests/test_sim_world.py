@@ -9,18 +9,18 @@ import pytest
 
 from oncall_tui.sim.ids import IdFactory, encode_ulid, is_ulid, ulid_time
 from oncall_tui.sim.scenario import SimClock, build_world
-from oncall_tui.sim.world import NOBODY_ID, Actor, SimError, World
+from oncall_tui.sim.world import NOBODY_ID, Actor, IncidentIoWorld, SimError
 
 WED = datetime(2026, 9, 2, 10, 30, tzinfo=UTC)  # a Wednesday
 
 
-def world_at(start: datetime = WED, **kwargs) -> tuple[World, SimClock]:
+def world_at(start: datetime = WED, **kwargs) -> tuple[IncidentIoWorld, SimClock]:
     clock = SimClock(start, frozen=True)
     kwargs.setdefault("background_alerts", 0)
     return build_world(clock, **kwargs), clock
 
 
-def user_act(world: World, key: str) -> Actor:
+def user_act(world: IncidentIoWorld, key: str) -> Actor:
     return world.actor_for(world.people[key].id)
 
 
@@ -167,11 +167,11 @@ def test_overrides_on_one_layer_never_overlap():
 # ---------------------------------------------------------------------- pages
 
 
-def ledger_page(world: World):
+def ledger_page(world: IncidentIoWorld):
     return next(e for e in world.escalations.values() if "ledger" in e.title)
 
 
-def notified(world: World, esc) -> list[list[str]]:
+def notified(world: IncidentIoWorld, esc) -> list[list[str]]:
     return [
         sorted(world.users[u].name for u in ev.user_ids)
         for ev in esc.events

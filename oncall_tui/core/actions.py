@@ -74,8 +74,10 @@ def _firing(n: int) -> str:
     return f"{n} firing alert" if n == 1 else f"{n} firing alerts"
 
 
-def new_key(prefix: str = "oncall-tui") -> str:
-    return f"{prefix}-{uuid.uuid4()}"
+def new_key(kind: str) -> str:
+    """A fresh idempotency key for one write, e.g. ``oncall-tui-escalate-<uuid>``: retried
+    with the same key, the write is not made twice."""
+    return f"oncall-tui-{kind}-{uuid.uuid4()}"
 
 
 def _failed(what: str, exc: ApiError) -> ActionError:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,7 +38,7 @@ from oncall_tui.backends.incidentio import (
 )
 from oncall_tui.config import default_data_dir
 from oncall_tui.core import guard, timefmt
-from oncall_tui.core.actions import ActionError, Outcome, check_write
+from oncall_tui.core.actions import ActionError, Outcome, check_write, new_key
 from oncall_tui.core.outbox import (
     KIND_NOTE,
     KIND_UPDATE,
@@ -136,10 +135,6 @@ def signature_of(text: str) -> tuple[str, str]:
     if not sep and text.startswith(SIGNATURE):
         return "", text[len(SIGNATURE) :].strip()
     return text, ""
-
-
-def new_key(prefix: str) -> str:
-    return f"oncall-tui-{prefix}-{uuid.uuid4()}"
 
 
 # ------------------------------------------------------------------- the checklist

@@ -67,6 +67,7 @@ from oncall_tui.backends.http import (
     MalformedResponse,
     NotFound,
 )
+from oncall_tui.core.timefmt import utcnow as utcnow  # re-exported
 from oncall_tui.safety import clean_text
 
 log = logging.getLogger(__name__)
@@ -104,10 +105,6 @@ DEFAULT_BUSY_TIMEOUT = 10.0
 
 Clock = Callable[[], datetime]
 Sender = Callable[["OutboxItem"], Awaitable[str | None]]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class OutboxError(Exception):

@@ -27,7 +27,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from oncall_tui.backends.http import ApiError, RateLimit, RateLimited, bound_retry_after
@@ -41,6 +41,7 @@ from oncall_tui.core.pacing import (
     stale_after,
 )
 from oncall_tui.core.paging import paging_me
+from oncall_tui.core.timefmt import utcnow as utcnow  # re-exported
 from oncall_tui.domain import (
     Alert,
     EscalationPath,
@@ -55,10 +56,6 @@ from oncall_tui.domain import (
     index_people,
 )
 from oncall_tui.safety import clean_text
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

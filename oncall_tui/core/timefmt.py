@@ -25,6 +25,7 @@ __all__ = [
     "relative",
     "resolve_zone",
     "time_left",
+    "utcnow",
     "zone_label",
     "zone_name",
 ]
@@ -36,6 +37,12 @@ ZoneLike = str | tzinfo | None
 _MINUTE = 60
 _HOUR = 3600
 _DAY = 86400
+
+
+def utcnow() -> datetime:
+    """Now, in UTC: the one wall clock the product reads (tests and the engine pass their
+    own clock where time must stand still)."""
+    return datetime.now(UTC)
 
 
 def resolve_zone(zone: ZoneLike) -> tzinfo:

@@ -29,7 +29,7 @@ from oncall_tui.sim.grafana import GrafanaWorld
 from oncall_tui.sim.grafana import create_app as create_grafana_app
 from oncall_tui.sim.incidentio import create_app as create_incidentio_app
 from oncall_tui.sim.scenario import build_world
-from oncall_tui.sim.world import DEFAULT_ME_EMAIL, World
+from oncall_tui.sim.world import DEFAULT_ME_EMAIL, IncidentIoWorld
 
 DEMO_TOKEN = "demo-token"
 GRAFANA_US = "https://grafana-us.demo.example.com"
@@ -51,7 +51,7 @@ DEMO_LINKS = (
 @dataclass
 class Demo:
     settings: Settings
-    world: World
+    world: IncidentIoWorld
     grafana: dict[str, GrafanaWorld]
     transports: dict[str, httpx.AsyncBaseTransport]
     tokens: dict[str, str] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""The simulated incident.io public API, as a Starlette app over a :class:`World`.
+"""The simulated incident.io public API, as a Starlette app over a :class:`IncidentIoWorld`.
 
 Shapes follow the official schema (the ``openapi.json`` of the official SDK incident-io
 2.29.0, which the contract tests check every response against; schedule entries name only
@@ -37,6 +37,7 @@ from oncall_tui.sim.faults import FaultInjector, Faults
 from oncall_tui.sim.world import (
     Actor,
     Entry,
+    IncidentIoWorld,
     SimAlert,
     SimAlertNote,
     SimAlertSource,
@@ -52,7 +53,6 @@ from oncall_tui.sim.world import (
     SimStatus,
     SimTimelineItem,
     SimUser,
-    World,
     invalid,
     iso,
 )
@@ -288,9 +288,9 @@ def opt_str(body: dict[str, Any], field: str, *, path: str | None = None) -> str
 
 
 class Shapes:
-    """World objects → incident.io JSON."""
+    """Simulated objects → incident.io JSON."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: IncidentIoWorld) -> None:
         self.w = world
 
     def user(self, u: SimUser) -> dict[str, Any]:
@@ -769,7 +769,7 @@ class IncidentIoSim:
 
     def __init__(
         self,
-        world: World,
+        world: IncidentIoWorld,
         *,
         token: str,
         rate_limit_per_min: int,
@@ -1899,7 +1899,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    world: World,
+    world: IncidentIoWorld,
     *,
     token: str = DEFAULT_TOKEN,
     rate_limit_per_min: int = 1200,

@@ -15,7 +15,7 @@ organisation of :mod:`oncall_tui.sim.world` and then:
   resolves (some of them critical, so they page too).
 
 Everything is applied lazily: the world only moves when someone asks it
-(:meth:`World.advance`), so a frozen :class:`SimClock` advanced by a test plays the same
+(:meth:`IncidentIoWorld.advance`), so a frozen :class:`SimClock` advanced by a test plays the same
 story in no time.
 """
 
@@ -30,7 +30,7 @@ from oncall_tui.sim.world import (
     DEFAULT_RUNBOOK_URL,
     Actor,
     Clock,
-    World,
+    IncidentIoWorld,
     real_clock,
 )
 
@@ -82,7 +82,7 @@ def build_world(
     scenario: bool = True,
     background_alerts: int = 500,
     entry_layer_ids: bool = False,
-) -> World:
+) -> IncidentIoWorld:
     """A ready world: the organisation plus its history and script.
 
     ``background_alerts`` caps how many background alerts the script will ever fire
@@ -90,7 +90,7 @@ def build_world(
     brings back the older schedule entries that named their layer (the 2.29.0 schema
     has only the rotation).
     """
-    world = World(
+    world = IncidentIoWorld(
         clock or real_clock,
         seed=seed,
         me_email=me_email,
@@ -106,7 +106,7 @@ def build_world(
 
 
 class Scenario:
-    def __init__(self, world: World, *, background_alerts: int = 500) -> None:
+    def __init__(self, world: IncidentIoWorld, *, background_alerts: int = 500) -> None:
         self.world = world
         self.t0 = world.started_at
         self.rng = random.Random(world.seed * 104_729 + 1)

@@ -24,7 +24,7 @@ import uvicorn
 from oncall_tui.sim.faults import Faults
 from oncall_tui.sim.incidentio import DEFAULT_TOKEN, create_app
 from oncall_tui.sim.scenario import SimClock, build_world
-from oncall_tui.sim.world import DEFAULT_ME_EMAIL, World
+from oncall_tui.sim.world import DEFAULT_ME_EMAIL, IncidentIoWorld
 
 
 def is_loopback(host: str) -> bool:
@@ -109,7 +109,7 @@ def serve(
     rate_limit_per_min: int = 1200,
     faults: Faults | None = None,
     allow_remote: bool = False,
-    world: World | None = None,
+    world: IncidentIoWorld | None = None,
     out: TextIO | None = None,
     entry_layer_ids: bool = False,
 ) -> None:

@@ -1,6 +1,6 @@
 """The simulated incident.io organisation: people, schedules, paths, alerts, pages, incidents.
 
-A :class:`World` is built relative to an injected clock and a seed, so the same seed and
+A :class:`IncidentIoWorld` is built relative to an injected clock and a seed, so the same seed and
 the same start time give the same world (ids included). The organisation follows the
 on-call loop of ``DESIGN.md`` §1:
 
@@ -20,8 +20,8 @@ always meaningful; overrides are stored and merged into ``final``. A ``NOBODY`` 
 leaves its layer uncovered: a ``final`` entry with no user.
 
 The world is mutable and changes only through its methods (which is what the HTTP app
-calls). Every write is recorded in :attr:`World.writes`. Timed behaviour (pages climbing
-their path, snoozes ending, scripted alerts) is applied lazily by :meth:`World.advance`,
+calls). Every write is recorded in :attr:`IncidentIoWorld.writes`. Timed behaviour (pages climbing
+their path, snoozes ending, scripted alerts) is applied lazily by :meth:`IncidentIoWorld.advance`,
 which the app calls before answering each request. The script itself lives in
 :mod:`oncall_tui.sim.scenario`.
 
@@ -495,7 +495,7 @@ _TEAMS = (
 )
 
 
-class World:
+class IncidentIoWorld:
     """The whole simulated organisation and its mutable state.
 
     ``clock`` returns aware UTC datetimes (default: real time). ``speed`` divides the
@@ -2253,3 +2253,7 @@ def _local(day: date, minutes: int, tz: ZoneInfo) -> datetime:
     if minutes >= 24 * 60:
         return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     return datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=tz).astimezone(UTC)
+
+
+# The old name, for callers that still use it (the engine has a World of its own).
+World = IncidentIoWorld
