@@ -191,18 +191,29 @@ class Override:
 
 # ----------------------------------------------------------------------- escalation
 
+# A page that is paging people now (its status); the rows of the alert list say the same.
+PAGE_TRIGGERED = "triggered"
+PAGE_PENDING_REPEAT = "pending_repeat"  # paging again after a snooze or a repeat
+
 KNOWN_PAGE_STATUSES = (
     "pending",
-    "triggered",
+    PAGE_TRIGGERED,
     "acked",
     "resolved",
     "expired",
     "cancelled",
     "snoozed",
     "delayed",
-    "pending_repeat",
+    PAGE_PENDING_REPEAT,
 )
-OPEN_PAGE_STATUSES = ("pending", "triggered", "acked", "snoozed", "delayed", "pending_repeat")
+OPEN_PAGE_STATUSES = (
+    "pending",
+    PAGE_TRIGGERED,
+    "acked",
+    "snoozed",
+    "delayed",
+    PAGE_PENDING_REPEAT,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import SyncEngine, World, utcnow
 from oncall_tui.core.whoami import WhoAmI
 from oncall_tui.domain import (
+    PAGE_TRIGGERED,
     SOURCE_INCIDENT_IO,
     Alert,
     EscalationPath,
@@ -245,7 +246,7 @@ class Actions:
                 return Outcome(already)
         self._check_write({"ack": "ack", "snooze": "snooze", "nack": "decline"}[response])
         io = self._io()
-        if response == "nack" and page.status != "triggered":
+        if response == "nack" and page.status != PAGE_TRIGGERED:
             raise ActionError(
                 f"“{page.title}” is {page.status}, not paging anyone: there is nothing to "
                 "decline. To page someone else, escalate (e)."
@@ -417,7 +418,7 @@ class Actions:
             pages = await io.list_escalations(alert_id=alert.id)
         except ApiError as exc:
             raise _failed("Finding the alert's pages", exc) from None
-        open_pages = [p for p in pages if p.status in ("triggered", "snoozed")]
+        open_pages = [p for p in pages if p.status in (PAGE_TRIGGERED, "snoozed")]
         if not open_pages:
             raise ActionError(
                 "incident.io alerts have no ack of their own and this one has no open page. "

@@ -18,6 +18,8 @@ from oncall_tui.domain import (
     LINK_DASHBOARD,
     LINK_PANEL,
     LINK_RUNBOOK,
+    PAGE_PENDING_REPEAT,
+    PAGE_TRIGGERED,
     SEVERITY_ORDER,
     SOURCE_INCIDENT_IO,
     Alert,
@@ -28,7 +30,8 @@ from oncall_tui.domain import (
     severity_rank,
 )
 
-STATE_TRIGGERED = "triggered"  # a page that is paging people
+STATE_TRIGGERED = PAGE_TRIGGERED  # a page that is paging people
+PAGING_STATUSES = (PAGE_TRIGGERED, PAGE_PENDING_REPEAT)
 
 
 STATE_FIRING = "firing"  # an alert that is firing and not handled
@@ -223,7 +226,7 @@ def escalation_next_at(page: Page, path: EscalationPath | None) -> datetime | No
     creation) plus that level's time-to-ack. None when acked/closed, on the last level,
     or when the path or its time-to-ack is unknown.
     """
-    if page.status not in ("triggered", "pending_repeat") or path is None or not path.levels:
+    if page.status not in PAGING_STATUSES or path is None or not path.levels:
         return None
     level = page.level
     if level >= len(path.levels):
@@ -820,7 +823,7 @@ def _group_row(
 
 def _group_state(states: set[str], page_states: set[str]) -> str:
     if STATE_FIRING in states:
-        if "triggered" in page_states or "pending_repeat" in page_states or not page_states:
+        if PAGE_TRIGGERED in page_states or PAGE_PENDING_REPEAT in page_states or not page_states:
             return STATE_FIRING
         if STATE_ACKED in page_states:
             return STATE_ACKED

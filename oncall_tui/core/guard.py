@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from oncall_tui.core.errors import ActionError as ActionError  # re-exported
+from oncall_tui.domain import PAGE_TRIGGERED
 from oncall_tui.safety import clean_text
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ def why_not(
                 f"{label} works on pages; this row is an alert (a acks or silences it).",
                 NOT_NOW,
             )
-        if act.triggered_only and target.state and target.state != "triggered":
+        if act.triggered_only and target.state and target.state != PAGE_TRIGGERED:
             return Refused(
                 f"{label}: this page is {target.state}, not paging anyone; e escalates.",
                 NOT_NOW,

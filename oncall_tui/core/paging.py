@@ -16,9 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from oncall_tui.core import timefmt
-from oncall_tui.domain import EscalationPath, Page, PageEvent, Schedule, Shift, User
+from oncall_tui.domain import (
+    PAGE_PENDING_REPEAT,
+    PAGE_TRIGGERED,
+    EscalationPath,
+    Page,
+    PageEvent,
+    Schedule,
+    Shift,
+    User,
+)
 
-PAGING_STATES = frozenset({"triggered", "pending_repeat"})
+PAGING_STATES = frozenset({PAGE_TRIGGERED, PAGE_PENDING_REPEAT})
 ACKED_STATES = frozenset({"acked", "acknowledged"})
 
 
@@ -126,7 +135,7 @@ def new_pages_to_me(
     paging = {
         p.id: p
         for p in pages
-        if p.status == "triggered" and paging_me(p, by_id.get(p.path_id or ""), me)
+        if p.status == PAGE_TRIGGERED and paging_me(p, by_id.get(p.path_id or ""), me)
     }
     new = sorted(
         (p for pid, p in paging.items() if pid not in known),

@@ -43,6 +43,7 @@ from oncall_tui.core.pacing import (
 from oncall_tui.core.paging import paging_me
 from oncall_tui.core.timefmt import utcnow as utcnow  # re-exported
 from oncall_tui.domain import (
+    PAGE_TRIGGERED,
     Alert,
     EscalationPath,
     FeedClock,
@@ -84,7 +85,7 @@ class World:
         if self.me is None:
             return False
         return any(
-            p.status == "triggered" and paging_me(p, self.paths.get(p.path_id or ""), self.me)
+            p.status == PAGE_TRIGGERED and paging_me(p, self.paths.get(p.path_id or ""), self.me)
             for p in self.pages.values()
         )
 

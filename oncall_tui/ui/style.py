@@ -19,6 +19,7 @@ from oncall_tui.core.views import (
     STATE_SNOOZED,
     STATE_TRIGGERED,
 )
+from oncall_tui.domain import PAGE_PENDING_REPEAT
 
 # Severity (as the sources name it, lower case) -> its semantic colour in the theme.
 SEVERITY_CLASS = {
@@ -34,7 +35,7 @@ SEVERITY_CLASS = {
 STATE_CLASS = {
     STATE_TRIGGERED: "triggered",
     STATE_FIRING: "firing",
-    "pending_repeat": "triggered",
+    PAGE_PENDING_REPEAT: "triggered",
     STATE_ACKED: "acked",
     STATE_SNOOZED: "snoozed",
     STATE_SILENCED: "snoozed",

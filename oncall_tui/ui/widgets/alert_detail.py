@@ -23,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from oncall_tui.core import timefmt, views
+from oncall_tui.core.alerts import PAGING_STATUSES
 from oncall_tui.core.paging import LevelView
 from oncall_tui.core.views import KIND_PAGE, AlertRow
 from oncall_tui.domain import (
@@ -254,7 +255,7 @@ class AlertDetail(Widget):
             parts.append((f" · {row.count} alerts grouped", "$foreground-muted"))
         if row.mine:
             # Mine now: paging me, or acked by me.
-            paging = row.state in ("triggered", "pending_repeat")
+            paging = row.state in PAGING_STATUSES
             parts.append((" · paging me" if paging else " · acked by me", "bold $mine"))
         elif row.went:
             parts.append((f" · no longer mine: {clean(row.went, limit=120)}", "$major"))
