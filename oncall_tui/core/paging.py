@@ -128,9 +128,15 @@ def new_pages_to_me(
     paths: Mapping[str, EscalationPath] | Iterable[EscalationPath],
     me: User | None,
     known: frozenset[str] | set[str],
+    *,
+    cached: bool = False,
 ) -> NewPages:
     """Which pages are paging me now (status triggered), and which are new since
-    ``known`` (the ``paging`` of the last call)."""
+    ``known`` (the ``paging`` of the last call). Pages from a cached snapshot (the last
+    run's, drawn before any backend answers) are never new: they were announced then and
+    may have moved on since; only live data announces a page."""
+    if cached:
+        return NewPages(frozenset(known), ())
     by_id = paths if isinstance(paths, Mapping) else {p.id: p for p in paths}
     paging = {
         p.id: p

@@ -11,7 +11,7 @@ import stat
 from datetime import UTC, datetime, timedelta
 
 from oncall_tui.config import Settings
-from oncall_tui.core import snapcache
+from oncall_tui.core import paging, snapcache
 from oncall_tui.core.session import cache_identity
 from oncall_tui.core.sync import World
 from oncall_tui.ui.app import OnCallApp
@@ -103,3 +103,33 @@ def test_a_damaged_planted_or_foreign_cache_is_ignored(tmp_path) -> None:
     assert not marker.exists()
     path.write_bytes(b"\x00garbage")
     assert snapcache.load(path, identity, now) is None
+
+
+async def test_a_page_in_the_cache_is_not_announced_until_live_data_shows_it() -> None:
+    """The last run's page to me is drawn from the cache, but only a live poll may ring
+    for a page: the cached one was announced then, and may have moved on since."""
+    session = make_session(Settings(), demo=True, readonly=False, cache=True)
+    for _ in range(80):  # run the demo until a page reaches me, then close (which saves)
+        await session.engine.poll_due()
+        snap = session.engine.snapshot()
+        if paging.new_pages_to_me(snap.pages, snap.paths, snap.me, frozenset()).new:
+            break
+        await asyncio.sleep(0.25)
+    else:
+        raise AssertionError("the demo never paged me")
+    await session.aclose()
+
+    session = make_session(Settings(), demo=True, readonly=False, cache=True)
+    gate = hang_every_feed(session)
+    app = OnCallApp(session.settings, demo=True, readonly=False, session=session)
+    async with app.run_test(size=(150, 45)) as pilot:
+        for _ in range(100):
+            if app.screen.__class__.__name__ == "DashboardScreen":
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.3)
+        table = app.screen.query_one(AlertTable)
+        assert any(row.kind == "page" for row in table.rows), "no cached page on screen"
+        assert not [n for n in app._notifications if n.title == "New page"]
+        gate.set()
+    await session.aclose()

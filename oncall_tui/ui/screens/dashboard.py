@@ -369,7 +369,9 @@ class DashboardScreen(AppScreen):
         return self._started
 
     def _announce_new_pages(self, snap: Snapshot) -> None:
-        found = paging.new_pages_to_me(snap.pages, snap.paths, snap.me, self._known_pages)
+        found = paging.new_pages_to_me(
+            snap.pages, snap.paths, snap.me, self._known_pages, cached=snap.cached_from is not None
+        )
         self._known_pages = found.paging
         if not found.new:
             return
