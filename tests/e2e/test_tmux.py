@@ -192,19 +192,9 @@ def terminal(tmp_path) -> Iterator[Terminal]:
         )
 
 
-# ------------------------------------------------------------------------------ the test
-
-
-def test_page_ack_note_and_quit_in_a_real_terminal(sim: Sim, terminal: Terminal, tmp_path):
-    config = tmp_path / "config.toml"
-    # The printed snippet, plus faster polling so the test does not wait out the defaults.
-    config.write_text(
-        sim.snippet
-        + "\n[incident_io.poll]\npages = 2\npages_when_paged = 2\nalerts = 3\nincidents = 5\n"
-    )
-    rc_file = tmp_path / "exit-status"
-    # A clean environment (``env -i``): nothing inherited, not even COLUMNS/LINES, which
-    # would override the pane's real size.
+def dashboard_command(sim: Sim, config: Path, **extra_env: str) -> str:
+    """The installed dashboard against ``sim`` in a clean environment (``env -i``): nothing
+    inherited, not even COLUMNS/LINES, which would override the pane's real size."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "ONCALL_TUI_INCIDENT_IO__API_KEY": sim.token,
@@ -216,8 +206,9 @@ def test_page_ack_note_and_quit_in_a_real_terminal(sim: Sim, terminal: Terminal,
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "TERM": "tmux-256color",
+        **extra_env,
     }
-    command = " ".join(
+    return " ".join(
         [
             "env",
             "-i",
@@ -225,10 +216,22 @@ def test_page_ack_note_and_quit_in_a_real_terminal(sim: Sim, terminal: Terminal,
             shlex.quote(str(BIN / "oncall-tui")),
             "--config",
             shlex.quote(str(config)),
-            ";",
-            f"echo $? > {shlex.quote(str(rc_file))}",
         ]
     )
+
+
+# ------------------------------------------------------------------------------ the test
+
+
+def test_page_ack_note_and_quit_in_a_real_terminal(sim: Sim, terminal: Terminal, tmp_path):
+    config = tmp_path / "config.toml"
+    # The printed snippet, plus faster polling so the test does not wait out the defaults.
+    config.write_text(
+        sim.snippet
+        + "\n[incident_io.poll]\npages = 2\npages_when_paged = 2\nalerts = 3\nincidents = 5\n"
+    )
+    rc_file = tmp_path / "exit-status"
+    command = f"{dashboard_command(sim, config)} ; echo $? > {shlex.quote(str(rc_file))}"
     terminal.run(
         "-f", "/dev/null", "-u", "new-session", "-d", "-s", terminal.session,
         "-x", str(WIDTH), "-y", str(HEIGHT), command,

@@ -5,7 +5,6 @@ of issue 13, typed and pasted as a person would (``paste-buffer -p`` is a bracke
 
 from __future__ import annotations
 
-import os
 import shlex
 import time
 import uuid
@@ -20,6 +19,7 @@ from tests.e2e.test_tmux import (  # noqa: F401  (fixtures)
     WIDTH,
     Sim,
     Terminal,
+    dashboard_command,
     head_ref,
     sim,
     terminal,
@@ -34,29 +34,7 @@ def start(sim: Sim, terminal: Terminal, tmp_path: Path, *, ulimit_kb: int = 0) -
     config = tmp_path / "config.toml"
     config.write_text(sim.snippet + "\n[incident_io.poll]\nincidents = 5\ntimeline = 5\n")
     rc_file = tmp_path / f"exit-status-{uuid.uuid4().hex[:6]}"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "ONCALL_TUI_INCIDENT_IO__API_KEY": sim.token,
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-        "HOME": os.environ["HOME"],
-        "XDG_CONFIG_HOME": os.environ.get("XDG_CONFIG_HOME", ""),
-        "XDG_DATA_HOME": os.environ.get("XDG_DATA_HOME", ""),
-        "XDG_STATE_HOME": os.environ.get("XDG_STATE_HOME", ""),
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "TERM": "tmux-256color",
-        "EDITOR": "true",
-    }
-    run = " ".join(
-        [
-            "env",
-            "-i",
-            *(shlex.quote(f"{k}={v}") for k, v in env.items()),
-            shlex.quote(str(BIN / "oncall-tui")),
-            "--config",
-            shlex.quote(str(config)),
-        ]
-    )
+    run = dashboard_command(sim, config, EDITOR="true")
     limit = f"ulimit -f {ulimit_kb}; " if ulimit_kb else ""
     command = f"bash -c {shlex.quote(f'{limit}{run}; echo $? > {shlex.quote(str(rc_file))}')}"
     try:
