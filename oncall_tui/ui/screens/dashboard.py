@@ -12,7 +12,7 @@ import os
 import time
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -21,40 +21,18 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Header, Input, Static
 
 from oncall_tui.core import desktop, freshness, guard, paging, timefmt, views
-from oncall_tui.core.actions import ActionError, Outcome
-from oncall_tui.core.rows import row_targets
 from oncall_tui.core.session import Session
 from oncall_tui.core.sources import SCHEDULES_FEED
 from oncall_tui.core.sync import utcnow
-from oncall_tui.domain import (
-    LINK_DASHBOARD,
-    LINK_PANEL,
-    LINK_RUNBOOK,
-    LINK_SOURCE,
-    SOURCE_INCIDENT_IO,
-    Alert,
-    Page,
-    Series,
-    Snapshot,
-    User,
-)
-from oncall_tui.safety import clean_text
-from oncall_tui.ui.screens.base import AppScreen
+from oncall_tui.domain import Alert, Page, Series, Snapshot
 from oncall_tui.ui.screens.incidents import BindingCommands
 from oncall_tui.ui.screens.links import LinkCommands, LinksScreen, configured_links, open_quick_link
-from oncall_tui.ui.screens.modals import (
-    ChooseScreen,
-    ConfirmScreen,
-    DurationScreen,
-)
+from oncall_tui.ui.screens.row_actions import RowActions
 from oncall_tui.ui.widgets.alert_detail import AlertDetail
 from oncall_tui.ui.widgets.alert_table import AlertTable
 from oncall_tui.ui.widgets.key_footer import KeyFooter
 from oncall_tui.ui.widgets.shift_panel import ShiftPanel
 from oncall_tui.ui.widgets.status_bar import StatusBar
-
-if TYPE_CHECKING:
-    from oncall_tui.ui.app import OnCallApp
 
 # Actions that need a row under the cursor (whether each may run is core.guard's rule).
 ROW_ACTIONS = frozenset(
@@ -80,7 +58,7 @@ GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (Python's d
 EXIT_AFTER_DATA = bool(os.environ.get("ONCALL_TUI_EXIT_AFTER_DATA"))
 
 
-class DashboardScreen(AppScreen):
+class DashboardScreen(RowActions):
     TITLE = "On call"
     # Ctrl+P lists this screen's actions by name too ("ack" finds Ack), as help promises.
     COMMANDS: ClassVar[set] = {BindingCommands, LinkCommands}
@@ -402,54 +380,6 @@ class DashboardScreen(AppScreen):
 
     # -- selection and detail -----------------------------------------------------
 
-    def _current(self) -> views.AlertRow | None:
-        """The row keys act on: the one the detail pane shows (as it is now)."""
-        table = self.query_one(AlertTable)
-        shown = self.query_one(AlertDetail).row
-        if shown is not None:
-            return table.get_row(shown.key)
-        return table.cursor_item
-
-    def _alert_lookup(self) -> tuple[dict[str, Alert], dict[str, tuple[int, Alert]]]:
-        """Alerts by key, and by id with their position, built once per alerts tuple (the
-        engine keeps the tuple while no alert changes), so a redraw does not scan them."""
-        alerts = self._snapshot.alerts
-        if self._lookup_source is not alerts:
-            by_key: dict[str, Alert] = {}
-            by_id: dict[str, tuple[int, Alert]] = {}
-            for position, alert in enumerate(alerts):  # the first of a key or id wins
-                by_key.setdefault(alert.key, alert)
-                by_id.setdefault(alert.id, (position, alert))
-            self._lookup = (by_key, by_id)
-            self._lookup_source = alerts
-        return self._lookup
-
-    def _items(self, row: views.AlertRow | None) -> list[Page | Alert]:
-        if row is None:
-            return []
-        by_key, _ = self._alert_lookup()
-        pages = [p for p in self._snapshot.pages if p.id in row.page_ids]
-        alerts = [by_key[k] for k in row.alert_keys if k in by_key]
-        return [*pages, *alerts]
-
-    def _primary(self, row: views.AlertRow | None) -> Page | Alert | None:
-        items = self._items(row)
-        return items[0] if items else None
-
-    def _first_alert(self, row: views.AlertRow | None) -> Alert | None:
-        if row is None:
-            return None
-        by_key, by_id = self._alert_lookup()
-        for key in row.alert_keys:
-            if key in by_key:
-                return by_key[key]
-        # A page's related alert, when the world knows it (the first in snapshot order).
-        for page in (p for p in self._snapshot.pages if p.id in row.page_ids):
-            found = [by_id[aid] for aid in page.alert_ids if aid in by_id]
-            if found:
-                return min(found, key=lambda hit: hit[0])[1]
-        return None
-
     @on(AlertTable.Highlighted)
     def _highlighted(self, event: AlertTable.Highlighted) -> None:
         self._show_detail(event.row_id)
@@ -572,282 +502,6 @@ class DashboardScreen(AppScreen):
             event.stop()
             self.app.notify(reason, severity="warning", timeout=5, markup=False)
 
-    # -- actions --------------------------------------------------------------------
-
-    def _targets(self) -> list[Page | Alert]:
-        """The marked rows' items, else the row under the cursor."""
-        table = self.query_one(AlertTable)
-        marked = table.marked
-        if marked:
-            rows = [table.get_row(k) for k in marked]
-            items: list[Page | Alert] = []
-            for row in rows:
-                primary = self._primary(row)
-                if primary is not None:
-                    items.append(primary)
-            return items
-        primary = self._primary(self._current())
-        return [primary] if primary is not None else []
-
-    @work(group="action", exit_on_error=False)
-    async def _run(self, coro_factory, *items, retry=None) -> None:
-        outcome = await self.perform(lambda: coro_factory(*items))
-        if outcome is None:
-            return
-        self.query_one(AlertTable).clear_marks()
-        if outcome.failed and retry is not None:
-            self._offer_retry(outcome, retry)
-
-    def _offer_retry(self, outcome: Outcome, retry) -> None:
-        """Part of a grouped or bulk action failed: say which, and offer to retry those."""
-        failed = list(outcome.failed)
-        lines = [clean_text(line, limit=200) for line in outcome.details]
-
-        def done(ok: bool | None) -> None:
-            if ok:
-                self._run(lambda: retry(failed), retry=retry)
-
-        self.app.push_screen(
-            ConfirmScreen(f"Retry the {_count(failed)} that failed?", lines, "Retry"), done
-        )
-
-    def _row_targets(self) -> tuple[list[views.AlertRow], list[Page | Alert]]:
-        """The marked rows (else the row the detail shows) and everything they stand
-        for: a page row's page, every member of an alert group."""
-        table = self.query_one(AlertTable)
-        rows = [r for r in (table.get_row(k) for k in table.marked) if r is not None]
-        if not rows:
-            current = self._current()
-            rows = [current] if current is not None else []
-        by_key, _ = self._alert_lookup()
-        items = [i for r in rows for i in row_targets(r, self._snapshot.pages, by_key)]
-        return rows, list(dict.fromkeys(items))
-
-    async def _many(self, items, action, *args) -> Outcome:
-        if len(items) == 1:
-            return await action(items[0], *args)
-        return await self.actions.for_each(items, action, *args)
-
-    def _need_items(self) -> list[Page | Alert] | None:
-        items = self._targets()
-        if not items:
-            self.fail("Nothing selected.")
-            return None
-        return items
-
-    def action_ack(self) -> None:
-        rows, items = self._row_targets()
-        if not items:
-            self.fail("Nothing selected.")
-            return
-        silenced = [i for i in items if isinstance(i, Alert) and i.source != SOURCE_INCIDENT_IO]
-        if not silenced and len(rows) == 1:  # a page: at once, no question
-            self._run(self.actions.ack_all, items, retry=self.actions.ack_all)
-            return
-        self._confirm_ack(items, silenced)
-
-    @work(group="action", exit_on_error=False)
-    async def _confirm_ack(self, items: list[Page | Alert], silenced: list[Alert]) -> None:
-        """Show what each silence would match (per instance) before anything is made."""
-        try:
-            plans = await self.actions.plan_silences(silenced) if silenced else []
-        except ActionError as exc:
-            self.fail(str(exc))
-            return
-        titles = list(dict.fromkeys(i.title for i in items))
-        lines = [f"• {clean_text(t, limit=90)}" for t in titles[:20]]
-        if len(titles) > 20:
-            lines.append(f"… and {len(titles) - 20} more")
-        lines += [clean_text(plan.words(), limit=300) for plan in plans]
-        minutes = self.session.settings.actions.silence_minutes
-        if plans:
-            lines.append(f"One silence per instance, for {minutes} min.")
-
-        def done(ok: bool | None) -> None:
-            if ok:
-                self._run(lambda: self.actions.ack_all(items, plans), retry=self.actions.ack_all)
-
-        self.app.push_screen(
-            ConfirmScreen(f"Acknowledge {_count(items)}?", lines, "Acknowledge"), done
-        )
-
-    def action_unack(self) -> None:
-        _, items = self._row_targets()
-        if not items:
-            self.fail("Nothing selected.")
-            return
-        self._run(self.actions.unack_all, items, retry=self.actions.unack_all)
-
-    def _confirm_many(
-        self, verb: str, items, action, *args, danger: bool = False, effect: str = ""
-    ) -> None:
-        lines = [f"• {clean_text(i.title, limit=90)}" for i in items[:20]]
-        if len(items) > 20:
-            lines.append(f"… and {len(items) - 20} more")
-        if effect:
-            lines.append(effect)
-
-        def done(ok: bool | None) -> None:
-            if ok:
-                self._run(lambda: self._many(items, action, *args))
-
-        self.app.push_screen(
-            ConfirmScreen(f"{verb} {_count(items)}?", lines, verb, danger=danger), done
-        )
-
-    def action_decline(self) -> None:
-        items = [i for i in (self._need_items() or []) if isinstance(i, Page)]
-        if not items:
-            self.fail("Decline works on pages; this row has none.")
-            return
-        self._confirm_many(
-            "Decline",
-            items,
-            self.actions.decline,
-            danger=True,
-            effect="You are marked unavailable for these pages: each moves up its path.",
-        )
-
-    def action_snooze(self) -> None:
-        items = [i for i in (self._need_items() or []) if isinstance(i, Page)]
-        if not items:
-            self.fail("Snooze works on pages; silence alerts with a.")
-            return
-        default = self.session.settings.actions.snooze_minutes
-
-        def done(duration: timedelta | None) -> None:
-            if duration:
-                self._run(lambda: self._many(items, self.actions.snooze, duration))
-
-        self.app.push_screen(
-            DurationScreen(
-                "Snooze for how long?",
-                presets=[timedelta(minutes=m) for m in sorted({15, default, 60, 120})],
-            ),
-            done,
-        )
-
-    def action_escalate(self) -> None:
-        items = self._need_items()
-        if not items:
-            return
-        item = items[0]
-        options: list[tuple[str, str, str]] = []
-        if isinstance(item, Page):
-            users = self.actions.next_level_users(item)
-            if users:
-                options.append(
-                    ("next", "Next level of this page's path", self.actions.names(users))
-                )
-        for path in self._snapshot.paths:
-            options.append((f"path:{path.id}", f"Path: {path.name}", views.path_summary(path)))
-        for user in self._people():
-            options.append((f"user:{user.id}", f"Person: {user.name}", user.email or ""))
-
-        def chosen(choice: str | None) -> None:
-            if not choice:
-                return
-            kwargs: dict = {}
-            label = "the next level"
-            if choice.startswith("path:"):
-                kwargs["path_id"] = choice[5:]
-                label = next((o[1] for o in options if o[0] == choice), choice)
-            elif choice.startswith("user:"):
-                kwargs["user_ids"] = [choice[5:]]
-                label = next((o[1] for o in options if o[0] == choice), choice)
-            summary = [f"• {clean_text(i.title, limit=90)}" for i in items[:10]]
-            summary.append(f"Pages: {label}")
-
-            def confirmed(ok: bool | None) -> None:
-                if ok:
-                    self._run(
-                        lambda: self._many(items, lambda it: self.actions.escalate(it, **kwargs))
-                    )
-
-            self.app.push_screen(
-                ConfirmScreen("Escalate?", summary, "Escalate", danger=True), confirmed
-            )
-
-        self.app.push_screen(ChooseScreen("Escalate to…", options), chosen)
-
-    def action_shadow(self) -> None:
-        item = self._primary(self._current())
-        if item is None:
-            self.fail("Nothing selected.")
-            return
-        people = {u.id: u for u in self._people()}
-
-        def chosen(choice: str | None) -> None:
-            if choice and choice in people:
-                self._run(self.actions.shadow, item, people[choice])
-
-        self.app.push_screen(
-            ChooseScreen(
-                "Who should shadow you?",
-                [(u.id, u.name, u.email or "") for u in people.values()],
-            ),
-            chosen,
-        )
-
-    def action_resolve(self) -> None:
-        items = [i for i in (self._need_items() or []) if isinstance(i, Alert)]
-        if not items:
-            alert = self._first_alert(self._current())
-            items = [alert] if alert else []
-        if not items:
-            self.fail("Resolve works on alerts; this row has none.")
-            return
-        self._confirm_many(
-            "Resolve",
-            items,
-            self.actions.resolve,
-            effect="The alerts are marked resolved in incident.io, and their pages end.",
-        )
-
-    def _people(self) -> tuple[User, ...]:
-        return self._snapshot.others()
-
-    # -- links ----------------------------------------------------------------------
-
-    def _link(self, kind: str):
-        row = self._current()
-        alert = self._first_alert(row)
-        if alert is None:
-            return None, "This row has no alert with links."
-        link = alert.link(kind)
-        if link.url is None:
-            return None, f"{kind.capitalize()} link: {link.problem or 'missing'}."
-        return link.url, None
-
-    def _open(self, kind: str) -> None:
-        url, problem = self._link(kind)
-        if url is None:
-            self.fail(problem or "No link.")
-            return
-        # Never blocks; says whether it opened, or copies and shows the link.
-        cast("OnCallApp", self.app).open_url(url, what=kind)
-
-    def action_open_runbook(self) -> None:
-        self._open(LINK_RUNBOOK)
-
-    def action_open_dashboard(self) -> None:
-        self._open(LINK_DASHBOARD)
-
-    def action_open_panel(self) -> None:
-        self._open(LINK_PANEL)
-
-    def action_open_source(self) -> None:
-        self._open(LINK_SOURCE)
-
-    def action_copy_link(self) -> None:
-        for kind in (LINK_RUNBOOK, LINK_DASHBOARD, LINK_SOURCE):
-            url, _ = self._link(kind)
-            if url:
-                self.app.copy_to_clipboard(url)
-                self.app.notify(f"Copied the {kind} link.", timeout=4)
-                return
-        self.fail("This row has no link to copy.")
-
     # -- filters, refresh, navigation ----------------------------------------------
 
     def action_filter(self) -> None:
@@ -943,12 +597,3 @@ class DashboardScreen(AppScreen):
                 open_quick_link(self.app, link)
 
         self.app.push_screen(LinksScreen(configured_links(self.app)), chosen)
-
-
-def _count(items) -> str:
-    """ "this page", "3 pages", "2 items" for a confirmation's title."""
-    pages = sum(isinstance(i, Page) for i in items)
-    if len(items) == 1:
-        return "this page" if pages else "this alert"
-    noun = "pages" if pages == len(items) else "alerts" if not pages else "items"
-    return f"{len(items)} {noun}"
