@@ -277,6 +277,7 @@ class Page:
     alert_ids: tuple[str, ...] = ()
     incident_ids: tuple[str, ...] = ()
     creator: str = ""
+    creator_id: str = ""  # the creating user's id ("" for an API key, workflow or alert)
 
     @property
     def is_open(self) -> bool:

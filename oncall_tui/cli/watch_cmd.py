@@ -183,7 +183,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 async def _alerts(args: argparse.Namespace) -> int:
-    from oncall_tui.core import timefmt
+    from oncall_tui.core import sent, timefmt
     from oncall_tui.core.rows import row_id, row_items, row_links
     from oncall_tui.core.sync import utcnow
     from oncall_tui.core.views import AlertFilter, alert_rows
@@ -194,9 +194,13 @@ async def _alerts(args: argparse.Namespace) -> int:
         backends = session.backends
         me = await session.whoami.me()
         pages, paths, alerts, problems = await _collect(backends)
+        tidy = sent.split(pages, paths, me, session.sent)  # pages I sent are not rows
     now = utcnow()
-    rows = alert_rows(pages, alerts, paths, me, AlertFilter(mine_only=args.mine))
+    rows = alert_rows(tidy.rows, alerts, paths, me, AlertFilter(mine_only=args.mine))
     by_key = {a.key: a for a in alerts}
+    sent_of = _sent_by_row(rows, tidy.sent, pages, by_key)
+    attached = {s.page.id for items in sent_of.values() for s in items}
+    loose = [s for s in tidy.sent if s.page.id not in attached]
     if args.json:
         out = []
         for r in rows:
@@ -224,10 +228,19 @@ async def _alerts(args: argparse.Namespace) -> int:
                     "dashboard_state": r.dashboard,
                     "page_ids": r.page_ids,
                     "alert_keys": r.alert_keys,
+                    "sent": [s.page.id for s in sent_of.get(r.key, ())],
                 }
             )
-        print_json({"rows": out, "problems": problems, "left_out": opened.notes})
+        print_json(
+            {
+                "rows": out,
+                "sent": [_sent_json(s) for s in tidy.sent],
+                "problems": problems,
+                "left_out": opened.notes,
+            }
+        )
     else:
+        zone = backends.settings.display_zone()
         if not rows:
             print("Nothing open: no pages, no firing alerts.")
         for r in rows:
@@ -240,6 +253,13 @@ async def _alerts(args: argparse.Namespace) -> int:
                 f"{timefmt.ago(r.started_at, now):>8}  {r.title}{count}{went}  [{r.source}]  "
                 f"id {row_id(r)}"
             )
+            for item in sent_of.get(r.key, ()):
+                print(f"    ↳ sent by me: {sent.sent_words(item, now, zone)}")
+        if loose:
+            print("Sent by me (not alerts):")
+        for item in loose:
+            about = f" (incident {item.incident_id})" if item.incident_id else ""
+            print(f"    ↳ {sent.sent_words(item, now, zone)}{about}")
         for problem in problems:
             print(f"! {problem}")
     for note in opened.notes:
@@ -247,18 +267,52 @@ async def _alerts(args: argparse.Namespace) -> int:
     return EXIT_FAILED if problems and not rows else EXIT_OK
 
 
+def _sent_by_row(rows, items, pages, by_key) -> dict:
+    """The pages I sent that belong to each row (by row key)."""
+    from oncall_tui.core import sent
+
+    if not items:
+        return {}
+    page_alerts = {p.id: p.alert_ids for p in pages}
+    out = {}
+    for r in rows:
+        ids = [by_key[k].id for k in r.alert_keys if k in by_key]
+        ids += [a for pid in r.page_ids for a in page_alerts.get(pid, ())]
+        found = sent.belonging(items, sent.row_tokens(r.page_ids, r.alert_keys, ids))
+        if found:
+            out[r.key] = found
+    return out
+
+
+def _sent_json(item) -> dict:
+    page = item.page
+    return {
+        "id": page.id,
+        "kind": item.kind,
+        "title": page.title,
+        "status": page.status,
+        "created_at": page.created_at,
+        "belongs_to": list(item.parents),
+        "incident_ids": page.incident_ids,
+        "alert_ids": page.alert_ids,
+    }
+
+
 # ------------------------------------------------------------------ ack, unack
 
 
-async def _find(backends, ident: str):
+async def _find(session, ident: str):
     """Everything the row named by ``ident`` stands for: any ID ``alerts`` printed (a
     page's id, an alert group's id, which acts on every member), or an alert's own key,
     id or fingerprint, or a unique beginning of one."""
+    from oncall_tui.core import sent
     from oncall_tui.core.rows import find_rows, row_id, row_targets
     from oncall_tui.core.views import AlertFilter, alert_rows
 
-    pages, paths, alerts, problems = await _collect(backends)
-    rows = alert_rows(pages, alerts, paths, None, AlertFilter())
+    pages, paths, alerts, problems = await _collect(session.backends)
+    me = await session.whoami.me()  # a page I sent to myself is still a row
+    tidy = sent.split(pages, paths, me, session.sent)
+    rows = alert_rows(tidy.rows, alerts, paths, None, AlertFilter())
     by_key = {a.key: a for a in alerts}
     hits = find_rows(rows, ident, by_key)
     if not hits:
@@ -289,8 +343,7 @@ async def _act(args: argparse.Namespace, verb: str) -> int:
     from oncall_tui.domain import Alert
 
     async with BackendSession(args, need_incident_io=False) as session:
-        backends = session.backends
-        items = await _find(backends, args.id)
+        items = await _find(session, args.id)
         actions = session.actions
         try:
             if verb == "ack":

@@ -19,6 +19,7 @@ from oncall_tui.backends.http import ApiError
 from oncall_tui.backends.incidentio import CapabilityUnavailable, IncidentIoClient
 from oncall_tui.core import guard, paging, timefmt
 from oncall_tui.core.errors import ActionError as ActionError  # re-exported
+from oncall_tui.core.sent import KIND_ESCALATE, KIND_SHADOW, SentLedger, parent_of
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import SyncEngine, World, utcnow
 from oncall_tui.core.whoami import WhoAmI
@@ -91,6 +92,8 @@ def check_write(backends: Backends, readonly: bool, action: str) -> None:
 
 
 class Actions:
+    sent: SentLedger | None = None  # the pages this tool made, so they are not shown as rows
+
     def __init__(
         self,
         backends: Backends,
@@ -350,6 +353,7 @@ class Actions:
             )
         except ApiError as exc:
             raise _failed("Escalation", exc) from None
+        self._sent(created.id, item, KIND_ESCALATE)
         self._refresh(SOURCE_INCIDENT_IO)
         who = self.names(users) if users else self._path_name(path_id)
         return Outcome(f"Paged {who} about “{item.title}”.", (created.id,))
@@ -359,7 +363,7 @@ class Actions:
         self._check_write("shadow")
         io = self._io()
         try:
-            await io.create_escalation(
+            created = await io.create_escalation(
                 f"Shadow request: {item.title}",
                 user_ids=[user.id],
                 description=(
@@ -370,11 +374,18 @@ class Actions:
             )
         except ApiError as exc:
             raise _failed("Shadow page", exc) from None
+        self._sent(created.id, item, KIND_SHADOW)
         self._refresh(SOURCE_INCIDENT_IO)
         return Outcome(
             f"Paged {user.name} to shadow you on “{item.title}”. "
             "(incident.io pages people directly at high urgency.)"
         )
+
+    def _sent(self, page_id: str, about: Page | Alert, kind: str) -> None:
+        """Remember a page this tool made, and what about: it shows with that, not as a
+        row of its own (:mod:`oncall_tui.core.sent`)."""
+        if self.sent is not None:
+            self.sent.record(page_id, parent_of(about), kind)
 
     def next_level_users(self, page: Page) -> tuple[str, ...]:
         path = self.path_for(page)

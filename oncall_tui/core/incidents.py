@@ -59,6 +59,7 @@ from oncall_tui.core.outbox import (
     note_payload,
     update_payload,
 )
+from oncall_tui.core.sent import KIND_INCIDENT_PAGE, PARENT_INCIDENT, SentLedger
 from oncall_tui.core.sources import FEED_INCIDENTS, Backends
 from oncall_tui.core.sync import SyncEngine, utcnow
 from oncall_tui.core.timeline import merge_timeline, resolution_time, timeline_markdown
@@ -407,6 +408,8 @@ def sort_incidents(incidents: Iterable[Incident]) -> list[Incident]:
 class IncidentActions:
     """Every incident action, each saying in words what changed (or raising
     :class:`~oncall_tui.core.actions.ActionError` with why not and what to do)."""
+
+    sent: SentLedger | None = None  # the pages this tool made (not shown as alert rows)
 
     def __init__(
         self,
@@ -1148,7 +1151,7 @@ class IncidentActions:
         me = await self.me()
         who_asks = _who(me) if me else "the incident lead"
         try:
-            await self.io.create_escalation(
+            created = await self.io.create_escalation(
                 f"{incident.reference}: {incident.name}"[:250],
                 path_id=path.id if path else None,
                 user_ids=list(user_ids) or None,
@@ -1161,6 +1164,8 @@ class IncidentActions:
             )
         except ApiError as exc:
             raise ActionError(f"Paging failed: {exc}") from None
+        if self.sent is not None:
+            self.sent.record(created.id, PARENT_INCIDENT + incident.id, KIND_INCIDENT_PAGE)
         target = path.name if path else (names or f"{len(user_ids)} people")
         return Outcome(f"Paged {target} into {incident.reference}.")
 

@@ -23,12 +23,13 @@ from typing import Protocol
 import httpx
 
 from oncall_tui.backends.http import RequestStats
-from oncall_tui.config import Settings
+from oncall_tui.config import Settings, default_data_dir
 from oncall_tui.core import guard, snapcache
 from oncall_tui.core.actions import Actions
 from oncall_tui.core.incidents import IncidentActions, outbox_path
 from oncall_tui.core.outbox import Outbox, OutboxError
 from oncall_tui.core.overrides import OverrideActions
+from oncall_tui.core.sent import SENT_FILE, SentLedger
 from oncall_tui.core.snapcache import Saver
 from oncall_tui.core.sources import Backends, build_backends, build_engine
 from oncall_tui.core.sync import SyncEngine, on_recovery, utcnow
@@ -72,6 +73,7 @@ class Session:
     outbox: Outbox | None = None  # notes and updates wait here until incident.io has them
     demo: DemoSource | None = None  # the simulated world, when running on one
     snapshot_cache: Saver | None = None  # the last snapshot on disk, for the next start
+    sent: SentLedger | None = None  # pages this tool made: shown with what they are about
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def on_close(self, closer: Callable[[], None]) -> None:
@@ -138,7 +140,7 @@ def open_session(
     if outbox is not None:
         # Notes typed during an outage go as soon as incident.io answers again.
         on_recovery(engine, SOURCE_INCIDENT_IO, outbox.retry_now)
-    return Session(
+    session = Session(
         settings=settings,
         backends=backends,
         engine=engine,
@@ -153,6 +155,10 @@ def open_session(
         outbox=outbox,
         demo=demo,
     )
+    # The demo world lives as long as its process: its record stays in memory.
+    ledger = SentLedger(None if demo is not None else default_data_dir() / SENT_FILE)
+    session.sent = session.actions.sent = session.incidents.sent = ledger
+    return session
 
 
 def open_outbox(*, demo: bool = False) -> Outbox:

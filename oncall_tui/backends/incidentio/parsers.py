@@ -273,6 +273,12 @@ def parse_actor(o: _Obj | None) -> str:
     return ""
 
 
+def parse_actor_user_id(o: _Obj | None) -> str:
+    """The id of the user an actor is ("" for an API key, a workflow or an alert)."""
+    user = o.opt_obj("user") if o is not None else None
+    return user.text("id", limit=200, required=False) if user is not None else ""
+
+
 def parse_identity(o: _Obj) -> Identity:
     return Identity(
         name=o.text("name", limit=200, required=False),
@@ -496,6 +502,7 @@ def parse_page(o: _Obj) -> Page:
         alert_ids=tuple(a.id() for a in o.objs("related_alerts")),
         incident_ids=tuple(i.id() for i in o.objs("related_incidents")),
         creator=parse_actor(o.opt_obj("creator")),
+        creator_id=parse_actor_user_id(o.opt_obj("creator")),
     )
 
 

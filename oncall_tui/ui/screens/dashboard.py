@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Header, Input, Static
 
-from oncall_tui.core import desktop, freshness, guard, paging, timefmt, views
+from oncall_tui.core import desktop, freshness, guard, paging, sent, timefmt, views
 from oncall_tui.core.session import Session
 from oncall_tui.core.sources import SCHEDULES_FEED
 from oncall_tui.core.sync import utcnow
@@ -148,6 +148,7 @@ class DashboardScreen(RowActions):
         self._banner_text = ""
         self._stale_sources: frozenset[str] = frozenset()
         self._gc_frozen = False
+        self._page_rows = sent.PageRows(session.sent)  # pages I sent are not rows
 
     # -- layout ------------------------------------------------------------------
 
@@ -250,7 +251,8 @@ class DashboardScreen(RowActions):
         if self._index is None or self._index_source is not snap.alerts:
             self._index = views.AlertIndex(snap.alerts, previous=self._index)
             self._index_source = snap.alerts
-        return views.alert_rows(snap.pages, self._index, snap.paths, snap.me, self.filters)
+        pages = self._page_rows.split(snap.pages, snap.paths, snap.me).rows
+        return views.alert_rows(pages, self._index, snap.paths, snap.me, self.filters)
 
     def _render_snapshot(self) -> None:
         self._dirty = False
@@ -423,9 +425,17 @@ class DashboardScreen(RowActions):
             if path is not None
             else ()
         )
+        by_key, _ = self._alert_lookup()
+        ids = [by_key[k].id for k in row.alert_keys if k in by_key]
+        ids += [a for p in pages for a in p.alert_ids]
+        mine_sent = sent.belonging(
+            self._page_rows.split(snap.pages, snap.paths, snap.me).sent,
+            sent.row_tokens(row.page_ids, row.alert_keys, ids),
+        )
         detail.show(
             row,
             pages=pages,
+            sent=mine_sent,
             alert=alert,
             path=path,
             levels=levels,

@@ -25,6 +25,7 @@ from textual.widgets import Static
 from oncall_tui.core import timefmt, views
 from oncall_tui.core.alerts import PAGING_STATUSES
 from oncall_tui.core.paging import LevelView
+from oncall_tui.core.sent import SentItem, sent_words
 from oncall_tui.core.views import KIND_PAGE, AlertRow
 from oncall_tui.domain import (
     LINK_DASHBOARD,
@@ -130,6 +131,7 @@ class AlertDetail(Widget):
         self._notes: tuple[AlertNote, ...] = ()
         self._path: EscalationPath | None = None
         self._levels: tuple[LevelView, ...] = ()
+        self._sent: tuple[SentItem, ...] = ()
         self._stale_since: datetime | None = None
 
     def set_stale(self, since: datetime | None) -> None:
@@ -171,6 +173,7 @@ class AlertDetail(Widget):
         alerts: Sequence[Alert] = (),
         alert: Alert | None = None,
         pages: Sequence[Page] = (),
+        sent: Sequence[SentItem] = (),
         notes: Sequence[AlertNote] = (),
         path: EscalationPath | None = None,
         levels: Sequence[LevelView] = (),
@@ -181,7 +184,8 @@ class AlertDetail(Widget):
         """Show ``row`` (None: nothing selected) with what the screen knows about it.
 
         ``alerts``: the alerts of the row's group (or one ``alert``); ``pages``: the pages
-        behind it; ``path``: the escalation path of its page, to show who is next;
+        behind it; ``sent``: pages I sent about it (escalations, shadow requests), which
+        are not rows of their own; ``path``: the escalation path of its page, to show who is next;
         ``series``: a :class:`~oncall_tui.domain.Series`, ``"loading"``, ``None`` /
         ``"none"`` for no metric, or left out to keep the metric shown for the same row
         (a new row starts at "no metric"). ``zone`` (if given) replaces the display
@@ -197,6 +201,7 @@ class AlertDetail(Widget):
             group = (alert, *group)
         self._alerts = group
         self._pages = tuple(pages)
+        self._sent = tuple(sent)
         self._notes = tuple(notes)
         self._path = path
         self._levels = tuple(levels)
@@ -281,6 +286,10 @@ class AlertDetail(Widget):
         alert = self._alerts[0] if self._alerts else None
 
         blocks.append(self._links_block(alert, row))
+        if self._sent:
+            _add_section(blocks, f"Sent by me ({len(self._sent)})")
+            lines = [clean(sent_words(item, now, self.zone), limit=400) for item in self._sent]
+            blocks.append(Content("\n".join(lines)))
         if alert is not None and alert.description:
             _add_section(blocks, "Description")
             blocks.append(Content(clean(alert.description, multiline=True)))

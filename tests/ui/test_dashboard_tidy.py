@@ -1,0 +1,106 @@
+"""Tidy rows in the dashboard (Pilot on the demo world): what I sent is not a firing alert;
+it shows in the detail of what it was sent about."""
+
+from __future__ import annotations
+
+import pytest
+from factories import until
+
+from oncall_tui.config import Settings
+from oncall_tui.sim.records import Actor
+from oncall_tui.ui.app import OnCallApp
+from oncall_tui.ui.launch import make_session
+from oncall_tui.ui.widgets.alert_detail import AlertDetail
+from oncall_tui.ui.widgets.alert_table import AlertTable
+
+
+def make_app() -> OnCallApp:
+    session = make_session(Settings(), demo=True, readonly=False)
+    return OnCallApp(session.settings, demo=True, session=session)
+
+
+def table(app) -> AlertTable:
+    return app.screen.query_one(AlertTable)
+
+
+def detail_text(app) -> str:
+    return str(app.screen.query_one(AlertDetail).body_content())
+
+
+def created(app) -> list:
+    return [w for w in app.session.demo.world.writes if w.kind == "escalation.create"]
+
+
+async def loaded(pilot) -> None:
+    app = pilot.app
+    await until(pilot, lambda: app.screen.__class__.__name__ == "DashboardScreen")
+    await until(pilot, lambda: table(app).row_count > 3 and app.session.engine.world.shifts)
+    await until(pilot, lambda: any(r.kind == "page" and r.mine for r in table(app).rows))
+
+
+def my_page(app):
+    return next(r for r in table(app).rows if r.kind == "page" and r.mine)
+
+
+async def _sent_shows_in_the_detail_not_as_a_row(pilot, key: str, kind: str) -> None:
+    app = pilot.app
+    made = created(app)[-1]
+    world = app.session.engine.world
+    await until(pilot, lambda: made.target_id in world.pages)  # the engine has read it
+    await pilot.pause(0.2)
+    assert made.target_id not in {p for r in table(app).rows for p in r.page_ids}
+    assert not any(r.title.startswith(("Escalated:", "Shadow request:")) for r in table(app).rows)
+    assert table(app).move_cursor_to_key(key)
+    await until(pilot, lambda: "Sent by me (1)" in detail_text(app))
+    text = detail_text(app)
+    assert f"{kind} “" in text and f"id {made.target_id}" in text
+    # The row's own links are still there beside it.
+    assert "runbook    ✓" in text
+
+
+@pytest.mark.parametrize(
+    ("key", "confirm", "kind"),
+    [("e", True, "escalation"), ("S", False, "shadow request")],
+    ids=["escalate", "shadow"],
+)
+async def test_what_i_send_about_a_page_is_not_a_row_but_shows_in_its_detail(key, confirm, kind):
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        row_key = my_page(app).key
+        assert table(app).move_cursor_to_key(row_key)
+        before = len(created(app))
+        await pilot.press(key)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ChooseScreen")
+        await pilot.press("enter")  # escalate: the next level of the page's path
+        if confirm:
+            await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+            await pilot.press("y")
+        await until(pilot, lambda: len(created(app)) > before)
+        await _sent_shows_in_the_detail_not_as_a_row(pilot, row_key, kind)
+
+
+async def test_a_page_made_as_me_in_incident_io_is_not_a_row_unless_it_pages_me():
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        world = app.session.demo.world
+        me = world.me
+        other = next(u for u in world.users.values() if u.id != me.id)
+        to_other, _ = world.create_escalation(
+            idempotency_key="web-other",
+            title="Please look at the ledger",
+            user_ids=[other.id],
+            creator=Actor("user", me.id, me.name),
+        )
+        to_me, _ = world.create_escalation(
+            idempotency_key="web-me",
+            title="Drill for me",
+            user_ids=[me.id],
+            creator=Actor("user", me.id, me.name),
+        )
+        app.session.engine.poll_soon("incident.io pages")
+        engine = app.session.engine
+        await until(pilot, lambda: {to_other.id, to_me.id} <= engine.world.pages.keys())
+        await until(pilot, lambda: any(to_me.id in r.page_ids for r in table(app).rows))
+        assert not any(to_other.id in r.page_ids for r in table(app).rows)
