@@ -1,555 +1,64 @@
-"""The alert list: pages and alerts as rows (grouped, filtered, sorted), and what changed."""
+"""The alert list: pages and alerts as rows (grouped, filtered, sorted), and what changed.
+
+What a row is lives in :mod:`oncall_tui.core.alert_model`, the per-snapshot index of alerts
+in :mod:`oncall_tui.core.alert_index`; both are re-exported here."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
-from oncall_tui.core import paging, timefmt
+from oncall_tui.core import paging
+from oncall_tui.core.alert_index import AlertIndex as AlertIndex
+from oncall_tui.core.alert_index import _alert_state as _alert_state
+from oncall_tui.core.alert_index import _Entry as _Entry
+from oncall_tui.core.alert_index import _group_key as _group_key
+from oncall_tui.core.alert_index import _same_facts as _same_facts
+from oncall_tui.core.alert_index import _severity_cache as _severity_cache
+from oncall_tui.core.alert_index import _severity_of as _severity_of
+from oncall_tui.core.alert_index import _title_token as _title_token
+from oncall_tui.core.alert_index import alert_group_key as alert_group_key
+from oncall_tui.core.alert_model import _LINK_NAMES as _LINK_NAMES
+from oncall_tui.core.alert_model import _LINK_RANK as _LINK_RANK
+from oncall_tui.core.alert_model import _SEVERITY_ALIASES as _SEVERITY_ALIASES
+from oncall_tui.core.alert_model import CLOSED_STATES as CLOSED_STATES
+from oncall_tui.core.alert_model import HANDLED_STATES as HANDLED_STATES
+from oncall_tui.core.alert_model import KIND_ALERT as KIND_ALERT
+from oncall_tui.core.alert_model import KIND_PAGE as KIND_PAGE
+from oncall_tui.core.alert_model import LINK_MISSING as LINK_MISSING
+from oncall_tui.core.alert_model import LINK_OK as LINK_OK
+from oncall_tui.core.alert_model import LINK_REFUSED as LINK_REFUSED
+from oncall_tui.core.alert_model import LINK_UNKNOWN as LINK_UNKNOWN
+from oncall_tui.core.alert_model import PAGING_STATUSES as PAGING_STATUSES
+from oncall_tui.core.alert_model import ROW_CELLS as ROW_CELLS
+from oncall_tui.core.alert_model import STATE_ACKED as STATE_ACKED
+from oncall_tui.core.alert_model import STATE_FIRING as STATE_FIRING
+from oncall_tui.core.alert_model import STATE_PENDING as STATE_PENDING
+from oncall_tui.core.alert_model import STATE_RESOLVED as STATE_RESOLVED
+from oncall_tui.core.alert_model import STATE_SILENCED as STATE_SILENCED
+from oncall_tui.core.alert_model import STATE_SNOOZED as STATE_SNOOZED
+from oncall_tui.core.alert_model import STATE_TRIGGERED as STATE_TRIGGERED
+from oncall_tui.core.alert_model import AlertFilter as AlertFilter
+from oncall_tui.core.alert_model import AlertRow as AlertRow
+from oncall_tui.core.alert_model import _one_link_state as _one_link_state
+from oncall_tui.core.alert_model import alert_link_states as alert_link_states
+from oncall_tui.core.alert_model import escalation_next_at as escalation_next_at
+from oncall_tui.core.alert_model import normalise_severity as normalise_severity
+from oncall_tui.core.alert_model import page_reaches_me as page_reaches_me
+from oncall_tui.core.alert_model import page_severity as page_severity
+from oncall_tui.core.alert_model import page_urgency as page_urgency
+from oncall_tui.core.alert_model import path_summary as path_summary
 from oncall_tui.domain import (
-    ALERT_FIRING,
-    ALERT_INHIBITED,
-    ALERT_PENDING,
-    ALERT_RESOLVED,
-    ALERT_SILENCED,
-    LINK_DASHBOARD,
-    LINK_PANEL,
-    LINK_RUNBOOK,
     PAGE_PENDING_REPEAT,
     PAGE_TRIGGERED,
-    SEVERITY_ORDER,
     SOURCE_INCIDENT_IO,
     Alert,
     EscalationPath,
-    Link,
     Page,
     User,
     severity_rank,
 )
-
-STATE_TRIGGERED = PAGE_TRIGGERED  # a page that is paging people
-PAGING_STATUSES = (PAGE_TRIGGERED, PAGE_PENDING_REPEAT)
-
-
-STATE_FIRING = "firing"  # an alert that is firing and not handled
-
-
-STATE_PENDING = "pending"  # a Grafana rule pending, or a page in its grace period
-
-
-STATE_ACKED = "acked"
-
-
-STATE_SNOOZED = "snoozed"
-
-
-STATE_SILENCED = "silenced"
-
-
-STATE_RESOLVED = "resolved"
-
-
-HANDLED_STATES = frozenset({STATE_ACKED, STATE_SNOOZED, STATE_SILENCED})
-
-
-CLOSED_STATES = frozenset({STATE_RESOLVED, "expired", "cancelled"})
-
-
-LINK_OK = "ok"
-
-
-LINK_MISSING = "missing"
-
-
-LINK_REFUSED = "refused"
-
-
-LINK_UNKNOWN = "unknown"  # a page whose alerts we do not have
-
-
-KIND_PAGE = "page"
-
-
-KIND_ALERT = "alert"
-
-
-_SEVERITY_ALIASES = {
-    "crit": "critical",
-    "p1": "critical",
-    "sev1": "critical",
-    "urgent": "critical",
-    "emergency": "critical",
-    "page": "critical",
-    "p2": "major",
-    "sev2": "major",
-    "error": "major",
-    "p3": "warning",
-    "sev3": "warning",
-    "medium": "warning",
-    "warn": "warning",
-    "p4": "low",
-    "sev4": "low",
-    "p5": "info",
-    "none": "info",
-}
-
-
-def normalise_severity(value: str) -> str:
-    """Lower-case a severity and map common aliases ("P1", "crit", "warn") onto
-    :data:`~oncall_tui.domain.SEVERITY_ORDER`; unknown text is kept (lower-cased)."""
-    text = (value or "").strip().lower()
-    if not text:
-        return ""
-    if text in SEVERITY_ORDER:
-        return text
-    head = text.split()[0].rstrip(":-")
-    if head in _SEVERITY_ALIASES:
-        return _SEVERITY_ALIASES[head]
-    if head in SEVERITY_ORDER:
-        return head
-    return _SEVERITY_ALIASES.get(text, text)
-
-
-@dataclass(frozen=True, slots=True)
-class AlertFilter:
-    """What the user has asked the alert list to show."""
-
-    query: str = ""  # words, all of which must appear in title/source/labels/severity
-    mine_only: bool = False
-    hide_acked: bool = False  # also hides snoozed and silenced rows
-    critical_only: bool = False
-    include_resolved: bool = False
-
-    @property
-    def terms(self) -> tuple[str, ...]:
-        return tuple(self.query.casefold().split())
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRow:
-    """One row of the pages-and-alerts table. Times are absolute so a row only changes
-    when its data does; format ages with :mod:`timefmt` when drawing."""
-
-    key: str  # stable id: "page:<id>" or "alert:<group token>"
-    kind: str  # page | alert
-    mine: bool
-    title: str
-    source: str
-    severity: str  # normalised ("critical", …) or as the source said
-    urgency: int  # 0 most urgent; severity rank
-    critical: bool
-    state: str  # triggered | firing | pending | acked | snoozed | silenced | resolved | …
-    started_at: datetime  # earliest start in the group
-    latest_at: datetime  # latest start in the group (newest duplicate)
-    count: int = 1
-    level: int | None = None  # escalation level reached (1-based)
-    levels: int | None = None  # levels on the path
-    next_level_at: datetime | None = None  # when it moves up unless acked
-    runbook: str = LINK_UNKNOWN  # ok | missing | refused | unknown
-    dashboard: str = LINK_UNKNOWN
-    page_ids: tuple[str, ...] = ()
-    alert_keys: tuple[str, ...] = ()
-    went: str = ""  # a page that paged me and is no longer mine: where it is now
-
-    @property
-    def section(self) -> int:
-        """0: pages that reach me, 1: other pages, 2: alerts."""
-        if self.kind == KIND_PAGE:
-            return 0 if self.mine else 1
-        return 2
-
-    def age(self, now: datetime) -> str:
-        return timefmt.ago(self.started_at, now)
-
-    def next_level_in(self, now: datetime) -> str:
-        """ "in 3m" until the next level, "" when none is due."""
-        if self.next_level_at is None:
-            return ""
-        return timefmt.countdown(self.next_level_at, now)
-
-
-ROW_CELLS: tuple[str, ...] = tuple(f.name for f in fields(AlertRow) if f.name != "key")
-
-
-def page_reaches_me(page: Page, path: EscalationPath | None, me: User | None) -> bool:
-    """The page is mine now: paging me (its latest round names me), or acked by me.
-    After I decline, or once it moves past my level, it is not (see
-    :mod:`oncall_tui.core.paging`)."""
-    return paging.is_mine(page, path, me)
-
-
-def path_summary(path: EscalationPath) -> str:
-    """What a path offers in a few words: "3 levels", or for a path built from a template
-    (incident.io lists no levels for it) "from a template; on call now: Ana, Bo". Never
-    "0 levels"."""
-    responders = ", ".join(u.name or u.email or u.id for u in path.current_responders[:4])
-    if len(path.current_responders) > 4:
-        responders += f" and {len(path.current_responders) - 4} more"
-    now = f"on call now: {responders}" if responders else "no one on call now"
-    if path.levels:
-        n = len(path.levels)
-        return f"{n} level{'s' if n != 1 else ''}"
-    if path.templated:
-        return f"from a template; {now}"
-    return f"levels not listed; {now}"
-
-
-def page_urgency(page: Page) -> str:
-    """The urgency of the latest event that carries one ("high"/"low"), else ""."""
-    for event in sorted(page.events, key=lambda e: e.occurred_at, reverse=True):
-        if event.urgency:
-            return event.urgency.lower()
-    return ""
-
-
-def page_severity(page: Page) -> str:
-    """The page's priority as a severity; without a priority, high urgency is "high"
-    and low urgency "low"."""
-    sev = normalise_severity(page.priority)
-    if sev:
-        return sev
-    urgency = page_urgency(page)
-    if urgency == "high":
-        return "high"
-    if urgency == "low":
-        return "low"
-    return ""
-
-
-def escalation_next_at(page: Page, path: EscalationPath | None) -> datetime | None:
-    """When the page moves to the next level of its path unless someone acks.
-
-    Counted from the latest ``notified_users`` event (or ``triggered``, or the page's
-    creation) plus that level's time-to-ack. None when acked/closed, on the last level,
-    or when the path or its time-to-ack is unknown.
-    """
-    if page.status not in PAGING_STATUSES or path is None or not path.levels:
-        return None
-    level = page.level
-    if level >= len(path.levels):
-        return None
-    tta = path.levels[level - 1].time_to_ack_seconds
-    if tta is None or tta < 0:
-        return None
-    base = page.created_at
-    for event in page.events:
-        if event.event in ("notified_users", "triggered") and event.occurred_at > base:
-            base = event.occurred_at
-    return base + timedelta(seconds=tta)
-
-
-def _one_link_state(link: Link | None) -> str:
-    if link is None:
-        return LINK_MISSING
-    if link.url is not None:
-        return LINK_OK
-    if link.problem and link.problem.startswith("refused"):
-        return LINK_REFUSED
-    return LINK_MISSING
-
-
-_LINK_RANK = {LINK_OK: 0, LINK_REFUSED: 1, LINK_MISSING: 2, LINK_UNKNOWN: 3}
-
-
-_LINK_NAMES = (LINK_OK, LINK_REFUSED, LINK_MISSING, LINK_UNKNOWN)
-
-
-def alert_link_states(alert: Alert) -> tuple[str, str]:
-    """(runbook, dashboard) markers of an alert: "ok", "refused" or "missing".
-
-    A Grafana panel link counts as the dashboard when it is better than the dashboard
-    link (or there is none). One pass over the links, no allocation per missing link.
-    """
-    runbook = dashboard = panel = None
-    for link in alert.links:
-        kind = link.kind
-        if kind == LINK_RUNBOOK:
-            if runbook is None:
-                runbook = link
-        elif kind == LINK_DASHBOARD:
-            if dashboard is None:
-                dashboard = link
-        elif kind == LINK_PANEL and panel is None:
-            panel = link
-    dash = _one_link_state(dashboard)
-    if dash != LINK_OK and panel is not None:
-        other = _one_link_state(panel)
-        if _LINK_RANK[other] < _LINK_RANK[dash]:
-            dash = other
-    return _one_link_state(runbook), dash
-
-
-_severity_cache: dict[str, tuple[str, int]] = {}
-
-
-def _severity_of(value: str) -> tuple[str, int]:
-    hit = _severity_cache.get(value)
-    if hit is None:
-        severity = normalise_severity(value)
-        hit = (severity, severity_rank(severity))
-        if len(_severity_cache) < 1024:  # bounded: severities are a handful of words
-            _severity_cache[value] = hit
-    return hit
-
-
-class _Entry:
-    """Per-alert facts computed once (search key, title token, ranks). An entry is shared
-    by the next :class:`AlertIndex` when its alert comes back with the same facts."""
-
-    __slots__ = (
-        "alert",
-        "aliases",
-        "dashboard",
-        "label",
-        "page_key",
-        "rank",
-        "runbook",
-        "search",
-        "severity",
-        "started",
-        "state",
-        "token",
-    )
-
-    def __init__(self, alert: Alert, source_label: str) -> None:
-        self.alert = alert
-        self.label = source_label
-        self.token = _title_token(source_label, alert.title)
-        aliases = []
-        if alert.fingerprint:
-            aliases.append("f\x1f" + alert.fingerprint)
-        if alert.dedup_key:
-            aliases.append("d\x1f" + source_label + "\x1f" + alert.dedup_key)
-        self.aliases = tuple(aliases)
-        self.started = alert.started_at
-        self.severity, self.rank = _severity_of(alert.severity)
-        self.state = _alert_state(alert)
-        runbook, dashboard = alert_link_states(alert)
-        self.runbook, self.dashboard = _LINK_RANK[runbook], _LINK_RANK[dashboard]
-        parts = [alert.title, source_label, self.severity]
-        for name, value in alert.labels:
-            parts.append(name + "=" + value)
-        self.search = "\n".join(parts).casefold()
-        # The alert id a page names, for incident.io alerts (shown by the page's row).
-        self.page_key = alert.id if alert.source == SOURCE_INCIDENT_IO else None
-
-
-def _same_facts(a: Alert, b: Alert) -> bool:
-    """True when everything an entry and its row are made of is the same in both (the
-    rest, e.g. the description, is read from the alert itself when shown)."""
-    return a is b or (
-        a.title == b.title
-        and a.state == b.state
-        and a.severity == b.severity
-        and a.started_at == b.started_at
-        and a.silenced_by == b.silenced_by
-        and a.source == b.source
-        and a.instance == b.instance
-        and a.id == b.id
-        and a.fingerprint == b.fingerprint
-        and a.dedup_key == b.dedup_key
-        and a.labels == b.labels
-        and a.links == b.links
-    )
-
-
-def _alert_state(alert: Alert) -> str:
-    state = (alert.state or "").lower()
-    if alert.silenced_by or state in (ALERT_SILENCED, ALERT_INHIBITED, "suppressed"):
-        return STATE_SILENCED if state != ALERT_RESOLVED else STATE_RESOLVED
-    if state in (ALERT_FIRING, "active", "alerting", "unprocessed"):
-        return STATE_FIRING
-    if state in (ALERT_RESOLVED, "inactive", "normal", "ok"):
-        return STATE_RESOLVED
-    if state == ALERT_PENDING:
-        return STATE_PENDING
-    return state or STATE_FIRING
-
-
-def _title_token(source_label: str, title: str) -> str:
-    return source_label + "\x1f" + title.casefold()
-
-
-def _group_key(token: str) -> str:
-    # Hashed: bounded length and no control characters, whatever the title holds.
-    return "alert:" + hashlib.blake2b(token.encode("utf-8"), digest_size=10).hexdigest()
-
-
-def alert_group_key(source_label: str, title: str) -> str:
-    """The row key of the group holding alerts from ``source_label`` titled ``title``
-    (case-insensitive). When fingerprints join titles, the smallest title token wins."""
-    return _group_key(_title_token(source_label, title))
-
-
-class AlertIndex:
-    """Alerts prepared once per refresh so that filtering is cheap on every keystroke.
-
-    Groups duplicates (same source and title, case-insensitive, or the same fingerprint
-    or deduplication key) and precomputes lower-case search keys. Build it when the
-    alerts change; pass it to :func:`alert_rows` as often as the filter changes.
-
-    ``previous`` (the index of the last refresh) makes a refresh cost what changed:
-    alerts that come back with the same facts keep their entries, and groups whose
-    members are all kept keep their rows for the same pages, paths and me.
-    """
-
-    __slots__ = (
-        "_by_key",
-        "_context",
-        "_group_index",
-        "_inherit",
-        "_key_of_token",
-        "_row_cache",
-        "by_alert_id",
-        "entries",
-        "group_keys",
-        "group_members",
-        "group_sizes",
-        "member_group",
-    )
-    _by_key: dict[str, _Entry]
-    _key_of_token: dict[str, str]
-
-    def __init__(self, alerts: Sequence[Alert], previous: AlertIndex | None = None) -> None:
-        old_by_key = previous._by_key if previous is not None else {}
-        old_keys = previous._key_of_token if previous is not None else {}
-        entries: list[_Entry] = []
-        by_key: dict[str, _Entry] = {}
-        for alert in alerts:
-            entry = old_by_key.get(alert.key)
-            if entry is None or not _same_facts(entry.alert, alert):
-                entry = _Entry(alert, alert.source_label)
-            else:
-                entry.alert = alert  # same facts; the rest (description, …) as it is now
-            entries.append(entry)
-            by_key[alert.key] = entry
-
-        # Alerts with the same title token share a provisional group; a fingerprint or
-        # dedup key seen in two provisional groups joins them (union-find, rare).
-        parent: list[int] = []
-        group_title: list[str] = []
-        title_group: dict[str, int] = {}
-        alias_group: dict[str, int] = {}
-
-        def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        provisional: list[int] = []
-        for entry in entries:
-            token = entry.token
-            g = title_group.get(token)
-            if g is None:
-                g = len(parent)
-                parent.append(g)
-                group_title.append(token)
-                title_group[token] = g
-            for alias in entry.aliases:
-                other = alias_group.setdefault(alias, g)
-                if other != g:
-                    x, y = find(other), find(g)
-                    if x != y:
-                        parent[max(x, y)] = min(x, y)
-            provisional.append(g)
-        # A group's key is its smallest title token: it does not depend on the order the
-        # alerts came in, and it stays put while any member with that title remains.
-        root_key: dict[int, str] = {}
-        for g, token in enumerate(group_title):
-            root = find(g)
-            current = root_key.get(root)
-            if current is None or token < current:
-                root_key[root] = token
-        group_of_root: dict[int, int] = {}
-        group_keys: list[str] = []
-        key_of_token: dict[str, str] = {}
-        members_of: list[list[_Entry]] = []
-        member_group: list[int] = []
-        by_alert_id: dict[str, list[int]] = {}
-        for i, entry in enumerate(entries):
-            root = find(provisional[i])
-            group = group_of_root.get(root)
-            if group is None:
-                group = len(group_keys)
-                group_of_root[root] = group
-                token = root_key[root]
-                key = old_keys.get(token) or _group_key(token)
-                key_of_token[token] = key
-                group_keys.append(key)
-                members_of.append([entry])
-            else:
-                members_of[group].append(entry)
-            member_group.append(group)
-            alert_id = entry.alert.id
-            ids = by_alert_id.get(alert_id)
-            if ids is None:
-                by_alert_id[alert_id] = [i]
-            else:
-                ids.append(i)
-        self.entries = entries
-        self.member_group = member_group
-        self.group_keys = group_keys
-        self.group_members = [tuple(m) for m in members_of]
-        self.group_sizes = [len(m) for m in members_of]
-        self.by_alert_id = by_alert_id
-        self._by_key = by_key
-        self._key_of_token = key_of_token
-        self._group_index = {key: g for g, key in enumerate(group_keys)}
-        # Rows of whole groups (and their sort keys) for one (pages, paths, me): filtering
-        # on each keystroke then rebuilds only the groups a filter cuts into.
-        self._context: tuple[Any, ...] = ()
-        self._row_cache: dict[Any, Any] = {}
-        self._inherit: tuple[Any, ...] = ()
-        if previous is not None and previous._context:
-            self._inherit = (previous, previous._context, previous._row_cache)
-
-    def _rows_for(self, pages: object, paths: object, me: object) -> dict[Any, Any]:
-        """The row cache, emptied when the pages, paths or me are other objects. Only
-        tuples are trusted to stay as they were; other sequences get a throwaway cache."""
-        if not (isinstance(pages, tuple) and isinstance(paths, tuple)):
-            return {}
-        context = self._context
-        if (
-            len(context) != 3
-            or context[0] is not pages
-            or context[1] is not paths
-            or context[2] is not me
-        ):
-            self._context = (pages, paths, me)
-            self._row_cache = self._inherited(pages, paths, me)
-        return self._row_cache
-
-    def _inherited(self, pages: object, paths: object, me: object) -> dict[Any, Any]:
-        """Rows of the previous index for groups whose members are the very same entries
-        (same facts), when the pages, paths and me are the same objects too."""
-        inherit, self._inherit = self._inherit, ()
-        if not inherit:
-            return {}
-        previous, context, cache = inherit
-        if context[0] is not pages or context[1] is not paths or context[2] is not me:
-            return {}
-        kept: dict[Any, Any] = {}
-        old_members = previous.group_members
-        old_group_index = previous._group_index
-        members = self.group_members
-        for group, key in enumerate(self.group_keys):
-            old = old_group_index.get(key)
-            if old is not None:
-                hit = cache.get(old)
-                # Entries have no __eq__: tuple equality is identity, member by member.
-                if hit is not None and members[group] == old_members[old]:
-                    kept[group] = hit
-        return kept
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def alerts_with_id(self, alert_id: str) -> list[Alert]:
-        return [self.entries[i].alert for i in self.by_alert_id.get(alert_id, ())]
 
 
 def _matches(search: str, terms: tuple[str, ...]) -> bool:
