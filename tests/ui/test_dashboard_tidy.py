@@ -104,3 +104,32 @@ async def test_a_page_made_as_me_in_incident_io_is_not_a_row_unless_it_pages_me(
         await until(pilot, lambda: {to_other.id, to_me.id} <= engine.world.pages.keys())
         await until(pilot, lambda: any(to_me.id in r.page_ids for r in table(app).rows))
         assert not any(to_other.id in r.page_ids for r in table(app).rows)
+
+
+def _stop_rule(app, alert) -> None:
+    """The Grafana rule behind ``alert`` stops firing on its instance (it resolves)."""
+    world = app.session.demo.grafana[alert.instance]
+    name = dict(alert.labels)["alertname"]
+    before = len(world.rules)
+    world.rules = [r for r in world.rules if r.title != name]
+    assert len(world.rules) == before - 1
+
+
+async def test_a_grouped_row_keeps_its_id_when_the_member_that_named_it_resolves():
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        rows = table(app).rows
+        row = next(r for r in rows if r.title.startswith("Checkout p99") and r.count == 2)
+        alerts = {a.key: a for a in app.session.engine.snapshot().alerts}
+        members = sorted((alerts[k] for k in row.alert_keys), key=lambda a: a.source_label)
+        assert len({a.instance for a in members}) == 2
+        # The member whose source sorts first gives the group its id: it resolves.
+        _stop_rule(app, members[0])
+        app.session.engine.poll_soon()
+
+        def same_title():
+            return [r for r in table(app).rows if r.title == row.title and r.state != "resolved"]
+
+        await until(pilot, lambda: len(same_title()) == 1 and same_title()[0].count == 1)
+        assert same_title()[0].key == row.key
