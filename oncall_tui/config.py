@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from oncall_tui.domain import SEVERITY_ORDER
 from oncall_tui.safety import INSTANCE_NAME, UnsafeUrl, check_api_url, openable_url
 
 APP_NAME = "oncall-tui"
@@ -205,6 +206,26 @@ class ActionsConfig(_Section):
     """Delivered notes and updates are kept in the local outbox this long, then pruned."""
 
 
+class NotificationsConfig(_Section):
+    """When a new page (or a shift reminder, or a watched item) rings the bell and sends a
+    desktop notification; ``[ui] bell`` and ``desktop_notifications`` say whether each is
+    wanted at all."""
+
+    min_severity: str = ""
+    """Only pages of this severity or above ring (critical, major, high, warning, minor,
+    low, info); "" rings for every page. A page with no severity always rings."""
+    only_on_call: bool = True
+    """Ring for pages only while I hold a shift (reminders and watches ring regardless)."""
+
+    @field_validator("min_severity")
+    @classmethod
+    def _known_severity(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and value not in SEVERITY_ORDER:
+            raise ValueError(f'{value!r} is not one of {", ".join(SEVERITY_ORDER)} (or "")')
+        return value
+
+
 # --------------------------------------------------------------------------- settings
 
 
@@ -220,6 +241,7 @@ class Settings(BaseModel):
     alertmanager: dict[str, AlertmanagerConfig] = Field(default_factory=dict)
     ui: UiConfig = Field(default_factory=UiConfig)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
 
     @field_validator("grafana", "alertmanager")
     @classmethod

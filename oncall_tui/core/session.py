@@ -27,6 +27,7 @@ from oncall_tui.config import Settings, default_data_dir
 from oncall_tui.core import guard, snapcache
 from oncall_tui.core.actions import Actions
 from oncall_tui.core.incidents import IncidentActions, outbox_path
+from oncall_tui.core.notify import Notifier, notifier_for
 from oncall_tui.core.outbox import Outbox, OutboxError
 from oncall_tui.core.overrides import OverrideActions
 from oncall_tui.core.sent import SENT_FILE, SentLedger
@@ -74,6 +75,7 @@ class Session:
     demo: DemoSource | None = None  # the simulated world, when running on one
     snapshot_cache: Saver | None = None  # the last snapshot on disk, for the next start
     sent: SentLedger | None = None  # pages this tool made: shown with what they are about
+    notifier: Notifier | None = None  # the one path for bells and desktop notifications
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def on_close(self, closer: Callable[[], None]) -> None:
@@ -192,6 +194,7 @@ def open_app_session(
         log.warning("%s", exc)
         outbox = None
     session = open_session(settings, readonly=readonly, clock=clock, demo=demo, outbox=outbox)
+    session.notifier = notifier_for(session.settings, session.engine, demo=demo is not None)
     if cache is not None:
         use_snapshot_cache(session, cache)
     if directory is not None:

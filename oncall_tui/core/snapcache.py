@@ -111,21 +111,26 @@ def body_of(world: World, identity: str, now: datetime) -> dict[str, Any]:
 def write(path: Path, body: dict[str, Any]) -> bool:
     """Write ``body`` atomically with mode 0600. Never raises; False when it could not."""
     try:
-        data = pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".snapshot-", dir=path.parent)  # mode 0600
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private(path, pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL))
         return True
     except Exception as exc:  # disk full, read-only home: the cache is a nicety
         log.warning("could not save the snapshot cache %s: %s", path, exc)
         return False
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically (a crash leaves the old file), mode 0600
+    in a 0700 directory. Raises :class:`OSError` when it cannot."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def parts_of(world: World) -> dict[str, Any]:

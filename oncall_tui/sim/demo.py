@@ -123,6 +123,7 @@ def build_demo(
         alertmanager={"k8s": AlertmanagerConfig(url=ALERTMANAGER, prometheus_url=PROMETHEUS)},
         ui=demo_ui(base.ui),
         actions=base.actions,
+        notifications=base.notifications,
     )
     tokens = {
         service: DEMO_TOKEN

@@ -7,8 +7,8 @@ and send actions. Nothing here talks HTTP directly: the core does.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,6 +23,7 @@ from oncall_tui.ui.screens.help import HelpScreen
 from oncall_tui.ui.themes import DEFAULT_THEME, load_themes
 
 if TYPE_CHECKING:
+    from oncall_tui.core.notify import Delivery, Notice, Notifier
     from oncall_tui.core.session import Session
 
 # Colours for the semantic variables when a built-in Textual theme is chosen.
@@ -448,11 +449,37 @@ class OnCallApp(App[int]):
         )
         if not found:
             return
-        for reminder in found:
-            title = "Shift starting" if reminder.kind == "start" else "Shift ending"
-            self.notify(reminder.text, title=title, timeout=30, markup=False)
-        ui = self.settings.ui
-        if ui.bell:
-            self.bell()
-        if ui.desktop_notifications:
-            desktop.notify("oncall-tui: shift reminder", " ".join(r.text for r in found))
+        from oncall_tui.core.notify import KIND_REMINDER, Notice
+
+        self.send_notices(
+            [
+                Notice(
+                    KIND_REMINDER,
+                    "reminder:" + "|".join(r.key),
+                    "Shift starting" if r.kind == "start" else "Shift ending",
+                    r.text,
+                    timeout=30,
+                )
+                for r in found
+            ]
+        )
+
+    # -- notifications -----------------------------------------------------------------
+
+    def send_notices(self, notices: Sequence[Notice]) -> list[Delivery]:
+        """Every toast-with-bell goes here: the session's notifier applies the rule
+        (never twice, quiet, severity, on call; see :mod:`oncall_tui.core.notify`)."""
+        notifier = self.notifier
+        if notifier is None:
+            return []
+        notifier.sink = self
+        return notifier.send(notices)
+
+    @property
+    def notifier(self) -> Notifier | None:
+        return getattr(self.session, "notifier", None)
+
+    def toast(self, title: str, text: str, level: str, timeout: float) -> None:
+        """The notifier's toast (its :class:`~oncall_tui.core.notify.Sink`)."""
+        severity = cast(SeverityLevel, level if level in ("warning", "error") else "information")
+        self.notify(text, title=title, severity=severity, timeout=timeout, markup=False)

@@ -29,7 +29,7 @@ from factories import until
 
 import oncall_tui.sim.demo as sim_demo
 from oncall_tui.backends.http import RetryPolicy
-from oncall_tui.config import ActionsConfig, Settings, UiConfig, UserConfig
+from oncall_tui.config import ActionsConfig, NotificationsConfig, Settings, UiConfig, UserConfig
 from oncall_tui.core import views
 from oncall_tui.ui.app import OnCallApp
 from oncall_tui.ui.launch import Session, make_session
@@ -72,6 +72,7 @@ def demo_session(
     seed: int = SEED,
     ui: UiConfig | None = None,
     actions: ActionsConfig | None = None,
+    notifications: NotificationsConfig | None = None,
 ) -> Session:
     """``make_session(..., demo=True)`` on a seeded demo world, shown in :data:`ZONE`
     (``ui`` and ``actions`` settings as given, else the defaults).
@@ -79,7 +80,10 @@ def demo_session(
     Call it with the clock already frozen: the world starts "now".
     """
     base = Settings(
-        user=UserConfig(timezone=ZONE), ui=ui or UiConfig(), actions=actions or ActionsConfig()
+        user=UserConfig(timezone=ZONE),
+        ui=ui or UiConfig(),
+        actions=actions or ActionsConfig(),
+        notifications=notifications or NotificationsConfig(),
     )
     with _demo_options(seed=seed, scenario=scenario, background_alerts=background_alerts):
         session = make_session(base, demo=True, readonly=readonly)
@@ -107,14 +111,17 @@ class FrozenDemo:
         background_alerts: int = 500,
         ui: UiConfig | None = None,
         actions: ActionsConfig | None = None,
+        notifications: NotificationsConfig | None = None,
+        session: Session | None = None,
     ) -> None:
         self.traveller = traveller
-        self.session = demo_session(
+        self.session = session or demo_session(
             readonly=readonly,
             scenario=scenario,
             background_alerts=background_alerts,
             ui=ui,
             actions=actions,
+            notifications=notifications,
         )
         self.app = OnCallApp(
             self.session.settings, demo=True, readonly=readonly, session=self.session

@@ -20,11 +20,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Header, Input, Static
 
-from oncall_tui.core import desktop, freshness, guard, paging, sent, timefmt, views
+from oncall_tui.core import freshness, guard, notify, paging, sent, timefmt, views
 from oncall_tui.core.session import Session
 from oncall_tui.core.sources import SCHEDULES_FEED
 from oncall_tui.core.sync import utcnow
 from oncall_tui.domain import Alert, Page, Series, Snapshot
+from oncall_tui.ui.quiet import quiet_words, toggle_quiet
 from oncall_tui.ui.screens.incidents import BindingCommands
 from oncall_tui.ui.screens.links import LinkCommands, LinksScreen, configured_links, open_quick_link
 from oncall_tui.ui.screens.row_actions import RowActions
@@ -92,6 +93,7 @@ class DashboardScreen(RowActions):
         Binding("escape", "back", "Close filter or detail", show=False, id="back"),
         Binding("i", "incidents", "Incidents", id="incidents"),
         Binding("L", "quick_links", "Quick links", show=False, id="links"),
+        Binding("Q", "quiet", "Quiet notifications", show=False, id="quiet"),
         Binding(
             "shift+down,ctrl+down",
             "scroll_detail(1)",
@@ -238,6 +240,12 @@ class DashboardScreen(RowActions):
 
     def _notices(self) -> tuple[str, ...]:
         snap = self._snapshot
+        quiet = quiet_words(self.session)
+        if quiet:
+            return (quiet, *self._source_notices(snap))
+        return self._source_notices(snap)
+
+    def _source_notices(self, snap: Snapshot) -> tuple[str, ...]:
         if snap.cached_from is None:
             return snap.notices
         zone = self.session.settings.display_zone()
@@ -365,14 +373,7 @@ class DashboardScreen(RowActions):
         if target is not None:
             table.move_cursor_to_key(target)
         pages = [p for pid in found.new for p in snap.pages if p.id == pid]
-        for page in pages:
-            text = f"Paged: {page.title}"
-            self.app.notify(text, title="New page", severity="error", timeout=15)
-        settings = self.session.settings.ui
-        if settings.bell:
-            self.app.bell()
-        if settings.desktop_notifications:
-            desktop.notify(*desktop.page_notification([p.title for p in pages]))
+        self.oncall.send_notices([notify.page_notice(p) for p in pages])
 
     def _path(self, page: Page):
         for path in self._snapshot.paths:
@@ -598,6 +599,9 @@ class DashboardScreen(RowActions):
         alert = self._first_alert(self._current())
         page = next((i for i in self._items(self._current()) if isinstance(i, Page)), None)
         self.oncall.open_declare(alert=alert, page=page)
+
+    def action_quiet(self) -> None:
+        toggle_quiet(self)
 
     def action_quick_links(self) -> None:
         """The quick links by region; Enter opens one (never blocking)."""
