@@ -13,6 +13,7 @@ from urllib.parse import quote
 from oncall_tui import __version__
 from oncall_tui.config import default_data_dir
 from oncall_tui.core.actions import ActionError, new_key
+from oncall_tui.core.alerts import page_severity
 from oncall_tui.core.outbox import (
     STATE_DISMISSED,
     STATE_FAILED,
@@ -228,6 +229,7 @@ class DeclareDraft:
     me_as_lead: bool = True
     key: str = field(default_factory=lambda: new_key("declare"))
     from_alert: str = ""  # the alert's key, when declared from one
+    alert_severity: str = ""  # the alert's (or page's) severity, to pre-select from
 
 
 def draft_from_alert(alert: Alert | None, page: Page | None = None) -> DeclareDraft:
@@ -241,6 +243,10 @@ def draft_from_alert(alert: Alert | None, page: Page | None = None) -> DeclareDr
     title = clean_text(source.title if source is not None else "", limit=NAME_LIMIT)
     draft.name = title
     lines: list[str] = []
+    if alert is not None:
+        draft.alert_severity = alert.severity
+    elif page is not None:
+        draft.alert_severity = page_severity(page)
     if alert is not None:
         draft.from_alert = alert.key
         description = clean_text(alert.description, limit=2000, multiline=True).strip()

@@ -175,9 +175,9 @@ class FrozenDemo:
         await until(pilot, condition, what)
 
     def _busy(self) -> bool:
-        """A poll, a sparkline fetch or an action is still running (the outbox delivery
-        loop runs for the app's life and is not counted)."""
-        groups = ("poll:", "sparkline", "action")
+        """A poll, a sparkline fetch, an incident lookup or an action is still running
+        (the outbox delivery loop runs for the app's life and is not counted)."""
+        groups = ("poll:", "sparkline", "action", "incident-")
         return any(w.group.startswith(groups) and not w.is_finished for w in self.app.workers)
 
     def _sparkline_settled(self) -> bool:

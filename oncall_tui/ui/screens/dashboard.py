@@ -26,6 +26,7 @@ from oncall_tui.core.sources import SCHEDULES_FEED
 from oncall_tui.core.sync import utcnow
 from oncall_tui.domain import Alert, Page, Series, Snapshot
 from oncall_tui.ui.quiet import quiet_words, toggle_quiet
+from oncall_tui.ui.screens.alert_incident import IncidentKeys
 from oncall_tui.ui.screens.incidents import BindingCommands
 from oncall_tui.ui.screens.links import LinkCommands, LinksScreen, configured_links, open_quick_link
 from oncall_tui.ui.screens.row_actions import RowActions
@@ -151,6 +152,7 @@ class DashboardScreen(RowActions):
         self._stale_sources: frozenset[str] = frozenset()
         self._gc_frozen = False
         self._page_rows = sent.PageRows(session.sent)  # pages I sent are not rows
+        self.incident_keys = IncidentKeys(self)
 
     # -- layout ------------------------------------------------------------------
 
@@ -392,7 +394,10 @@ class DashboardScreen(RowActions):
 
     @on(AlertTable.Selected)
     def _selected(self, event: AlertTable.Selected) -> None:
-        self.add_class("detail-open")
+        if self.has_class("narrow") and not self.has_class("detail-open"):
+            self.add_class("detail-open")  # narrow: the detail first, then its incident
+            return
+        self.incident_keys.open(self._current())
 
     @on(AlertTable.MarkToggled)
     def _marks_changed(self, event: AlertTable.MarkToggled) -> None:
@@ -441,6 +446,7 @@ class DashboardScreen(RowActions):
             path=path,
             levels=levels,
             series=series_state,
+            incident=self.incident_keys.view(row),
             now=utcnow(),
             zone=self.session.settings.display_zone(),
         )
@@ -598,7 +604,7 @@ class DashboardScreen(RowActions):
     def action_declare(self) -> None:
         alert = self._first_alert(self._current())
         page = next((i for i in self._items(self._current()) if isinstance(i, Page)), None)
-        self.oncall.open_declare(alert=alert, page=page)
+        self.incident_keys.declare(self._current(), alert, page)
 
     def action_quiet(self) -> None:
         toggle_quiet(self)

@@ -30,6 +30,7 @@ from textual.widgets import (
 )
 
 from oncall_tui.core.actions import ActionError
+from oncall_tui.core.alert_incident import WHEN_TO_DECLARE, preselect_severity, preselect_words
 from oncall_tui.core.incidents import (
     NAME_LIMIT,
     Declared,
@@ -54,6 +55,14 @@ class SeverityPicker(RadioSet):
     def action_next_button(self) -> None:
         super().action_next_button()
         self.action_toggle_button()
+
+    def choose(self, index: int) -> None:
+        """Press the button at ``index`` (buttons mounted after the set was) and put the
+        cursor on it; -1 chooses nothing."""
+        buttons = list(self.query(RadioButton))
+        if 0 <= index < len(buttons):
+            self._selected = index
+            buttons[index].value = True  # the set hears it, and says Changed
 
 
 class DeclareScreen(ModalScreen[Declared | None]):
@@ -83,6 +92,7 @@ class DeclareScreen(ModalScreen[Declared | None]):
     DeclareScreen #buttons { height: auto; align-horizontal: right; margin: 1 0 0 0; }
     DeclareScreen #buttons Button { margin: 0 0 0 2; }
     DeclareScreen .hint { color: $text-muted; }
+    DeclareScreen #preselect { height: auto; }
     """
 
     def __init__(
@@ -120,6 +130,8 @@ class DeclareScreen(ModalScreen[Declared | None]):
             summary.placeholder = "Impact, since when, what has been tried"
             yield summary
             yield Label("Severity: when in doubt, declare and adjust later")
+            if self.draft.from_alert or self.draft.alert_severity:
+                yield Static("", id="preselect", classes="hint")
             with Horizontal(id="severity-row"):
                 yield SeverityPicker(id="severity", compact=True)
                 yield Static("Loading severities…", id="guidance")
@@ -147,16 +159,16 @@ class DeclareScreen(ModalScreen[Declared | None]):
             self._error(f"{exc} Press Declare to try again.")
             self.query_one("#guidance", Static).update("")
             return
-        radio = self.query_one("#severity", RadioSet)
+        radio = self.query_one("#severity", SeverityPicker)
         self._severity_ids = []
-        wanted = self.draft.severity_id
+        wanted = self.draft.severity_id or self._preselect()
+        chosen = -1
         for severity in reversed(self.lookups.severities):  # most severe first
-            button = RadioButton(
-                plain_content(severity.name),
-                value=bool(wanted) and wanted in (severity.id, severity.name.casefold()),
-            )
+            if wanted and wanted in (severity.id, severity.name.casefold()):
+                chosen = len(self._severity_ids)
             self._severity_ids.append(severity.id)
-            await radio.mount(button)
+            await radio.mount(RadioButton(plain_content(severity.name)))
+        radio.choose(chosen)
         types = [(plain_content(t.name), t.id) for t in self.lookups.types]
         select = self.query_one("#type", Select)
         select.set_options(types)
@@ -165,6 +177,15 @@ class DeclareScreen(ModalScreen[Declared | None]):
         self._show_guidance()
 
     # -- guidance ----------------------------------------------------------------
+
+    def _preselect(self) -> str:
+        """The severity chosen from the alert's (core's rule), said beside the picker."""
+        if self.lookups is None or not self.query("#preselect"):
+            return ""
+        chosen = preselect_severity(self.draft.alert_severity, self.lookups.severities)
+        words = preselect_words(self.draft.alert_severity, chosen)
+        self.query_one("#preselect", Static).update(plain_content(f"{words} {WHEN_TO_DECLARE}"))
+        return chosen.id if chosen is not None else ""
 
     def _chosen_severity(self) -> str:
         radio = self.query_one("#severity", RadioSet)

@@ -23,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from oncall_tui.core import timefmt, views
+from oncall_tui.core.alert_incident import RowIncidents
 from oncall_tui.core.alerts import PAGING_STATUSES
 from oncall_tui.core.paging import LevelView
 from oncall_tui.core.sent import SentItem, sent_words
@@ -45,6 +46,7 @@ from oncall_tui.domain import (
 from oncall_tui.ui.style import severity_style, state_style
 from oncall_tui.ui.text import clean
 from oncall_tui.ui.widgets.alert_table import severity_label
+from oncall_tui.ui.widgets.incident_section import incident_block
 from oncall_tui.ui.widgets.sparkline import MetricSparkline
 
 Clock = Callable[[], datetime]
@@ -133,6 +135,7 @@ class AlertDetail(Widget):
         self._levels: tuple[LevelView, ...] = ()
         self._sent: tuple[SentItem, ...] = ()
         self._stale_since: datetime | None = None
+        self._incident: RowIncidents | None = None
 
     def set_stale(self, since: datetime | None) -> None:
         """The row's source has had no answer since ``since`` (None: it is fresh). Its
@@ -178,6 +181,7 @@ class AlertDetail(Widget):
         path: EscalationPath | None = None,
         levels: Sequence[LevelView] = (),
         series: Series | str | None = KEEP,
+        incident: RowIncidents | None = None,
         now: datetime | None = None,
         zone: timefmt.ZoneLike = None,
     ) -> None:
@@ -205,6 +209,7 @@ class AlertDetail(Widget):
         self._notes = tuple(notes)
         self._path = path
         self._levels = tuple(levels)
+        self._incident = incident
         if self.is_mounted:
             if series is KEEP:
                 if not same:
@@ -285,6 +290,9 @@ class AlertDetail(Widget):
         blocks: list[Content] = []
         alert = self._alerts[0] if self._alerts else None
 
+        section = incident_block(self._incident)
+        if section is not None:
+            blocks += [section, Content("")]
         blocks.append(self._links_block(alert, row))
         if self._sent:
             _add_section(blocks, f"Sent by me ({len(self._sent)})")
