@@ -199,6 +199,8 @@ class UiConfig(_Section):
 class ActionsConfig(_Section):
     silence_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
     """How long an ack-by-silence lasts for Grafana and Alertmanager alerts."""
+    forgotten_silence_hours: int = Field(24, ge=1, le=365 * 24)
+    """A silence older than this that still matches firing alerts is "possibly forgotten"."""
     snooze_minutes: int = Field(30, ge=1, le=24 * 60)
     reminder_minutes: int = Field(15, ge=0, le=24 * 60)
     """Remind me this long before each of my shifts starts and ends (0: off)."""

@@ -636,6 +636,8 @@ class ApiClient:
         self.last_rate_limit: dict[str, str] = {}
         # The latest X-RateLimit-* a response carried (None until one does).
         self.rate_limit: RateLimit | None = None
+        # The server's own clock: its latest ``Date`` header, and time.monotonic() then.
+        self.server_date: tuple[datetime, float] | None = None
         # Each attempt, from sending to the last byte, ends by this many seconds.
         self.deadline = deadline if deadline is not None else deadline_for(timeout)
 
@@ -753,6 +755,7 @@ class ApiClient:
         finally:
             await response.aclose()
         self._remember_rate_limit(response.headers)
+        self._remember_date(response.headers.get("date"))
         status = response.status_code
         if 200 <= status < 300:
             return self._parse_ok(status, response.headers, body, allow_empty, context)
@@ -815,6 +818,14 @@ class ApiClient:
             raise MalformedResponse(
                 f"{where} answered with {kind}{hint}", status=status, **context
             ) from None
+
+    def _remember_date(self, value: str | None) -> None:
+        try:
+            when = email.utils.parsedate_to_datetime(value) if value else None
+        except (TypeError, ValueError):
+            when = None
+        if when is not None and when.tzinfo is not None:
+            self.server_date = (when.astimezone(UTC), time.monotonic())
 
     def _remember_rate_limit(self, headers: httpx.Headers) -> None:
         for name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):

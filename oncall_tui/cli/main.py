@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "oncall_tui.cli.incident_cmd",
     "oncall_tui.cli.shift_cmd",
     "oncall_tui.cli.links_cmd",
+    "oncall_tui.cli.silences_cmd",
     "oncall_tui.cli.sim_cmd",
 )
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from oncall_tui import __version__
 from oncall_tui.backends.http import ApiError
 from oncall_tui.backends.incidentio import CapabilityUnavailable, IncidentIoClient
 from oncall_tui.core import guard, paging, timefmt
 from oncall_tui.core.errors import ActionError as ActionError  # re-exported
 from oncall_tui.core.sent import KIND_ESCALATE, KIND_SHADOW, SentLedger, parent_of
+from oncall_tui.core.silences import TOOL, tool_comment
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.sync import SyncEngine, World, utcnow
 from oncall_tui.core.whoami import WhoAmI
@@ -32,8 +32,6 @@ from oncall_tui.domain import (
     Shift,
     User,
 )
-
-TOOL = f"oncall-tui {__version__}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,7 +489,7 @@ class Actions:
                 now,
                 now + timedelta(minutes=minutes),
                 self._who(),
-                f"Acknowledged by {self._who()} with {TOOL}",
+                tool_comment(self._who()),
             )
         except ApiError as exc:
             for key, before in previous.items():

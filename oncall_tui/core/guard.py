@@ -72,6 +72,8 @@ ACTS: dict[str, Act] = {
     "ack": Act("Ack", capability="ack"),
     "unack": Act("Unack"),
     "silence": Act("Silence"),
+    "silence_extend": Act("Extend a silence"),
+    "silence_expire": Act("Expire a silence"),
     "escalate": Act("Escalate", capability="escalate", needs=INCIDENT_IO),
     "shadow": Act("Page a shadow", capability="escalate", needs=INCIDENT_IO),
     "decline": Act(

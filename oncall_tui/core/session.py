@@ -31,6 +31,7 @@ from oncall_tui.core.notify import Notifier, notifier_for
 from oncall_tui.core.outbox import Outbox, OutboxError
 from oncall_tui.core.overrides import OverrideActions
 from oncall_tui.core.sent import SENT_FILE, SentLedger
+from oncall_tui.core.silences import Silences
 from oncall_tui.core.snapcache import Saver
 from oncall_tui.core.sources import Backends, build_backends, build_engine
 from oncall_tui.core.sync import SyncEngine, on_recovery, utcnow
@@ -69,6 +70,7 @@ class Session:
     actions: Actions  # pages and alerts
     incidents: IncidentActions
     overrides: OverrideActions
+    silences: Silences  # every silence on every Grafana and Alertmanager
     clock: Callable[[], datetime] = utcnow
     readonly: bool = False
     outbox: Outbox | None = None  # notes and updates wait here until incident.io has them
@@ -152,6 +154,7 @@ def open_session(
             backends, outbox, engine=engine, readonly=readonly, clock=clock, whoami=whoami
         ),
         overrides=OverrideActions(backends, readonly=readonly, clock=clock, whoami=whoami),
+        silences=Silences(backends, readonly=readonly, clock=clock),
         clock=clock,
         readonly=readonly,
         outbox=outbox,

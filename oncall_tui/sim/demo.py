@@ -29,6 +29,7 @@ from oncall_tui.sim.grafana import GrafanaWorld
 from oncall_tui.sim.grafana import create_app as create_grafana_app
 from oncall_tui.sim.incidentio import create_app as create_incidentio_app
 from oncall_tui.sim.scenario import build_world
+from oncall_tui.sim.silences import seed_demo_silences
 from oncall_tui.sim.world import DEFAULT_ME_EMAIL, IncidentIoWorld
 
 DEMO_TOKEN = "demo-token"
@@ -92,6 +93,7 @@ def build_demo(
     eu = GrafanaWorld(
         clock, seed=seed + 1, instance="eu", grafana_url=GRAFANA_EU, prometheus_url=PROMETHEUS
     )
+    seed_demo_silences(us.grafana_am, us.plain_am)
     # Every app gets its fault switches (all off), reachable as ``app.state.faults``, so
     # tests and drills can make one source fail while the dashboard runs.
     io_app = create_incidentio_app(world, token=DEMO_TOKEN)

@@ -65,6 +65,7 @@ from oncall_tui.sim.grafana_world import _balanced as _balanced
 from oncall_tui.sim.grafana_world import _ruler_namespaces as _ruler_namespaces
 from oncall_tui.sim.grafana_world import _squash as _squash
 from oncall_tui.sim.grafana_world import default_rules as default_rules
+from oncall_tui.sim.silences import ServerDate
 
 # --------------------------------------------------------------------- app
 
@@ -404,6 +405,7 @@ def create_app(
     app.state.world = world
     app.state.faults = faults
     app.add_middleware(_FaultsMiddleware, faults=faults, token=token)
+    app.add_middleware(ServerDate, clock=world.clock)  # its own clock, as real servers do
     return app
 
 

@@ -167,6 +167,9 @@ class OnCallApp(App[int]):
         self._start_polling()
         self._start_delivery()
         self._start_reminders()
+        from oncall_tui.ui.screens.silences import watch_expiring
+
+        watch_expiring(self)  # a silence ending while its alerts fire: a notice, once
 
     async def on_unmount(self) -> None:
         await self._stop_delivery()

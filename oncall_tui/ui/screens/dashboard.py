@@ -95,6 +95,7 @@ class DashboardScreen(RowActions):
         Binding("i", "incidents", "Incidents", id="incidents"),
         Binding("L", "quick_links", "Quick links", show=False, id="links"),
         Binding("Q", "quiet", "Quiet notifications", show=False, id="quiet"),
+        Binding("s", "silences", "Silences", show=False, id="silences"),
         Binding(
             "shift+down,ctrl+down",
             "scroll_detail(1)",
@@ -608,6 +609,12 @@ class DashboardScreen(RowActions):
 
     def action_quiet(self) -> None:
         toggle_quiet(self)
+
+    def action_silences(self) -> None:
+        """Every silence on every Grafana and Alertmanager (core.silences)."""
+        from oncall_tui.ui.screens.silences import SilencesScreen
+
+        self.app.push_screen(SilencesScreen(self.session))
 
     def action_quick_links(self) -> None:
         """The quick links by region; Enter opens one (never blocking)."""
