@@ -28,7 +28,7 @@ from oncall_tui.core.silences import (
 )
 from oncall_tui.sim.demo import DEMO_TOKEN, build_demo
 from oncall_tui.sim.grafana import GrafanaWorld, create_app
-from oncall_tui.sim.silences import _add, _matcher
+from oncall_tui.sim.silences import _add, _matcher, silence_for
 
 
 def utcnow() -> datetime:
@@ -150,30 +150,26 @@ async def test_an_old_silence_still_holding_firing_alerts_is_possibly_forgotten(
     session = await opened(demo)
     async with session:
         labels = await firing_labels(session, "grafana:us")
-        now = utcnow()
-        old = _add(
+        old = silence_for(
             am,
-            [_matcher("alertname", labels["alertname"])],
-            now - timedelta(hours=30),
-            now + timedelta(hours=2),
-            "Ana",
-            "keep it quiet",
+            labels["alertname"],
+            ends_in=timedelta(hours=2),
+            started_ago=timedelta(hours=30),
+            comment="keep it quiet",
         )
-        young = _add(
+        young = silence_for(
             am,
-            [_matcher("alertname", labels["alertname"])],
-            now - timedelta(hours=2),
-            now + timedelta(hours=2),
-            "Ana",
-            "keep it quiet",
+            labels["alertname"],
+            ends_in=timedelta(hours=2),
+            started_ago=timedelta(hours=2),
+            comment="keep it quiet",
         )
-        idle = _add(
+        idle = silence_for(
             am,
-            [_matcher("alertname", "NotFiringAnywhere")],
-            now - timedelta(days=5),
-            now + timedelta(hours=2),
-            "Ana",
-            "old but harmless",
+            "NotFiringAnywhere",
+            ends_in=timedelta(hours=2),
+            started_ago=timedelta(days=5),
+            comment="old but harmless",
         )
         us = by_source(await session.silences.fetch())["grafana:us"]
         assert row_of(us, old).forgotten and row_of(us, old).firing == 1
@@ -215,15 +211,7 @@ async def test_time_left_is_by_the_servers_own_clock(demo):
     ahead = timedelta(minutes=10)
     eu = GrafanaWorld(lambda: utcnow() + ahead, seed=8, instance="eu")
     demo.transports["grafana:eu"] = httpx.ASGITransport(create_app(eu, token=DEMO_TOKEN))
-    server_now = eu.clock()
-    sid = _add(
-        eu.grafana_am,
-        [_matcher("alertname", "X")],
-        server_now,
-        server_now + timedelta(minutes=30),
-        "Ana",
-        "thirty minutes by its clock",
-    )
+    sid = silence_for(eu.grafana_am, "X", ends_in=timedelta(minutes=30))
     session = await opened(demo)
     async with session:
         found = by_source(await session.silences.fetch())
@@ -269,31 +257,16 @@ async def test_a_silence_ending_soon_over_firing_alerts_gives_one_notice(demo):
     session = await opened(demo)
     async with session:
         labels = await firing_labels(session, "grafana:us")
-        now = utcnow()
-        soon = _add(
-            am,
-            [_matcher("alertname", labels["alertname"])],
-            now,
-            now + timedelta(minutes=10),
-            "Ana",
-            "short one",
+        soon = silence_for(
+            am, labels["alertname"], ends_in=timedelta(minutes=10), comment="short one"
         )
-        _add(
+        silence_for(
             am,
-            [_matcher("alertname", "NotFiringAnywhere")],
-            now,
-            now + timedelta(minutes=10),
-            "Ana",
-            "ends soon, nothing under it",
+            "NotFiringAnywhere",
+            ends_in=timedelta(minutes=10),
+            comment="ends soon, nothing under it",
         )
-        _add(
-            am,
-            [_matcher("alertname", labels["alertname"])],
-            now,
-            now + timedelta(minutes=40),
-            "Ana",
-            "not soon",
-        )
+        silence_for(am, labels["alertname"], ends_in=timedelta(minutes=40), comment="not soon")
         watch = ExpiryWatch()
         first = watch.check(await session.silences.fetch())
         again = watch.check(await session.silences.fetch())
@@ -311,8 +284,8 @@ async def test_a_silence_ending_soon_over_firing_alerts_gives_one_notice(demo):
 
 async def test_extend_moves_the_end_on_the_server_and_says_so(demo):
     am = demo.grafana["us"].grafana_am
-    now = utcnow()
-    sid = _add(am, [_matcher("alertname", "X")], now, now + timedelta(minutes=30), "Ana", "c")
+    now = am.clock()
+    sid = silence_for(am, "X", ends_in=timedelta(minutes=30))
     session = await opened(demo)
     async with session:
         row = row_of(by_source(await session.silences.fetch())["grafana:us"], sid)
@@ -327,8 +300,7 @@ async def test_extend_moves_the_end_on_the_server_and_says_so(demo):
 
 async def test_expire_ends_it_on_the_server_and_gone_or_expired_ones_say_so(demo):
     am = demo.grafana["us"].grafana_am
-    now = utcnow()
-    sid = _add(am, [_matcher("alertname", "X")], now, now + timedelta(minutes=30), "Ana", "c")
+    sid = silence_for(am, "X", ends_in=timedelta(minutes=30))
     session = await opened(demo)
     async with session:
         row = row_of(by_source(await session.silences.fetch())["grafana:us"], sid)
@@ -344,8 +316,8 @@ async def test_expire_ends_it_on_the_server_and_gone_or_expired_ones_say_so(demo
 
 async def test_read_only_refuses_extend_and_expire_before_anything_is_sent(demo):
     am = demo.grafana["us"].grafana_am
-    now = utcnow()
-    sid = _add(am, [_matcher("alertname", "X")], now, now + timedelta(minutes=30), "Ana", "c")
+    now = am.clock()
+    sid = silence_for(am, "X", ends_in=timedelta(minutes=30))
     session = await opened(demo, readonly=True)
     async with session:
         row = row_of(by_source(await session.silences.fetch())["grafana:us"], sid)

@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 from oncall_tui.backends.grafana import AlertmanagerClient, format_time
 from oncall_tui.backends.http import InvalidRequest, MalformedResponse
-from oncall_tui.safety import clean_text
 
 POSTABLE_FIELDS = ("id", "matchers", "startsAt", "createdBy", "comment")
 
@@ -42,14 +41,4 @@ async def post_new_end(client: AlertmanagerClient, raw: Mapping[str, Any], ends:
     """Post ``raw`` back with ``endsAt`` = ``ends``; the id the server answers."""
     payload = {name: raw[name] for name in POSTABLE_FIELDS if name in raw}
     payload["endsAt"] = format_time(ends)
-    body = await client.request(
-        "POST", f"{client.api_base}/silences", json_body=payload, idempotent=True
-    )
-    silence_id = body.get("silenceID") if isinstance(body, Mapping) else None
-    if not isinstance(silence_id, str) or not silence_id:
-        raise MalformedResponse(
-            "the silence was sent but no silence id came back; check the silence list",
-            source=client.source,
-            path="silences",
-        )
-    return clean_text(silence_id, limit=64)
+    return await client.post_silence(payload)

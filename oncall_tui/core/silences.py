@@ -304,9 +304,10 @@ class Silences:
         client = self.backends.alertmanagers[name]
         try:
             if alerts is None:
-                silences, alerts = await asyncio.gather(
+                silences, listed = await asyncio.gather(
                     client.list_silences(), client.list_alerts(now=self.clock())
                 )
+                alerts = listed
             else:
                 silences = await client.list_silences()
         except ApiError as exc:

@@ -115,3 +115,18 @@ def seed_demo_silences(grafana_am: SimAlertmanager, plain_am: SimAlertmanager) -
         "alertmanager-ui",
         "Noisy while the node pool is replaced",
     )
+
+
+def silence_for(
+    am: SimAlertmanager,
+    alertname: str,
+    *,
+    ends_in: timedelta,
+    started_ago: timedelta = timedelta(0),
+    created_by: str = "Ana",
+    comment: str = "c",
+) -> str:
+    """One silence on ``alertname`` by ``am``'s own clock (for tests and drills)."""
+    now = am.clock()
+    matchers = [_matcher("alertname", alertname)]
+    return _add(am, matchers, now - started_ago, now + ends_in, created_by, comment)

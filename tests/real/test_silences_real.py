@@ -25,6 +25,7 @@ import pytest
 from oncall_tui.config import AlertmanagerConfig, Settings, UserConfig
 from oncall_tui.core.session import open_session
 from oncall_tui.core.silences import SilenceRow
+from tests.real.test_grouped_silence import wait_for
 
 pytestmark = pytest.mark.real
 
@@ -62,17 +63,6 @@ def make_silence(url: str, matchers, starts: datetime, ends: datetime, by: str, 
 
 def silence_on(url: str, silence_id: str) -> dict:
     return httpx.get(f"{url}/api/v2/silence/{silence_id}", timeout=5).json()
-
-
-def wait_for(what: str, condition, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def m(name: str, value: str, *, regex: bool = False, equal: bool = True) -> dict:

@@ -15,7 +15,7 @@ from factories import until
 from oncall_tui.config import Settings
 from oncall_tui.core.session import open_session
 from oncall_tui.sim.demo import build_demo
-from oncall_tui.sim.silences import _add, _matcher
+from oncall_tui.sim.silences import _add, _matcher, silence_for
 from oncall_tui.ui.app import OnCallApp
 from oncall_tui.ui.screens import silences as silences_screen
 from oncall_tui.ui.screens.silences import SilencesScreen
@@ -59,8 +59,7 @@ def select(screen: SilencesScreen, source: str, silence_id: str) -> None:
 
 def one_silence(demo, minutes: int = 30) -> str:
     am = demo.grafana["us"].grafana_am
-    now = utcnow()
-    return _add(am, [_matcher("alertname", "X")], now, now + timedelta(minutes=minutes), "Ana", "c")
+    return silence_for(am, "X", ends_in=timedelta(minutes=minutes))
 
 
 async def test_s_lists_the_silences_by_source_and_esc_goes_back(demo):
@@ -200,10 +199,9 @@ async def test_a_silence_ending_over_firing_alerts_gives_one_notice_on_the_dashb
     monkeypatch.setattr(silences_screen, "WATCH_FIRST", 0.2)
     monkeypatch.setattr(silences_screen, "WATCH_SECONDS", 0.4)
     am = demo.grafana["us"].grafana_am
-    now = utcnow()
     firing = next(a for a in am.gettable_alerts() if a["status"]["state"] == "active")
     name = firing["labels"]["alertname"]
-    sid = _add(am, [_matcher("alertname", name)], now, now + timedelta(minutes=10), "Ana", "c")
+    sid = silence_for(am, name, ends_in=timedelta(minutes=10))
     app = make_app(demo)
     async with app.run_test(size=(160, 48)) as pilot:
         await until(pilot, lambda: app.screen.__class__.__name__ == "DashboardScreen")

@@ -287,6 +287,12 @@ class AlertmanagerClient(ApiClient):
             "createdBy": created_by or "oncall-tui",
             "comment": comment or "acknowledged from oncall-tui",
         }
+        return await self.post_silence(payload)
+
+    async def post_silence(self, payload: Mapping[str, Any]) -> str:
+        """``POST …/silences`` (a new one, or with ``id`` an update); the id answered.
+        Not retried once sent: an update the server could not make in place expires the
+        old silence and makes a new one, so a second try would make another."""
         body = await self.request("POST", self._path("silences"), json_body=payload)
         silence_id = body.get("silenceID") if isinstance(body, Mapping) else None
         if not isinstance(silence_id, str) or not silence_id:

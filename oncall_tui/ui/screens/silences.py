@@ -174,7 +174,7 @@ class SilencesScreen(AppScreen):
             return
         source = self._source(row)
         now = source.server_now() if source is not None else self.session.clock()
-        zone = self.app.settings.display_zone()
+        zone = self.oncall.settings.display_zone()
         silence = row.silence
         flags = row_flags(row)
         lines = [
@@ -214,7 +214,7 @@ class SilencesScreen(AppScreen):
         source = self._source(row)
         now = source.server_now() if source is not None else self.session.clock()
         end = max(row.silence.ends_at, now)  # the presets say until when, from there
-        zone = self.app.settings.display_zone()
+        zone = self.oncall.settings.display_zone()
         self.app.push_screen(
             DurationScreen(
                 f"Extend silence {row.short_id} on {row.source} "
