@@ -17,6 +17,10 @@
   response read into :class:`RateLimit` (``client.rate_limit``) so polls can be paced;
 * the token kept out of reprs, messages, logs and tracebacks;
 * request accounting, so benchmarks and the status bar can tell how chatty we are.
+
+Errors live in :mod:`oncall_tui.backends.http_errors`, pacing (accounting, retry-after,
+rate limits, the retry policy) in :mod:`oncall_tui.backends.http_pacing`; both are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -25,188 +29,59 @@ import asyncio
 import email.utils
 import json
 import math
-import random
 import re
 import time
-from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, NoReturn, Self, TypedDict
+from typing import Any, NoReturn, Self
 
 import httpx
 from tenacity import (
     AsyncRetrying,
-    RetryCallState,
     retry_if_exception,
     stop_after_attempt,
     stop_before_delay,
 )
 
 from oncall_tui import __version__
+from oncall_tui.backends.http_errors import _HTML_TITLE as _HTML_TITLE
+from oncall_tui.backends.http_errors import ApiError as ApiError
+from oncall_tui.backends.http_errors import AuthError as AuthError
+from oncall_tui.backends.http_errors import Conflict as Conflict
+from oncall_tui.backends.http_errors import ErrorParser as ErrorParser
+from oncall_tui.backends.http_errors import FieldError as FieldError
+from oncall_tui.backends.http_errors import InvalidRequest as InvalidRequest
+from oncall_tui.backends.http_errors import MalformedResponse as MalformedResponse
+from oncall_tui.backends.http_errors import NetworkError as NetworkError
+from oncall_tui.backends.http_errors import NotFound as NotFound
+from oncall_tui.backends.http_errors import RateLimited as RateLimited
+from oncall_tui.backends.http_errors import ServerError as ServerError
+from oncall_tui.backends.http_errors import _Context as _Context
+from oncall_tui.backends.http_errors import _ErrorFields as _ErrorFields
+from oncall_tui.backends.http_errors import _html_summary as _html_summary
+from oncall_tui.backends.http_errors import _text_field as _text_field
+from oncall_tui.backends.http_errors import default_error_parser as default_error_parser
+from oncall_tui.backends.http_pacing import _RATE_ITEM as _RATE_ITEM
+from oncall_tui.backends.http_pacing import _WINDOW_PARAM as _WINDOW_PARAM
+from oncall_tui.backends.http_pacing import GLOBAL_STATS as GLOBAL_STATS
+from oncall_tui.backends.http_pacing import MAX_RETRY_AFTER as MAX_RETRY_AFTER
+from oncall_tui.backends.http_pacing import MIN_RETRY_AFTER as MIN_RETRY_AFTER
+from oncall_tui.backends.http_pacing import NO_RETRY as NO_RETRY
+from oncall_tui.backends.http_pacing import RATE_WINDOW as RATE_WINDOW
+from oncall_tui.backends.http_pacing import RateLimit as RateLimit
+from oncall_tui.backends.http_pacing import RequestStats as RequestStats
+from oncall_tui.backends.http_pacing import RetryPolicy as RetryPolicy
+from oncall_tui.backends.http_pacing import _body_retry_after as _body_retry_after
+from oncall_tui.backends.http_pacing import _rate_values as _rate_values
+from oncall_tui.backends.http_pacing import _reset_wait as _reset_wait
+from oncall_tui.backends.http_pacing import bound_retry_after as bound_retry_after
+from oncall_tui.backends.http_pacing import parse_rate_limit as parse_rate_limit
+from oncall_tui.backends.http_pacing import parse_retry_after as parse_retry_after
 from oncall_tui.safety import check_api_url, clean_text, display_url
 
 USER_AGENT = f"oncall-tui/{__version__}"
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-
-# ------------------------------------------------------------------------- errors
-
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    code: str
-    message: str
-    field: str | None = None
-
-
-class _Context(TypedDict):
-    """Where a request went, carried into every error it raises."""
-
-    source: str
-    method: str
-    path: str
-
-
-class _ErrorFields(_Context):
-    """What an error answer said, beside where the request went."""
-
-    status: int
-    type: str | None
-    request_id: str | None
-    errors: Iterable[FieldError]
-
-
-class ApiError(Exception):
-    """A backend call that failed, described for a person.
-
-    ``str(err)`` is a one-line message; the attributes carry the detail.
-    """
-
-    retryable = False
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        source: str = "",
-        status: int | None = None,
-        type: str | None = None,
-        request_id: str | None = None,
-        errors: Iterable[FieldError] = (),
-        retry_after: float | None = None,
-        method: str = "",
-        path: str = "",
-    ) -> None:
-        self.message = clean_text(message, limit=1000)
-        self.source = source
-        self.status = status
-        self.type = type
-        self.request_id = request_id
-        self.errors = tuple(errors)
-        self.retry_after = retry_after
-        self.method = method
-        self.path = path
-        super().__init__(self.describe())
-
-    def describe(self) -> str:
-        where = f"{self.source}: " if self.source else ""
-        text = self.message
-        fields = [
-            f"{e.field}: {e.message}" if e.field else e.message
-            for e in self.errors
-            if e.message and e.message not in text
-        ]
-        if fields:
-            text = f"{text} ({'; '.join(fields)})"
-        if self.request_id:
-            text = f"{text} [request {self.request_id}]"
-        return f"{where}{text}"
-
-
-class AuthError(ApiError):
-    """401/403: the key is wrong, or lacks a role."""
-
-
-class NotFound(ApiError):
-    """404: the object, or (for a newer endpoint) the capability, does not exist."""
-
-
-class Conflict(ApiError):
-    """409/412: the request clashes with the current state."""
-
-
-class InvalidRequest(ApiError):
-    """400/422: the API refused what we sent; ``errors`` says which field and why."""
-
-
-class RateLimited(ApiError):
-    """429. ``retry_after`` is the wait we keep to, within [1 s, 5 min];
-    ``asked_retry_after`` is what the server asked for, when it said."""
-
-    retryable = True
-    asked_retry_after: float | None = None
-
-
-class ServerError(ApiError):
-    retryable = True
-
-
-class NetworkError(ApiError):
-    """Could not reach the backend, or it did not answer in time.
-
-    ``sent`` is false when the request never reached the server (the connection could
-    not be made), so repeating it cannot do anything twice.
-    """
-
-    retryable = True
-    sent = True
-
-
-class MalformedResponse(ApiError):
-    """The backend answered, but not with what we can read."""
-
-
-# ------------------------------------------------------------------- accounting
-
-
-RATE_WINDOW = 300.0  # seconds of recent requests kept to tell the request rate
-
-
-@dataclass
-class RequestStats:
-    """Counts of requests sent, by source and by ``METHOD path``, and the times of the
-    last few minutes' requests per source (for the request rate)."""
-
-    total: int = 0
-    by_source: Counter[str] = field(default_factory=Counter)
-    by_endpoint: Counter[str] = field(default_factory=Counter)
-    started: float = field(default_factory=time.monotonic)
-    recent: dict[str, deque[float]] = field(default_factory=dict, repr=False)
-    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
-
-    def record(self, source: str, method: str, path: str) -> None:
-        self.total += 1
-        self.by_source[source] += 1
-        self.by_endpoint[f"{source} {method} {path}"] += 1
-        times = self.recent.setdefault(source, deque())
-        now = self.clock()
-        times.append(now)
-        while times and times[0] < now - RATE_WINDOW:
-            times.popleft()
-
-    def per_minute(self, source: str) -> float:
-        """Requests a minute to ``source`` over the last five minutes (or since start,
-        when that is shorter; at least one minute, so a first burst is not inflated)."""
-        now = self.clock()
-        times = self.recent.get(source, ())
-        count = sum(1 for t in times if t >= now - RATE_WINDOW)
-        span = max(60.0, min(RATE_WINDOW, now - self.started))
-        return count * 60.0 / span
-
-
-GLOBAL_STATS = RequestStats()
 
 
 # ------------------------------------------------------------------ redaction
@@ -249,290 +124,6 @@ class Secret:
         raise TypeError("a Secret cannot be pickled or copied")
 
 
-# ---------------------------------------------------------------------- retry
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
-    if not value or not isinstance(value, str):
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = datetime.now(UTC).timestamp() if now is None else now
-    try:
-        return max(0.0, when.timestamp() - current)
-    except (OverflowError, OSError, ValueError):  # pragma: no cover - absurd dates
-        return None
-
-
-def _reset_wait(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from ``X-RateLimit-Reset``.
-
-    incident.io sends unix seconds; some gateways send seconds from now. A value too
-    small to be a recent unix time is read as the latter.
-    """
-    if not value:
-        return None
-    try:
-        reset = float(value.strip())
-    except ValueError:
-        return None
-    if not math.isfinite(reset) or reset < 0:
-        return None
-    if reset < 1_000_000_000:
-        return reset
-    current = time.time() if now is None else now
-    return max(0.0, reset - current)
-
-
-def _body_retry_after(body: Any, now: float | None = None) -> float | None:
-    """incident.io's 429 body: ``{"rate_limit": {"retry_after": "<RFC 3339 time>"}}``."""
-    if not isinstance(body, Mapping) or not isinstance(body.get("rate_limit"), Mapping):
-        return None
-    raw = body["rate_limit"].get("retry_after")
-    if not isinstance(raw, str) or len(raw) > 64:
-        return None
-    try:
-        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
-
-
-MIN_RETRY_AFTER = 1.0  # a Retry-After of 0, negative or in the past waits this long
-MAX_RETRY_AFTER = 300.0  # and a longer one is cut to five minutes
-
-
-def bound_retry_after(seconds: float | None, cap: float = MAX_RETRY_AFTER) -> float | None:
-    """A server's wait, kept within ``[1 s, cap]`` (None stays None).
-
-    ``Retry-After: 0`` or a negative value must not make a hot loop, and one huge value
-    (``86400``) must not leave a feed or a note waiting for a day."""
-    if seconds is None:
-        return None
-    if not math.isfinite(seconds):
-        return cap if seconds > 0 else MIN_RETRY_AFTER
-    return min(max(cap, MIN_RETRY_AFTER), max(MIN_RETRY_AFTER, float(seconds)))
-
-
-# ------------------------------------------------------------------ rate limits
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """What one response said about the shared rate limit (``X-RateLimit-*``).
-
-    incident.io's limit is a token bucket shared by every API key of the organisation,
-    refilled continuously. ``limit`` is the bucket size per ``window`` seconds (60 when
-    the header does not say), ``remaining`` what is left of it. ``problem`` names a
-    header that was present but could not be read; the values it would have given are
-    None, and pacing by the budget is off until a response carries readable ones.
-    """
-
-    limit: int | None = None
-    remaining: int | None = None
-    used: int | None = None
-    reset_in: float | None = None  # seconds from ``observed`` until the bucket is full
-    window: float = 60.0
-    observed: float = 0.0  # time.monotonic() when read
-    problem: str | None = None
-
-    @property
-    def fraction_left(self) -> float | None:
-        """Share of the budget left, 0..1 (None when it cannot be told)."""
-        if self.limit is None or self.remaining is None or self.limit <= 0:
-            return None
-        return min(1.0, max(0.0, self.remaining / self.limit))
-
-    @property
-    def per_minute(self) -> float | None:
-        """The limit as requests a minute."""
-        if self.limit is None or self.limit <= 0:
-            return None
-        return self.limit * 60.0 / self.window
-
-
-_RATE_ITEM = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(?:;(.*))?$")
-_WINDOW_PARAM = re.compile(r"(?:^|;)\s*(?:w|window)\s*=\s*\"?(\d+(?:\.\d+)?)\"?\s*(?:;|$)")
-
-
-def _rate_values(name: str, raw: str) -> tuple[list[tuple[float, float | None]], str | None]:
-    """``[(number, window or None), …]`` from a header that may list several limits
-    (``"1200, 1200;window=60"``, ``"100, 100;w=60, 5000;w=3600"``), and a problem in
-    words when an item is not a non-negative number."""
-    values: list[tuple[float, float | None]] = []
-    problem = None
-    for item in raw.split(",")[:16]:
-        if not item.strip():
-            continue
-        match = _RATE_ITEM.match(item)
-        number = float(match.group(1)) if match else math.nan
-        if not match or not math.isfinite(number) or number < 0 or number > 1e12:
-            shown = clean_text(item.strip(), limit=40)
-            problem = f"{name} is not a count ({shown!r})"
-            continue
-        window = None
-        params = _WINDOW_PARAM.search(match.group(2) or "")
-        if params:
-            window = float(params.group(1)) or None
-        values.append((number, window))
-    return values, problem
-
-
-def parse_rate_limit(headers: Mapping[str, str], now: float | None = None) -> RateLimit | None:
-    """The ``X-RateLimit-*`` headers of one response (None when it has none).
-
-    When a header lists several limits, the first one is the limit in force and the
-    lowest remaining count is what is left. Missing or unreadable values are None, with
-    the reason in ``problem``; a remaining count above the limit is taken as all left."""
-    lowered = {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit-")}
-    if not lowered:
-        return None
-    observed = time.monotonic() if now is None else now
-    problems: list[str] = []
-
-    def read(name: str) -> list[tuple[float, float | None]]:
-        raw = lowered.get(f"x-ratelimit-{name}")
-        if raw is None:
-            return []
-        values, problem = _rate_values(f"X-RateLimit-{name.capitalize()}", raw)
-        if problem:
-            problems.append(problem)
-        elif not values:
-            problems.append(f"X-RateLimit-{name.capitalize()} is empty")
-        return values
-
-    limits = read("limit")
-    remainings = read("remaining")
-    useds = read("used")
-    limit = int(limits[0][0]) if limits else None
-    window = next((w for _, w in limits if w), 60.0)
-    if limit is not None and limit <= 0:
-        problems.append(f"X-RateLimit-Limit is {limit}")
-        limit = None
-    remaining = int(min(v for v, _ in remainings)) if remainings else None
-    used = int(useds[0][0]) if useds else None
-    reset_in = None
-    if "x-ratelimit-reset" in lowered:
-        reset_in = _reset_wait(lowered["x-ratelimit-reset"], time.time())
-        if reset_in is None:
-            shown = clean_text(lowered["x-ratelimit-reset"], limit=40)
-            problems.append(f"X-RateLimit-Reset is not a time ({shown!r})")
-    if remaining is None and limit is not None and used is not None:
-        remaining = max(0, limit - used)
-    return RateLimit(
-        limit=limit,
-        remaining=remaining,
-        used=used,
-        reset_in=reset_in,
-        window=window,
-        observed=observed,
-        problem="; ".join(problems[:3]) or None,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    attempts: int = 4
-    base: float = 0.5
-    cap: float = 8.0
-    max_retry_after: float = 30.0  # longer waits are returned to the caller to schedule
-    total: float = 45.0  # no retry starts whose wait would end after this many seconds
-    # How to wait between attempts (``asyncio.sleep`` when unset). Tests and drills pass
-    # a recorder here to see the waits chosen without spending them.
-    sleep: Callable[[float], Awaitable[None]] | None = field(
-        default=None, repr=False, compare=False
-    )
-
-    def wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, ApiError) and exc.retry_after is not None:
-            # never less than a second: "Retry-After: 0" must not resend at once
-            return min(max(exc.retry_after, MIN_RETRY_AFTER), self.max_retry_after)
-        # full jitter: uniform in [0, min(cap, base * 2**n)]
-        return random.uniform(0, min(self.cap, self.base * 2 ** (state.attempt_number - 1)))
-
-
-NO_RETRY = RetryPolicy(attempts=1)
-
-
-# --------------------------------------------------------------------- client
-
-
-ErrorParser = Callable[[int, Any, str], tuple[str, str | None, str | None, list[FieldError]]]
-
-
-def default_error_parser(
-    status: int, body: Any, text: str
-) -> tuple[str, str | None, str | None, list[FieldError]]:
-    """Return (message, type, request_id, field errors) from any error body we know."""
-    if isinstance(body, Mapping):
-        errors: list[FieldError] = []
-        items = body.get("errors")
-        for item in items[:20] if isinstance(items, list) else ():
-            if isinstance(item, Mapping):
-                source = item.get("source")
-                source = source if isinstance(source, Mapping) else {}
-                errors.append(
-                    FieldError(
-                        code=clean_text(item.get("code"), limit=100),
-                        message=clean_text(item.get("message"), limit=500),
-                        field=clean_text(source.get("field"), limit=200) or None,
-                    )
-                )
-        message = (
-            _text_field(body, "message")
-            or _text_field(body, "error")
-            or (errors[0].message if errors else None)
-            or _text_field(body, "type")
-            or f"HTTP {status}"
-        )
-        return (
-            clean_text(message, limit=500),
-            clean_text(_text_field(body, "type"), limit=100) or None,
-            clean_text(_text_field(body, "request_id"), limit=100) or None,
-            errors,
-        )
-    if isinstance(body, str) and body.strip():
-        return clean_text(body, limit=500), None, None, []
-    snippet = clean_text(text, limit=200)
-    return (snippet or f"HTTP {status}"), None, None, []
-
-
-def _text_field(body: Mapping[str, Any], key: str) -> str:
-    """A message-like field, only if it is plain text (not a nested object)."""
-    value = body.get(key)
-    return (
-        str(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
-    )
-
-
-_HTML_TITLE = re.compile(rb"<title[^>]*>(.{0,300}?)</title", re.IGNORECASE | re.DOTALL)
-
-
-def _html_summary(body: bytes) -> str:
-    """'an HTML error page', with its title when it has one ("502 Bad Gateway")."""
-    match = _HTML_TITLE.search(body[:65536])
-    title = clean_text(match.group(1).decode("utf-8", "replace"), limit=120) if match else ""
-    title = " ".join(title.split())
-    return f"an HTML error page ({title})" if title else "an HTML error page"
-
-
-# A lone UTF-16 surrogate, written as a JSON escape or as raw (invalid) UTF-8 bytes.
 _SURROGATE_IN_BODY = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
