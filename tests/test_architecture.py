@@ -28,3 +28,17 @@ def test_core_imports_without_textual():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+MAX_MODULE_LINES = 900  # a module past this mixes jobs: split it by job (issue 12)
+
+
+def test_no_module_is_over_900_lines():
+    """Every module of the package stays small enough to hold one job."""
+    sizes = {
+        path.relative_to(ROOT).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
+        for path in sorted((ROOT / "oncall_tui").rglob("*.py"))
+    }
+    assert len(sizes) > 50, "the package's modules were not found"
+    too_big = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
+    assert not too_big, f"over {MAX_MODULE_LINES} lines (split by job): {too_big}"
