@@ -147,43 +147,35 @@ def build_backends(
             stats=backends.stats,
             timeout=io.timeout,
         )
+
+    def add_alertmanager(
+        kind: str, name: str, url: str, timeout: float, **extra: Any
+    ) -> tuple[Secret, httpx.AsyncBaseTransport | None] | None:
+        """The Alertmanager client of ``kind:name`` when wanted; its secret and transport."""
+        service = f"{kind}:{name}"
+        if not wanted(service):
+            return None
+        secret_value, transport = token(service), transports.get(service)
+        backends.alertmanagers[service] = AlertmanagerClient(
+            kind, name, url, secret_value, kind=kind, transport=transport,
+            stats=backends.stats, timeout=timeout, **extra,
+        )  # fmt: skip
+        return secret_value, transport
+
     for name, g in settings.grafana.items():
-        service = f"grafana:{name}"
-        if not wanted(service):
-            continue
-        secret_value = token(service)
-        transport = transports.get(service)
-        backends.alertmanagers[service] = AlertmanagerClient(
-            "grafana",
-            name,
-            g.url,
-            secret_value,
-            kind=KIND_GRAFANA,
-            org_id=g.org_id,
-            alertmanager_uid=g.alertmanager,
-            transport=transport,
-            stats=backends.stats,
-            timeout=g.timeout,
+        added = add_alertmanager(
+            KIND_GRAFANA, name, g.url, g.timeout, org_id=g.org_id, alertmanager_uid=g.alertmanager
         )
-        backends.grafanas[service] = GrafanaClient(
-            name, g.url, secret_value, g.org_id, transport=transport, stats=backends.stats
-        )
+        if added is not None:
+            secret_value, transport = added
+            backends.grafanas[f"{KIND_GRAFANA}:{name}"] = GrafanaClient(
+                name, g.url, secret_value, g.org_id, transport=transport, stats=backends.stats
+            )
     for name, am in settings.alertmanager.items():
-        service = f"alertmanager:{name}"
-        if not wanted(service):
+        added = add_alertmanager(KIND_ALERTMANAGER, name, am.url, am.timeout)
+        if added is None:
             continue
-        secret_value = token(service)
-        transport = transports.get(service)
-        backends.alertmanagers[service] = AlertmanagerClient(
-            "alertmanager",
-            name,
-            am.url,
-            secret_value,
-            kind=KIND_ALERTMANAGER,
-            transport=transport,
-            stats=backends.stats,
-            timeout=am.timeout,
-        )
+        service, transport = f"{KIND_ALERTMANAGER}:{name}", added[1]
         if am.prometheus_url:
             # Prometheus is another host: it gets its own secret, never the Alertmanager's.
             backends.prometheus[service] = PrometheusClient(

@@ -205,6 +205,24 @@ def meta(size: int, after: str | None, total: int | None = None) -> dict[str, An
     return out
 
 
+def paged(
+    key: str,
+    items: list[Any],
+    size: int,
+    after: str | None,
+    shape: Callable[[Any], dict[str, Any]],
+    *,
+    with_total: bool = False,
+) -> JSONResponse:
+    """One page of ``items`` under ``key``, each drawn by ``shape``, with its cursor (and
+    the total, where the real API gives it)."""
+    page, cursor = paginate(items, size, after)
+    total = len(items) if with_total else None
+    return JSONResponse(
+        {key: [shape(x) for x in page], "pagination_meta": meta(size, cursor, total)}
+    )
+
+
 async def json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():

@@ -14,11 +14,10 @@ from oncall_tui.sim.incidentio_http import (
     json_body,
     match_set,
     match_time,
-    meta,
     nested_filters,
     opt_str,
     page_size,
-    paginate,
+    paged,
     parse_time,
     req_str,
     req_time,
@@ -122,12 +121,13 @@ class IncidentHandlers(PagingHandlers):
             key=lambda i: (i.created_at, i.id),
             reverse=sort == "created_at_newest_first",
         )
-        page, after = paginate(items, size, q.get("after"))
-        return JSONResponse(
-            {
-                "incidents": [self.shapes.incident(i) for i in page],
-                "pagination_meta": meta(size, after, len(items)),
-            }
+        return paged(
+            "incidents",
+            items,
+            size,
+            q.get("after"),
+            self.shapes.incident,
+            with_total=True,
         )
 
     async def incident(self, request: Request) -> Response:
@@ -216,12 +216,12 @@ class IncidentHandlers(PagingHandlers):
             key=lambda u: (u.created_at, u.id),
             reverse=True,
         )
-        page, after = paginate(items, size, q.get("after"))
-        return JSONResponse(
-            {
-                "incident_updates": [self.shapes.update(u) for u in page],
-                "pagination_meta": meta(size, after),
-            }
+        return paged(
+            "incident_updates",
+            items,
+            size,
+            q.get("after"),
+            self.shapes.update,
         )
 
     async def create_incident_update(self, request: Request) -> Response:
@@ -247,12 +247,12 @@ class IncidentHandlers(PagingHandlers):
             (t for t in self.world.timeline_items.values() if t.incident_id == inc.id),
             key=lambda t: (t.timestamp, t.id),
         )
-        page, after = paginate(items, size, q.get("after"))
-        return JSONResponse(
-            {
-                "incident_timeline_items": [self.shapes.timeline_item(t) for t in page],
-                "pagination_meta": meta(size, after),
-            }
+        return paged(
+            "incident_timeline_items",
+            items,
+            size,
+            q.get("after"),
+            self.shapes.timeline_item,
         )
 
     async def create_timeline_item(self, request: Request) -> Response:

@@ -20,6 +20,7 @@ from oncall_tui.sim.incidentio_http import (
     meta,
     opt_str,
     page_size,
+    paged,
     paginate,
     parse_time,
     req_str,
@@ -41,13 +42,13 @@ class PagingHandlers(RotaHandlers):
     async def paths(self, request: Request) -> Response:
         size = page_size(request, maximum=25)
         items = list(self.world.paths.values())
-        page, after = paginate(items, size, request.query_params.get("after"))
         now = self.world.now()
-        return JSONResponse(
-            {
-                "escalation_paths": [self.shapes.path(p, now) for p in page],
-                "pagination_meta": meta(size, after),
-            }
+        return paged(
+            "escalation_paths",
+            items,
+            size,
+            request.query_params.get("after"),
+            lambda p: self.shapes.path(p, now),
         )
 
     async def path(self, request: Request) -> Response:
@@ -93,12 +94,12 @@ class PagingHandlers(RotaHandlers):
             key=lambda e: (e.created_at, e.id),
             reverse=True,
         )
-        page, after = paginate(items, size, q.get("after"))
-        return JSONResponse(
-            {
-                "escalations": [self.shapes.escalation(e) for e in page],
-                "pagination_meta": meta(size, after),
-            }
+        return paged(
+            "escalations",
+            items,
+            size,
+            q.get("after"),
+            self.shapes.escalation,
         )
 
     async def escalation(self, request: Request) -> Response:
@@ -265,13 +266,7 @@ class PagingHandlers(RotaHandlers):
             if (alert_id and n.alert_id == alert_id) or (group_id and n.alert_group_id == group_id)
         ]
         items.sort(key=lambda n: (n.created_at, n.id), reverse=True)
-        page, after = paginate(items, size, q.get("after"))
-        return JSONResponse(
-            {
-                "alert_notes": [self.shapes.note(n) for n in page],
-                "pagination_meta": meta(size, after),
-            }
-        )
+        return paged("alert_notes", items, size, q.get("after"), self.shapes.note)
 
     async def create_alert_note(self, request: Request) -> Response:
         body = await json_body(request)

@@ -15,9 +15,8 @@ from oncall_tui.sim.incidentio_http import (
     _decode_cursor,
     _encode_cursor,
     json_body,
-    meta,
     page_size,
-    paginate,
+    paged,
     parse_time,
     req_str,
 )
@@ -65,13 +64,7 @@ class RotaHandlers(ApiPlumbing):
             and (not email or u.email.lower() == email)
             and (not slack or u.slack_user_id == slack)
         ]
-        page, after = paginate(items, size, q.get("after"))
-        return JSONResponse(
-            {
-                "users": [self.shapes.user_with_roles(u) for u in page],
-                "pagination_meta": meta(size, after),
-            }
-        )
+        return paged("users", items, size, q.get("after"), self.shapes.user_with_roles)
 
     async def user(self, request: Request) -> Response:
         return JSONResponse(
@@ -143,13 +136,14 @@ class RotaHandlers(ApiPlumbing):
     async def schedules(self, request: Request) -> Response:
         size = page_size(request, maximum=10000)
         items = list(self.world.schedules.values())
-        page, after = paginate(items, size, request.query_params.get("after"))
         now = self.world.now()
-        return JSONResponse(
-            {
-                "schedules": [self.shapes.schedule(s, now, with_next=size <= 25) for s in page],
-                "pagination_meta": meta(size, after, len(items)),
-            }
+        return paged(
+            "schedules",
+            items,
+            size,
+            request.query_params.get("after"),
+            lambda s: self.shapes.schedule(s, now, with_next=size <= 25),
+            with_total=True,
         )
 
     async def schedule(self, request: Request) -> Response:
@@ -231,13 +225,7 @@ class RotaHandlers(ApiPlumbing):
             ),
             key=lambda o: (o.start, o.id),
         )
-        page, after = paginate(items, size, q.get("after"))
-        return JSONResponse(
-            {
-                "overrides": [self.shapes.override(o) for o in page],
-                "pagination_meta": meta(size, after),
-            }
-        )
+        return paged("overrides", items, size, q.get("after"), self.shapes.override)
 
     def _override_fields(self, body: dict[str, Any]) -> dict[str, Any]:
         if "user" not in body or not isinstance(body.get("user"), dict):

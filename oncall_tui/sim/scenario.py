@@ -171,63 +171,37 @@ class Scenario:
             )
             w.resolve_alert(alert.id, at=alert.created_at + timedelta(seconds=dur), record=False)
 
-        # Yesterday's incident, closed.
-        at = t0 - timedelta(hours=26)
-        jonas = self._user("jonas.becker")
-        inc, _ = w.declare_incident(
-            idempotency_key="history-search-missing-docs",
-            name="Search results missing recently added documents",
-            summary="New documents were not searchable for about 50 minutes after an "
-            "indexer deploy; re-indexing caught up.",
+        # Yesterday's incident, closed; this morning's, now in post-incident.
+        self._past_incident(
+            "history-search-missing-docs",
+            "Search results missing recently added documents",
+            "New documents were not searchable for about 50 minutes after an indexer "
+            "deploy; re-indexing caught up.",
             severity_id=minor.id,
-            role_assignments={lead.id: jonas.id},
-            actor=jonas,
-            at=at,
-            record=False,
+            lead_role_id=lead.id,
+            lead=self._user("jonas.becker"),
+            at=t0 - timedelta(hours=26),
+            updates=(
+                (20, "Monitoring", "Indexer rolled back; the backlog is draining."),
+                (55, "Documenting", "Backlog drained. Write-up to follow."),
+                (20 * 60, "Closed", "Write-up published."),
+            ),
         )
-        for minutes, status, message in (
-            (20, "Monitoring", "Indexer rolled back; the backlog is draining."),
-            (55, "Documenting", "Backlog drained. Write-up to follow."),
-            (20 * 60, "Closed", "Write-up published."),
-        ):
-            w.create_incident_update(
-                idempotency_key=f"history-{inc.id}-{minutes}",
-                incident_id=inc.id,
-                message=message,
-                status_id=st(status).id,
-                actor=jonas,
-                at=at + timedelta(minutes=minutes),
-                record=False,
-            )
-
-        # This morning's incident, now in post-incident.
-        at = t0 - timedelta(hours=6)
-        priya = self._user("priya.natarajan")
-        inc, _ = w.declare_incident(
-            idempotency_key="history-login-errors",
-            name="Elevated login errors after certificate rotation",
-            summary="An intermediate certificate was missing from the new bundle; some "
-            "older clients failed the TLS handshake.",
+        self._past_incident(
+            "history-login-errors",
+            "Elevated login errors after certificate rotation",
+            "An intermediate certificate was missing from the new bundle; some older "
+            "clients failed the TLS handshake.",
             severity_id=major.id,
-            role_assignments={lead.id: priya.id},
-            actor=priya,
-            at=at,
-            record=False,
+            lead_role_id=lead.id,
+            lead=self._user("priya.natarajan"),
+            at=t0 - timedelta(hours=6),
+            updates=(
+                (15, "Fixing", "Missing intermediate certificate identified; re-issuing bundle."),
+                (40, "Monitoring", "New bundle deployed; handshake errors back to baseline."),
+                (90, "Documenting", "Resolved. Priya is writing up the incident."),
+            ),
         )
-        for minutes, status, message in (
-            (15, "Fixing", "Missing intermediate certificate identified; re-issuing bundle."),
-            (40, "Monitoring", "New bundle deployed; handshake errors back to baseline."),
-            (90, "Documenting", "Resolved. Priya is writing up the incident."),
-        ):
-            w.create_incident_update(
-                idempotency_key=f"history-{inc.id}-{minutes}",
-                incident_id=inc.id,
-                message=message,
-                status_id=st(status).id,
-                actor=priya,
-                at=at + timedelta(minutes=minutes),
-                record=False,
-            )
 
         # The live payments incident, with its page, alerts, updates and notes.
         kofi, ana = self._user("kofi.mensah"), self._user("ana.souza")
@@ -351,6 +325,42 @@ class Scenario:
             at=at,
             record=False,
         )
+
+    def _past_incident(
+        self,
+        key: str,
+        name: str,
+        summary: str,
+        *,
+        severity_id: str,
+        lead_role_id: str,
+        lead: Actor,
+        at: datetime,
+        updates: tuple[tuple[int, str, str], ...],
+    ) -> None:
+        """An incident from before the demo starts, led by ``lead``, with its status updates
+        (minutes after ``at``, status name, message)."""
+        w = self.world
+        inc, _ = w.declare_incident(
+            idempotency_key=key,
+            name=name,
+            summary=summary,
+            severity_id=severity_id,
+            role_assignments={lead_role_id: lead.id},
+            actor=lead,
+            at=at,
+            record=False,
+        )
+        for minutes, status, message in updates:
+            w.create_incident_update(
+                idempotency_key=f"history-{inc.id}-{minutes}",
+                incident_id=inc.id,
+                message=message,
+                status_id=w.status_by_name(status).id,
+                actor=lead,
+                at=at + timedelta(minutes=minutes),
+                record=False,
+            )
 
     def _script(self) -> None:
         w = self.world

@@ -12,14 +12,13 @@ Render-only: the screen passes data in with :meth:`AlertDetail.show` and the met
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Unpack
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widget import Widget
 from textual.widgets import Static
 
 from oncall_tui.core import timefmt, views
@@ -46,10 +45,10 @@ from oncall_tui.domain import (
 from oncall_tui.ui.style import severity_style, state_style
 from oncall_tui.ui.text import clean
 from oncall_tui.ui.widgets.alert_table import severity_label
+from oncall_tui.ui.widgets.clocked import ClockedOptions, ClockedWidget
 from oncall_tui.ui.widgets.incident_section import incident_block
 from oncall_tui.ui.widgets.sparkline import MetricSparkline
 
-Clock = Callable[[], datetime]
 KEEP: Any = object()  # "leave the metric as it is"
 
 __all__ = ["LINK_KINDS", "AlertDetail", "event_words"]
@@ -95,7 +94,7 @@ def _add_section(blocks: list[Content], title: str) -> None:
     blocks.append(Content.styled(title, "bold $foreground-muted"))
 
 
-class AlertDetail(Widget):
+class AlertDetail(ClockedWidget):
     """Details of one row of the alert table.
 
     Args:
@@ -118,14 +117,10 @@ class AlertDetail(Widget):
     def __init__(
         self,
         *,
-        clock: Clock | None = None,
         zone: timefmt.ZoneLike = None,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
+        **options: Unpack[ClockedOptions],
     ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._clock: Clock = clock or (lambda: datetime.now(UTC))
+        super().__init__(**options)
         self.zone = zone
         self._row: AlertRow | None = None
         self._alerts: tuple[Alert, ...] = ()

@@ -229,45 +229,41 @@ class AlertTable(ScrollView, can_focus=True):
 
     # -- messages ----------------------------------------------------------------
 
-    class Highlighted(Message):
+    class _TableMessage(Message):
+        """A message about this table (``control`` is the table)."""
+
+        def __init__(self, table: AlertTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> AlertTable:
+            return self.table
+
+    class Highlighted(_TableMessage):
         """The cursor is on another item (``row_id`` None: the table is empty)."""
 
         def __init__(self, table: AlertTable, row_id: str | None) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.row_id = row_id
 
-        @property
-        def control(self) -> AlertTable:
-            return self.table
-
-    class Selected(Message):
+    class Selected(_TableMessage):
         """The user asked to open the item (Enter, or a click on the cursor row)."""
 
         def __init__(self, table: AlertTable, row_id: str) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.row_id = row_id
 
-        @property
-        def control(self) -> AlertTable:
-            return self.table
-
-    class MarkToggled(Message):
+    class MarkToggled(_TableMessage):
         """The set of marked rows changed. ``row_ids``: every marked row now, in table
         order; ``changed``: the rows whose mark flipped."""
 
         def __init__(
             self, table: AlertTable, row_ids: tuple[str, ...], changed: tuple[str, ...]
         ) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.row_ids = row_ids
             self.changed = changed
-
-        @property
-        def control(self) -> AlertTable:
-            return self.table
 
     # -- construction ------------------------------------------------------------
 

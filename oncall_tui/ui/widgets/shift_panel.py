@@ -12,19 +12,18 @@ and :mod:`oncall_tui.core.timefmt`, and no API is called.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Unpack
 
 from textual import events
 from textual.content import Content
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from oncall_tui.core import timefmt, views
 from oncall_tui.domain import Schedule, Shift, Snapshot, User
 from oncall_tui.ui.text import clean
-
-Clock = Callable[[], datetime]
+from oncall_tui.ui.widgets.clocked import ClockedOptions, ClockedWidget
 
 __all__ = ["ShiftPanel", "default_glance_ids"]
 
@@ -47,7 +46,7 @@ def default_glance_ids(schedules: Sequence[Schedule]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*escalators, *global_]))
 
 
-class ShiftPanel(Widget):
+class ShiftPanel(ClockedWidget):
     """Render my shifts from schedule data.
 
     Args:
@@ -76,15 +75,11 @@ class ShiftPanel(Widget):
     def __init__(
         self,
         *,
-        clock: Clock | None = None,
         zone: timefmt.ZoneLike = None,
         compact: bool | None = None,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
+        **options: Unpack[ClockedOptions],
     ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._clock: Clock = clock or (lambda: datetime.now(UTC))
+        super().__init__(**options)
         self.zone = zone
         self._schedules: tuple[Schedule, ...] = ()
         self._shifts: tuple[Shift, ...] = ()

@@ -13,21 +13,20 @@ Render-only: ages tick once a second from a timer inside the widget; no API is c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Unpack
 
 from textual import events
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Static
 
 from oncall_tui.domain import SourceHealth
 from oncall_tui.ui.style import compact_duration
 from oncall_tui.ui.text import clean
-
-Clock = Callable[[], datetime]
+from oncall_tui.ui.widgets.clocked import ClockedOptions, ClockedWidget
 
 __all__ = ["StatusBar", "describe_filter", "source_segment"]
 
@@ -92,7 +91,7 @@ def describe_filter(filters: object) -> str:
     return " · ".join(parts)
 
 
-class StatusBar(Widget):
+class StatusBar(ClockedWidget):
     """One line at the bottom of the dashboard.
 
     Args:
@@ -127,14 +126,10 @@ class StatusBar(Widget):
     def __init__(
         self,
         *,
-        clock: Clock | None = None,
         stale_after: timedelta = DEFAULT_STALE_AFTER,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
+        **options: Unpack[ClockedOptions],
     ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._clock: Clock = clock or (lambda: datetime.now(UTC))
+        super().__init__(**options)
         self.stale_after = stale_after
         self._health: tuple[SourceHealth, ...] = ()
         self._readonly = False
