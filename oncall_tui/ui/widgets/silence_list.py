@@ -24,6 +24,7 @@ from oncall_tui.safety import clean_text
 LEFT = 24  # "starts in 2h 14m (then 1h)" fits most; longer is cut
 FIRING = 10
 BY = 18
+NARROW = 110  # below this width: no author column, and the marks are one character
 
 
 def _cell(text: str, width: int) -> str:
@@ -216,6 +217,7 @@ class SilenceList(ScrollView, can_focus=True):
         now = source.server_now()
         line_style = base + self._style("cursor") if cursor else base
         firing = "1 firing" if row.firing == 1 else f"{row.firing} firing"
+        narrow = width < NARROW  # no author column, short marks: the matchers need the room
         segments = [
             Segment("  " + _cell(row.short_id, 8) + "  ", line_style + self._style("muted")),
             Segment(_cell(left_words(row, now), LEFT) + " ", line_style),
@@ -223,15 +225,19 @@ class SilenceList(ScrollView, can_focus=True):
                 _cell(firing, FIRING) + " ",
                 line_style + (self._style("warn") if row.firing else self._style("muted")),
             ),
-            Segment(_cell(row.silence.created_by or "(nobody)", BY) + " ", line_style),
         ]
+        used = 2 + 8 + 2 + LEFT + 1 + FIRING + 1
+        if not narrow:
+            segments.append(
+                Segment(_cell(row.silence.created_by or "(nobody)", BY) + " ", line_style)
+            )
+            used += BY + 1
         flags = []
         if row.made_here:
-            flags.append(("◆ this tool", "mine"))
+            flags.append(("◆" if narrow else "◆ this tool", "mine"))
         if row.forgotten:
-            flags.append(("⚠ possibly forgotten", "warn"))
+            flags.append(("⚠" if narrow else "⚠ possibly forgotten", "warn"))
         flag_text = "".join(f"  {text}" for text, _ in flags)
-        used = 2 + 8 + 2 + LEFT + 1 + FIRING + 1 + BY + 1
         room = max(0, width - used - len(flag_text))
         segments.append(Segment(_cell(", ".join(row.matcher_texts), room), line_style))
         for text, style in flags:
