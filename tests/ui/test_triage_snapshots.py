@@ -33,3 +33,20 @@ def test_an_alert_with_its_incident(snap_compare, frozen):
         demo.redraw_clocks()
 
     assert snap_compare(demo.app, run_before=run_before, terminal_size=LARGE)
+
+
+def test_a_watched_alert(snap_compare, frozen):
+    """W on the checkout latency alert: the ◎ in its row, and the toast that says what
+    it will be told (the graph's peak)."""
+    demo = FrozenDemo(frozen, scenario=False, background_alerts=0)
+
+    async def run_before(pilot) -> None:
+        await demo.loaded(pilot)
+        row = demo.move_to(lambda r: r.title == "Checkout p99 latency is above 500 ms")
+        await demo.settle(pilot)
+        await pilot.press("W")
+        await demo.until(pilot, lambda: demo.table.watched == {row.key}, "watched")
+        await demo.until(pilot, lambda: any("Watching" in n for n in demo.notices()), "toast")
+        demo.redraw_clocks()
+
+    assert snap_compare(demo.app, run_before=run_before, terminal_size=LARGE)

@@ -30,6 +30,7 @@ from oncall_tui.ui.screens.alert_incident import IncidentKeys
 from oncall_tui.ui.screens.incidents import BindingCommands
 from oncall_tui.ui.screens.links import LinkCommands, LinksScreen, configured_links, open_quick_link
 from oncall_tui.ui.screens.row_actions import RowActions
+from oncall_tui.ui.screens.watching import WatchCommands, WatchKeys
 from oncall_tui.ui.widgets.alert_detail import AlertDetail
 from oncall_tui.ui.widgets.alert_table import AlertTable
 from oncall_tui.ui.widgets.key_footer import KeyFooter
@@ -63,7 +64,7 @@ EXIT_AFTER_DATA = bool(os.environ.get("ONCALL_TUI_EXIT_AFTER_DATA"))
 class DashboardScreen(RowActions):
     TITLE = "On call"
     # Ctrl+P lists this screen's actions by name too ("ack" finds Ack), as help promises.
-    COMMANDS: ClassVar[set] = {BindingCommands, LinkCommands}
+    COMMANDS: ClassVar[set] = {BindingCommands, LinkCommands, WatchCommands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "ack", "Ack", id="ack"),
@@ -96,6 +97,7 @@ class DashboardScreen(RowActions):
         Binding("L", "quick_links", "Quick links", show=False, id="links"),
         Binding("Q", "quiet", "Quiet notifications", show=False, id="quiet"),
         Binding("s", "silences", "Silences", show=False, id="silences"),
+        Binding("W", "watch", "Watch (or stop watching)", show=False, id="watch"),
         Binding(
             "shift+down,ctrl+down",
             "scroll_detail(1)",
@@ -154,6 +156,7 @@ class DashboardScreen(RowActions):
         self._gc_frozen = False
         self._page_rows = sent.PageRows(session.sent)  # pages I sent are not rows
         self.incident_keys = IncidentKeys(self)
+        self.watch_keys = WatchKeys(self)
 
     # -- layout ------------------------------------------------------------------
 
@@ -183,6 +186,7 @@ class DashboardScreen(RowActions):
             self.query_one(ShiftPanel).show_off(off[0][0].upper() + off[0][1:] + ".")
         self.engine.subscribe(self._on_snapshot)
         self._clock_timer = self.set_interval(1.0, self._redraw_clock)
+        self.watch_keys.start_checking()
         self._render_snapshot()
         self.query_one(AlertTable).focus()
         self._apply_size(self.size.width, self.size.height)
@@ -277,6 +281,8 @@ class DashboardScreen(RowActions):
             # what is there at start-up is the baseline, not a list of "new" rows.
             table.empty_text = "No pages and nothing firing (or nothing matches the filter)."
             table.update_rows(self._rows())
+            self.watch_keys.mark(table.rows)
+            self.watch_keys.check()
         self.query_one(StatusBar).update_health(snap.health, now, **self._status_extras())
         self._show_staleness(rows_changed=True)
         self._announce_new_pages(snap)
@@ -606,6 +612,9 @@ class DashboardScreen(RowActions):
         alert = self._first_alert(self._current())
         page = next((i for i in self._items(self._current()) if isinstance(i, Page)), None)
         self.incident_keys.declare(self._current(), alert, page)
+
+    def action_watch(self) -> None:
+        self.watch_keys.toggle(self._current())
 
     def action_quiet(self) -> None:
         toggle_quiet(self)

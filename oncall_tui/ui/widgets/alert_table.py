@@ -292,6 +292,7 @@ class AlertTable(ScrollView, can_focus=True):
         self._shown_times: dict[int, tuple[str, str]] = {}  # what the clock tick drew
         self._line_cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self._stale: frozenset[str] = frozenset()  # rows built from a stale source
+        self._watched: frozenset[str] = frozenset()  # rows I watch (W): marked ◎
         self._columns_cache: tuple[int, tuple[tuple[Column, int], ...]] | None = None
 
     def on_mount(self) -> None:
@@ -503,6 +504,17 @@ class AlertTable(ScrollView, can_focus=True):
             self._stale = keys
             self.refresh()
 
+    @property
+    def watched(self) -> frozenset[str]:
+        return self._watched
+
+    def set_watched(self, keys: Iterable[str]) -> None:
+        """Rows that are watched: a ◎ in the gutter (unless marked for a bulk action)."""
+        keys = frozenset(keys)
+        if keys != self._watched:
+            self._watched = keys
+            self.refresh()
+
     def mark_seen(self, keys: Iterable[str] | None = None) -> None:
         """Forget that rows are new (default: every row)."""
         if keys is None:
@@ -705,6 +717,7 @@ class AlertTable(ScrollView, can_focus=True):
             esc,
             compact_duration((now - row.started_at).total_seconds()),
             stale,
+            row.key in self._watched,
         )
         strip = self._line_cache.get(key)
         if strip is None:
@@ -722,7 +735,7 @@ class AlertTable(ScrollView, can_focus=True):
         return Strip(segments).adjust_cell_length(width, style)
 
     def _render_row(self, row: AlertRow, width: int, base: Style, key: tuple) -> Strip:
-        _, _, is_cursor, is_marked, is_new, esc, age, stale = key
+        _, _, is_cursor, is_marked, is_new, esc, age, stale, watched = key
         row_style = base
         if is_marked:
             row_style += self._style("marked")
@@ -746,7 +759,8 @@ class AlertTable(ScrollView, can_focus=True):
                 segments.append(seg(" " * _SEP))
             name = column.name
             if name == "gutter":
-                segments.append(seg("●" if is_marked else " ", self._style("new")))
+                first = "●" if is_marked else "◎" if watched else " "
+                segments.append(seg(first, self._style("new")))
                 if row.kind == KIND_PAGE:
                     segments.append(
                         seg("◆" if row.mine else "◇", self._style("mine") if row.mine else None)
