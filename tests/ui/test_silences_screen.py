@@ -218,3 +218,30 @@ async def test_a_silence_ending_over_firing_alerts_gives_one_notice_on_the_dashb
         seen = checks[key]
         await until(pilot, lambda: checks[key] >= seen + 2)  # two more checks
         assert len([m for m in notices(app) if m.startswith(f"Silence {sid[:8]}")]) == 1
+
+
+async def test_r_reads_again_and_hostile_text_is_shown_as_text(demo):
+    am = demo.grafana["us"].grafana_am
+    app = make_app(demo)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_silences(app, pilot)
+        listing = screen.query_one(SilenceList)
+        before = len(listing.silence_rows)
+        sid = silence_for(
+            am,
+            "[b]Disk[/b]",
+            ends_in=timedelta(hours=1),
+            created_by="[red]mallory[/red]",
+            comment="see \x1b[2J[link=javascript:alert(1)]here[/link]",
+        )
+        await pilot.press("r")
+        await until(pilot, lambda: len(listing.silence_rows) == before + 1)
+        select(screen, "grafana:us", sid)
+        await pilot.press("down", "up")
+        assert listing.current is not None and listing.current.id == sid
+        await pilot.pause(0.1)
+        line = next(text for text in lines(screen) if sid[:8] in text)
+        assert 'alertname="[b]Disk[/b]"' in line and "[red]mallory[/red]" in line
+        detail = str(screen.query_one("#silence-detail").render())
+        assert "[link=javascript:alert(1)]here[/link]" in detail
+        assert "\x1b" not in detail
