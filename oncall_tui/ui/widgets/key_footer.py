@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -120,9 +121,38 @@ class KeyFooter(Footer):
                 tooltip=binding.tooltip or binding.description,
             )
 
+    _composed: tuple | None = None  # what the keys on show were made from
+
+    def _signature(self) -> tuple:
+        kept, pinned, palette = self._layout()
+        return (
+            self._width(),
+            tuple((b.key, b.action, enabled, tip, text) for b, enabled, tip, text in kept),
+            tuple((b.key, b.action, enabled, tip, text) for b, enabled, tip, text in pinned),
+            palette and (palette[0].key, palette[1], palette[3]),
+        )
+
+    def bindings_changed(self, screen: Screen) -> None:
+        """Lay the keys out again only when what they show changed. Every cursor move
+        refreshes the bindings (which keys apply depends on the row), and remounting
+        every key costs a layout of the whole screen: a held Down key did that on
+        every frame."""
+        if (
+            self._bindings_ready
+            and self._composed is not None
+            and screen is self.screen
+            and self._signature() == self._composed
+        ):
+            self.recomposes_skipped += 1
+            return
+        super().bindings_changed(screen)
+
+    recomposes_skipped = 0  # for tests: binding refreshes that changed nothing shown
+
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
+        self._composed = self._signature()
         yield from self._keys()
 
     def on_resize(self) -> None:
