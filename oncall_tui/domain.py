@@ -438,12 +438,46 @@ class Silence:
 
 
 @dataclass(frozen=True, slots=True)
+class Threshold:
+    """The condition of an alert rule: the metric fires when it is ``op`` ``value``
+    (``op`` one of > >= < <=), or ``outside``/``within`` ``value``..``upper``."""
+
+    op: str
+    value: float
+    upper: float | None = None
+
+    def breached(self, v: float) -> bool:
+        op, a, b = self.op, self.value, self.upper if self.upper is not None else self.value
+        if op == ">":
+            return v > a
+        if op == ">=":
+            return v >= a
+        if op == "<":
+            return v < a
+        if op == "<=":
+            return v <= a
+        if op == "outside":
+            return v < a or v > b
+        if op == "within":
+            return a < v < b
+        return False
+
+    @property
+    def levels(self) -> tuple[float, ...]:
+        return (self.value,) if self.upper is None else (self.value, self.upper)
+
+
+@dataclass(frozen=True, slots=True)
 class Series:
-    """A metric over time for a sparkline. ``points`` are (UTC time, value)."""
+    """A metric over time for a sparkline. ``points`` are (UTC time, value); ``start`` and
+    ``end`` the window asked for; ``threshold`` the rule's condition, where it has one."""
 
     name: str
     points: tuple[tuple[datetime, float], ...] = ()
     unit: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    threshold: Threshold | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,9 +184,10 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 async def _alerts(args: argparse.Namespace) -> int:
     from oncall_tui.core import sent, timefmt
-    from oncall_tui.core.rows import row_id, row_items, row_links
+    from oncall_tui.core.linking import configured_hosts
+    from oncall_tui.core.rows import row_id, row_items, row_links, row_source
     from oncall_tui.core.sync import utcnow
-    from oncall_tui.core.views import AlertFilter, alert_rows
+    from oncall_tui.core.views import AlertFilter, AlertIndex, alert_rows
     from oncall_tui.domain import LINK_DASHBOARD, LINK_PANEL, LINK_RUNBOOK, LINK_SOURCE
 
     opened = BackendSession(args, need_incident_io=False)
@@ -195,9 +196,12 @@ async def _alerts(args: argparse.Namespace) -> int:
         me = await session.whoami.me()
         pages, paths, alerts, problems = await _collect(backends)
         tidy = sent.split(pages, paths, me, session.sent)  # pages I sent are not rows
+        hosts = configured_hosts(session.settings)
     now = utcnow()
-    rows = alert_rows(tidy.rows, alerts, paths, me, AlertFilter(mine_only=args.mine))
+    index = AlertIndex(alerts)
+    rows = alert_rows(tidy.rows, index, paths, me, AlertFilter(mine_only=args.mine))
     by_key = {a.key: a for a in alerts}
+    behind = {r.key: row_source(r, pages, by_key, index.links, hosts) for r in rows}
     sent_of = _sent_by_row(rows, tidy.sent, pages, by_key)
     attached = {s.page.id for items in sent_of.values() for s in items}
     loose = [s for s in tidy.sent if s.page.id not in attached]
@@ -205,6 +209,21 @@ async def _alerts(args: argparse.Namespace) -> int:
         out = []
         for r in rows:
             links = row_links(row_items(r, pages, by_key))
+            view = behind[r.key]
+            source_alert = None
+            if view is not None and view.alert is not None:
+                own = row_links([view.alert])
+                source_alert = {
+                    "key": view.alert.key,
+                    "source": view.alert.source_label,
+                    "state": r.source_state,
+                    "title": view.alert.title,
+                    "matched_by": r.matched_by,
+                    "match": view.words,
+                    "runbook": own[LINK_RUNBOOK],
+                    "panel": own[LINK_PANEL],
+                    "dashboard": own[LINK_DASHBOARD],
+                }
             out.append(
                 {
                     "id": row_id(r),
@@ -229,6 +248,10 @@ async def _alerts(args: argparse.Namespace) -> int:
                     "page_ids": r.page_ids,
                     "alert_keys": r.alert_keys,
                     "sent": [s.page.id for s in sent_of.get(r.key, ())],
+                    "source_alert": source_alert,
+                    "source_alert_missing": (
+                        view.words if view is not None and view.alert is None else None
+                    ),
                 }
             )
         print_json(
@@ -253,6 +276,11 @@ async def _alerts(args: argparse.Namespace) -> int:
                 f"{timefmt.ago(r.started_at, now):>8}  {r.title}{count}{went}  [{r.source}]  "
                 f"id {row_id(r)}"
             )
+            view = behind[r.key]
+            if view is not None and view.alert is not None:
+                print(f"    ← {view.alert.source_label} {r.source_state}, {view.words}")
+            elif view is not None:
+                print(f"    ← {view.words}")
             for item in sent_of.get(r.key, ()):
                 print(f"    ↳ sent by me: {sent.sent_words(item, now, zone)}")
         if loose:

@@ -17,6 +17,7 @@ from oncall_tui.core.alert_model import (
     alert_link_states,
     normalise_severity,
 )
+from oncall_tui.core.linking import SourceLinks
 from oncall_tui.domain import (
     ALERT_FIRING,
     ALERT_INHIBITED,
@@ -154,6 +155,7 @@ class AlertIndex:
         "group_keys",
         "group_members",
         "group_sizes",
+        "links",
         "member_group",
     )
     _by_key: dict[str, _Entry]
@@ -249,6 +251,7 @@ class AlertIndex:
         self._by_key = by_key
         self._key_of_token = key_of_token
         self._group_index = {key: g for g, key in enumerate(group_keys)}
+        self.links = SourceLinks(alerts)  # one row per problem: the alert behind each
         # Rows of whole groups (and their sort keys) for one (pages, paths, me): filtering
         # on each keystroke then rebuilds only the groups a filter cuts into.
         self._context: tuple[Any, ...] = ()

@@ -145,6 +145,9 @@ class AlertRow:
     page_ids: tuple[str, ...] = ()
     alert_keys: tuple[str, ...] = ()
     went: str = ""  # a page that paged me and is no longer mine: where it is now
+    source_key: str = ""  # the Grafana/Alertmanager alert behind it (core.linking)
+    source_state: str = ""  # that alert's state: firing | silenced | pending | …
+    matched_by: str = ""  # the rule that linked it: deduplication key | source link | …
 
     @property
     def section(self) -> int:

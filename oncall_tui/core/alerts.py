@@ -132,6 +132,7 @@ def alert_rows(
                 for aid in page.alert_ids:
                     alert_page.setdefault(aid, []).append((page, mine, path))
             row = _page_row(page, path, mine, index, paging.where_it_went(page, path, me))
+            row = index.links.attach(row, page.alert_ids, _alert_state)
             # A page has no labels of its own: its alerts' titles and labels count.
             parts = [row.title, row.source, row.severity, page.priority]
             for aid in page.alert_ids:
@@ -152,9 +153,13 @@ def alert_rows(
     skip_silenced = filters.hide_acked
     critical_only = filters.critical_only
     groups: dict[int, list[_Entry]] = {}
+    folded = index.links.folded
     for entry, group in zip(index.entries, index.member_group, strict=True):
         if alert_page and entry.page_key in alert_page:
             continue
+        via = folded.get(entry.alert.key) if folded else None
+        if via is not None and (via.id in alert_page or _alert_state(via) == STATE_FIRING):
+            continue  # shown by the row of the incident.io alert (or page) it caused
         state = entry.state
         if skip_resolved and state == STATE_RESOLVED:
             continue
@@ -185,6 +190,9 @@ def alert_rows(
         hit = cache.get(group) if whole else None
         if hit is None:
             made = _group_row(index.group_keys[group], members, alert_page)
+            if made is not None and folded:
+                ids = [e.alert.id for e in members if e.page_key]
+                made = index.links.attach(made, ids, _alert_state)
             hit = (row_sort_key(made) if made is not None else (), made)
             if whole:
                 cache[group] = hit

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from oncall_tui.core.linking import SourceLinks, SourceView, source_view
 from oncall_tui.core.views import KIND_PAGE, AlertRow
 from oncall_tui.domain import (
     LINK_DASHBOARD,
     LINK_PANEL,
     LINK_RUNBOOK,
     LINK_SOURCE,
+    SOURCE_INCIDENT_IO,
     Alert,
+    Link,
     Page,
 )
 
@@ -93,3 +96,36 @@ def row_links(items: Iterable[Page | Alert]) -> dict[str, str | None]:
                 if url:
                     links[kind] = url
     return links
+
+
+def first_link(kind: str, alerts: Iterable[Alert | None]) -> Link:
+    """The first usable ``kind`` link among ``alerts`` (a page's own alert, then the
+    Grafana alert behind it), else the first alert's reason there is none."""
+    first: Link | None = None
+    for alert in alerts:
+        if alert is None:
+            continue
+        link = alert.link(kind)
+        if link.url:
+            return link
+        first = first or link
+    return first or Link(kind=kind, problem="missing")
+
+
+def row_source(
+    row: AlertRow,
+    pages: Iterable[Page],
+    alerts_by_key: Mapping[str, Alert],
+    links: SourceLinks,
+    hosts: Mapping[str, str],
+) -> SourceView | None:
+    """The Grafana or Alertmanager alert behind a page or incident.io alert row, or why
+    there is none; None for rows that are Grafana or Alertmanager alerts themselves."""
+    io = [
+        i
+        for i in row_items(row, pages, alerts_by_key)
+        if isinstance(i, Alert) and i.source == SOURCE_INCIDENT_IO
+    ]
+    if row.kind != KIND_PAGE and not io:
+        return None
+    return source_view(row.kind, row.source_key, io, links, alerts_by_key, hosts)

@@ -100,10 +100,22 @@ class Backends:
         labels = getattr(config, "silence_labels", None)
         return tuple(labels) if labels else DEFAULT_SILENCE_LABELS
 
-    async def sparkline(self, alert: Alert, now: datetime) -> Series | None:
+    async def sparkline(
+        self,
+        alert: Alert,
+        now: datetime,
+        *,
+        window: timedelta = timedelta(hours=1),
+        points: int = 60,
+    ) -> Series | None:
         key = f"{alert.source}:{alert.instance}"
         return await sparkline_for(
-            alert, grafana=self.grafanas.get(key), prometheus=self.prometheus.get(key), now=now
+            alert,
+            grafana=self.grafanas.get(key),
+            prometheus=self.prometheus.get(key),
+            now=now,
+            window=window,
+            points=points,
         )
 
 

@@ -25,10 +25,10 @@ from oncall_tui.config import (
     UserConfig,
 )
 from oncall_tui.sim.grafana import Faults as GrafanaFaults
-from oncall_tui.sim.grafana import GrafanaWorld
+from oncall_tui.sim.grafana import GrafanaWorld, default_rules
 from oncall_tui.sim.grafana import create_app as create_grafana_app
 from oncall_tui.sim.incidentio import create_app as create_incidentio_app
-from oncall_tui.sim.scenario import build_world
+from oncall_tui.sim.scenario import build_world, grafana_rules
 from oncall_tui.sim.silences import seed_demo_silences
 from oncall_tui.sim.world import DEFAULT_ME_EMAIL, IncidentIoWorld
 
@@ -87,8 +87,15 @@ def build_demo(
         background_alerts=background_alerts,
         scenario=scenario,
     )
+    # The story's pages come from Grafana-managed rules on the US Grafana.
+    story = grafana_rules(world.runbook_url) if scenario else []
     us = GrafanaWorld(
-        clock, seed=seed, instance="us", grafana_url=GRAFANA_US, prometheus_url=PROMETHEUS
+        clock,
+        seed=seed,
+        instance="us",
+        grafana_url=GRAFANA_US,
+        prometheus_url=PROMETHEUS,
+        rules=[*default_rules(), *story],
     )
     eu = GrafanaWorld(
         clock, seed=seed + 1, instance="eu", grafana_url=GRAFANA_EU, prometheus_url=PROMETHEUS

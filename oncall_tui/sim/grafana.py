@@ -65,6 +65,7 @@ from oncall_tui.sim.grafana_world import _balanced as _balanced
 from oncall_tui.sim.grafana_world import _ruler_namespaces as _ruler_namespaces
 from oncall_tui.sim.grafana_world import _squash as _squash
 from oncall_tui.sim.grafana_world import default_rules as default_rules
+from oncall_tui.sim.grafana_world import grafana_alert_labels as grafana_alert_labels
 from oncall_tui.sim.silences import ServerDate
 
 # --------------------------------------------------------------------- app

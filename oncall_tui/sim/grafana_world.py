@@ -199,6 +199,19 @@ def default_rules() -> list[SimRule]:
     ]
 
 
+def grafana_alert_labels(rule: SimRule) -> dict[str, str]:
+    """The labels Grafana gives the alert of a Grafana-managed rule (its fingerprint is
+    :func:`~oncall_tui.sim.grafana_am.fingerprint` of these)."""
+    return {
+        "__alert_rule_uid__": rule.uid,
+        "__alert_rule_namespace_uid__": f"folder-{rule.folder.lower()}",
+        "alertname": rule.title,
+        "grafana_folder": rule.folder,
+        **rule.labels,
+        **rule.series_labels,
+    }
+
+
 class GrafanaWorld:
     """Rules, metrics and two Alertmanagers (Grafana's own and a plain one)."""
 
@@ -291,14 +304,7 @@ class GrafanaWorld:
             if since is None:
                 continue
             if managed_by == FLAVOUR_GRAFANA:
-                labels = {
-                    "__alert_rule_uid__": rule.uid,
-                    "__alert_rule_namespace_uid__": f"folder-{rule.folder.lower()}",
-                    "alertname": rule.title,
-                    "grafana_folder": rule.folder,
-                    **rule.labels,
-                    **rule.series_labels,
-                }
+                labels = grafana_alert_labels(rule)
                 generator = f"{self.grafana_url}/alerting/grafana/{rule.uid}/view?orgId=1"
             else:
                 labels = {"alertname": rule.title, **rule.labels, **rule.series_labels}

@@ -24,6 +24,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from oncall_tui.sim.grafana import SimRule, Spike, fingerprint, grafana_alert_labels
 from oncall_tui.sim.world import (
     DEFAULT_GRAFANA_URL,
     DEFAULT_ME_EMAIL,
@@ -33,6 +34,70 @@ from oncall_tui.sim.world import (
     IncidentIoWorld,
     real_clock,
 )
+
+LEDGER_RULE_UID = "payments-ledger-consumer-lag"
+ERRORS_RULE_UID = "payments-api-5xx"
+
+
+def grafana_rules(runbook_url: str = DEFAULT_RUNBOOK_URL) -> list[SimRule]:
+    """The Grafana-managed rules behind the story's pages, for the US Grafana.
+
+    Their metrics follow the script from the moment the worlds are made: the ledger lag
+    has been climbing for twelve minutes and crosses its 600 s threshold just before the
+    page (its incident.io alert carries the Grafana alert's fingerprint as its
+    deduplication key); the payments 5xx ratio peaked 43 minutes ago and is coming down
+    after the rollback, still above its 5% threshold (its incident.io alert links to the
+    rule's page).
+    """
+    minute = timedelta(minutes=1)
+    return [
+        SimRule(
+            uid=LEDGER_RULE_UID,
+            title="LedgerConsumerLag",
+            expr=(
+                'max by (consumer_group) (kafka_consumergroup_lag_seconds{consumer_group="ledger"})'
+            ),
+            threshold=600,
+            spike=Spike(45, 900, 360 * minute, 20 * minute, 30 * minute, 12.3 * minute, 0.01),
+            labels={"severity": "critical", "team": "payments", "service": "ledger-consumer"},
+            annotations={
+                "summary": "Payments: ledger consumer lag above 10 minutes",
+                "description": "The ledger consumer is more than 600 s behind; balances "
+                "shown to customers may be stale.",
+                "runbook_url": f"{runbook_url}/payments/ledger-consumer-lag",
+                "__dashboardUid__": "payments-ledger",
+                "__panelId__": "3",
+                "__orgId__": "1",
+            },
+            series_labels={"consumer_group": "ledger"},
+            folder="Payments",
+        ),
+        SimRule(
+            uid=ERRORS_RULE_UID,
+            title="PaymentsApi5xxRate",
+            expr=(
+                'sum(rate(http_requests_total{service="payments-api",code=~"5.."}[5m]))'
+                ' / sum(rate(http_requests_total{service="payments-api"}[5m]))'
+            ),
+            threshold=0.05,
+            spike=Spike(0.004, 0.146, 360 * minute, 3 * minute, 76 * minute, 46 * minute, 0.02),
+            labels={"severity": "critical", "team": "payments", "service": "payments-api"},
+            annotations={
+                "summary": "Payments API 5xx rate above 5%",
+                "runbook_url": f"{runbook_url}/payments/api-5xx",
+                "__dashboardUid__": "payments-api",
+                "__panelId__": "4",
+                "__orgId__": "1",
+            },
+            series_labels={"service": "payments-api"},
+            folder="Payments",
+        ),
+    ]
+
+
+def grafana_rule_link(grafana_url: str, uid: str) -> str:
+    """The rule page Grafana sets as an alert's ``generatorURL``."""
+    return f"{grafana_url.rstrip('/')}/alerting/grafana/{uid}/view?orgId=1"
 
 
 class SimClock:
@@ -368,9 +433,11 @@ class Scenario:
 
         def ledger(at: datetime) -> None:
             links = self._links("payments", "ledger-consumer-lag", panel=3)
+            rule = next(r for r in grafana_rules(w.runbook_url) if r.uid == LEDGER_RULE_UID)
             alert = w.fire_alert(
                 title="Payments: ledger consumer lag above 10 minutes",
-                dedup_key="payments-ledger-consumer-lag",
+                # incident.io's Grafana source keys an alert by its fingerprint.
+                dedup_key=fingerprint(grafana_alert_labels(rule)),
                 at=at,
                 description="The ledger consumer is more than 10 minutes behind; balances "
                 "shown to customers may be stale.",
@@ -379,7 +446,7 @@ class Scenario:
                 service="ledger-consumer",
                 runbook=links["runbook"],
                 dashboard=links["dashboard"],
-                source_url=links["source_url"],
+                source_url=grafana_rule_link(w.grafana_url, LEDGER_RULE_UID),
             )
             self.ledger_alert_id = alert.id
 

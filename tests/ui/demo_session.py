@@ -183,7 +183,7 @@ class FrozenDemo:
     def _sparkline_settled(self) -> bool:
         screen = self.dashboard
         row = screen._current()
-        alert = screen._first_alert(row)
+        alert = screen._graph_alert(row)
         return alert is None or alert.key in screen._sparklines
 
     async def settle(self, pilot) -> None:

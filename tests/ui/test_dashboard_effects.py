@@ -87,7 +87,7 @@ def with_link(demo: FrozenDemo, kind: str):
 
 @pytest.mark.parametrize(
     ("key", "kind"),
-    [("o", LINK_RUNBOOK), ("g", LINK_DASHBOARD), ("G", LINK_PANEL), ("O", LINK_SOURCE)],
+    [("o", LINK_RUNBOOK), ("g", LINK_DASHBOARD), ("p", LINK_PANEL), ("O", LINK_SOURCE)],
 )
 async def test_link_keys_open_the_rows_own_link(frozen, monkeypatch, tmp_path, key, kind):
     demo = FrozenDemo(frozen)

@@ -145,7 +145,8 @@ async def test_detail_shows_links_missing_and_refused_and_the_trend():
         detail.show_series(w.SERIES)
         await pilot.pause()
         caption = detail.sparkline.caption().plain
-        assert caption.startswith("checkout p99 latency  peak 905 ms · now 430 ms · ")
+        assert caption.startswith("checkout p99 latency  last 58m · unit ms\n")
+        assert "now 430 ms · peak 905 ms at 13:59" in caption
         assert detail.sparkline.trend.words in caption
         body = detail.body_content().plain
         assert "runbook    ✓ https://runbooks.example.com/payments/latency" in body

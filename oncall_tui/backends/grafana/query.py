@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
+from oncall_tui.backends import thresholds
 from oncall_tui.backends.grafana.alertmanager import (
     _list,
     _mapping,
@@ -37,6 +38,7 @@ from oncall_tui.backends.http import (
 )
 from oncall_tui.domain import (
     Series,
+    Threshold,
 )
 from oncall_tui.safety import clean_text
 
@@ -53,6 +55,7 @@ class RuleQuery:
     datasource_uid: str
     expr: str | None  # PromQL/LogQL for Prometheus-like datasources, else None
     model: Mapping[str, Any]
+    threshold: Threshold | None = None  # from the rule's threshold expression
 
 
 def _labels_match(series_labels: Mapping[str, str], alert_labels: Mapping[str, str]) -> int:
@@ -290,6 +293,7 @@ class GrafanaClient(ApiClient):
                 datasource_uid=ds_uid,
                 expr=expr if isinstance(expr, str) and expr.strip() else None,
                 model=dict(model),
+                threshold=thresholds.from_rule(grafana_alert),
             )
         return None
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from oncall_tui.backends import thresholds
 from oncall_tui.backends.grafana.query import (
     GrafanaClient,
     PrometheusClient,
 )
 from oncall_tui.domain import (
+    LINK_RULE,
     Alert,
     Series,
 )
@@ -39,7 +42,7 @@ async def sparkline_for(
         rule = await grafana.rule(alert.rule_uid)
         if rule is None:
             return None
-        return await grafana.query_range(
+        series = await grafana.query_range(
             rule.datasource_uid,
             rule.expr,
             start,
@@ -49,6 +52,9 @@ async def sparkline_for(
             match=match,
             max_points=points,
         )
+        return replace(series, start=start, end=now, threshold=rule.threshold)
     if alert.expression and prometheus is not None:
-        return await prometheus.query_range(alert.expression, start, now, step, match=match)
+        series = await prometheus.query_range(alert.expression, start, now, step, match=match)
+        rule_link = thresholds.from_generator_url(alert.link(LINK_RULE).url)
+        return replace(series, start=start, end=now, threshold=rule_link)
     return None

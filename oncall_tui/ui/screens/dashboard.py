@@ -20,7 +20,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Header, Input, Static
 
-from oncall_tui.core import freshness, guard, notify, paging, sent, timefmt, views
+from oncall_tui.core import freshness, graphs, guard, notify, paging, sent, timefmt, views
+from oncall_tui.core.linking import SourceView, configured_hosts
+from oncall_tui.core.rows import row_source
 from oncall_tui.core.session import Session
 from oncall_tui.core.sources import SCHEDULES_FEED
 from oncall_tui.core.sync import utcnow
@@ -29,6 +31,7 @@ from oncall_tui.ui.quiet import quiet_words, toggle_quiet
 from oncall_tui.ui.screens.alert_incident import IncidentKeys
 from oncall_tui.ui.screens.incidents import BindingCommands
 from oncall_tui.ui.screens.links import LinkCommands, LinksScreen, configured_links, open_quick_link
+from oncall_tui.ui.screens.metric_chart import ChartScreen
 from oncall_tui.ui.screens.row_actions import RowActions
 from oncall_tui.ui.screens.watching import WatchCommands, WatchKeys
 from oncall_tui.ui.widgets.alert_detail import AlertDetail
@@ -50,6 +53,7 @@ ROW_ACTIONS = frozenset(
         "open_runbook",
         "open_dashboard",
         "open_panel",
+        "graph",
         "open_source",
         "copy_link",
         "declare",
@@ -76,7 +80,8 @@ class DashboardScreen(RowActions):
         Binding("R", "resolve", "Resolve", show=False, id="resolve"),
         Binding("o", "open_runbook", "Runbook", id="open.runbook"),
         Binding("g", "open_dashboard", "Grafana", id="open.dashboard"),
-        Binding("G", "open_panel", "Panel", show=False, id="open.panel"),
+        Binding("p", "open_panel", "Panel", show=False, id="open.panel"),
+        Binding("G", "graph", "Graph", show=False, id="graph"),
         Binding("O", "open_source", "Source", show=False, id="open.source"),
         Binding("y", "copy_link", "Copy link", show=False, id="copy.link"),
         Binding("D", "declare", "Declare", id="declare"),
@@ -145,7 +150,8 @@ class DashboardScreen(RowActions):
         self._index: views.AlertIndex | None = None
         self._index_source: tuple = ()
         self._known_pages: frozenset[str] = frozenset()
-        self._sparklines: dict[str, tuple[datetime, Series | None]] = {}
+        self._sparklines: dict[str, tuple[datetime, Series | str]] = {}
+        self._hosts: dict[str, str] | None = None  # configured hosts, for core.linking
         self._dirty = True
         self._started = False  # every backend answered (or failed) at least once
         self._lookup_source: tuple[Alert, ...] | None = None
@@ -423,7 +429,7 @@ class DashboardScreen(RowActions):
         pages = [p for p in self._snapshot.pages if p.id in row.page_ids]
         alert = self._first_alert(row)
         path = self._path(pages[0]) if pages else None
-        series_state = self._sparkline_state(alert)
+        series_state = self._sparkline_state(self._graph_alert(row))
         snap = self._snapshot
         levels = (
             paging.path_view(
@@ -456,35 +462,59 @@ class DashboardScreen(RowActions):
             incident=self.incident_keys.view(row),
             now=utcnow(),
             zone=self.session.settings.display_zone(),
+            source=self._source_view(row),
         )
         detail.set_stale(self._stale_since(row))
 
-    def _sparkline_state(self, alert: Alert | None):
-        """A cached series, or start fetching one; returns what to show now."""
+    def action_graph(self) -> None:
+        """The wider chart of the row's metric (the alert behind a page, or its own)."""
+        row = self._current()
+        alert = self._graph_alert(row)
+        if row is None or alert is None:
+            self.fail("This row has no alert with a metric.")
+            return
+        cached = self._sparklines.get(alert.key)
+        first = cached[1] if cached is not None and isinstance(cached[1], Series) else None
+        backends = self.session.backends
+
+        async def fetch(now: datetime, window: timedelta) -> Series | str:
+            return await graphs.fetch_metric(alert, backends, now, window)
+
+        zone = self.session.settings.display_zone()
+        self.app.push_screen(ChartScreen(row.title, fetch, zone=zone, first=first))
+
+    def _source_view(self, row: views.AlertRow) -> SourceView | None:
+        """The alert behind a page or incident.io alert row, or why there is none."""
+        if self._index is None:
+            return None
+        if self._hosts is None:
+            self._hosts = configured_hosts(self.session.settings)
+        by_key, _ = self._alert_lookup()
+        return row_source(row, self._snapshot.pages, by_key, self._index.links, self._hosts)
+
+    def _sparkline_state(self, alert: Alert | None) -> Series | str | None:
+        """A cached series (or the reason there is none), or start fetching one; returns
+        what to show now."""
         if alert is None:
             return None
         cached = self._sparklines.get(alert.key)
         now = utcnow()
         if cached is not None and now - cached[0] < SPARKLINE_TTL:
-            return cached[1] if cached[1] is not None else "none"
+            return cached[1]
         self._fetch_sparkline(alert)
         return cached[1] if cached else "loading"
 
     @work(group="sparkline", exclusive=True, exit_on_error=False)
     async def _fetch_sparkline(self, alert: Alert) -> None:
-        try:
-            series = await self.session.backends.sparkline(alert, utcnow())
-        except Exception:
-            series = None
+        series = await graphs.fetch_metric(alert, self.session.backends, utcnow())
         self._sparklines[alert.key] = (utcnow(), series)
         if len(self._sparklines) > 500:
             oldest = sorted(self._sparklines, key=lambda k: self._sparklines[k][0])[:100]
             for key in oldest:
                 self._sparklines.pop(key, None)
         row = self._current()
-        if (row is not None and alert.key in row.alert_keys) or (
-            row is not None and self._first_alert(row) is alert
-        ):
+        shown = self._graph_alert(row)
+        if row is not None and shown is not None and shown.key == alert.key:
             self._show_detail(row.key)
 
     # -- availability of keys -------------------------------------------------------

@@ -17,7 +17,7 @@ from textual import work
 
 from oncall_tui.core import views
 from oncall_tui.core.actions import ActionError, Actions, Outcome
-from oncall_tui.core.rows import row_targets
+from oncall_tui.core.rows import first_link, row_targets
 from oncall_tui.core.session import Session
 from oncall_tui.domain import (
     LINK_DASHBOARD,
@@ -98,6 +98,15 @@ class RowActions(AppScreen):
             if found:
                 return min(found, key=lambda hit: hit[0])[1]
         return None
+
+    def _graph_alert(self, row: views.AlertRow | None) -> Alert | None:
+        """The alert whose metric and rule links a row shows: the Grafana or Alertmanager
+        alert behind it (core.linking), else its own first alert."""
+        if row is not None and row.source_key:
+            by_key, _ = self._alert_lookup()
+            if row.source_key in by_key:
+                return by_key[row.source_key]
+        return self._first_alert(row)
 
     # -- actions --------------------------------------------------------------------
 
@@ -341,7 +350,8 @@ class RowActions(AppScreen):
         alert = self._first_alert(row)
         if alert is None:
             return None, "This row has no alert with links."
-        link = alert.link(kind)
+        # A page's own alert first, then the Grafana alert behind it (the rule's links).
+        link = first_link(kind, (alert, self._graph_alert(row)))
         if link.url is None:
             return None, f"{kind.capitalize()} link: {link.problem or 'missing'}."
         return link.url, None

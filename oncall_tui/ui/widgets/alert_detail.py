@@ -24,7 +24,9 @@ from textual.widgets import Static
 from oncall_tui.core import timefmt, views
 from oncall_tui.core.alert_incident import RowIncidents
 from oncall_tui.core.alerts import PAGING_STATUSES
+from oncall_tui.core.linking import SourceView
 from oncall_tui.core.paging import LevelView
+from oncall_tui.core.rows import first_link
 from oncall_tui.core.sent import SentItem, sent_words
 from oncall_tui.core.views import KIND_PAGE, AlertRow
 from oncall_tui.domain import (
@@ -44,6 +46,7 @@ from oncall_tui.domain import (
 )
 from oncall_tui.ui.style import severity_style, state_style
 from oncall_tui.ui.text import clean
+from oncall_tui.ui.widgets import triage
 from oncall_tui.ui.widgets.alert_table import severity_label
 from oncall_tui.ui.widgets.clocked import ClockedOptions, ClockedWidget
 from oncall_tui.ui.widgets.incident_section import incident_block
@@ -110,6 +113,7 @@ class AlertDetail(ClockedWidget):
         & > VerticalScroll { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
         & #detail-title { text-style: bold; }
         & #detail-body { height: auto; }
+        & #detail-card { height: auto; margin-top: 1; }
         & MetricSparkline { margin: 1 0 0 0; }
     }
     """
@@ -131,6 +135,7 @@ class AlertDetail(ClockedWidget):
         self._sent: tuple[SentItem, ...] = ()
         self._stale_since: datetime | None = None
         self._incident: RowIncidents | None = None
+        self._source: SourceView | None = None
 
     def set_stale(self, since: datetime | None) -> None:
         """The row's source has had no answer since ``since`` (None: it is fresh). Its
@@ -143,7 +148,8 @@ class AlertDetail(ClockedWidget):
         with VerticalScroll(can_focus=False):
             yield Static(id="detail-title", markup=False)
             yield Static(id="detail-status", markup=False)
-            yield MetricSparkline()
+            yield Static(id="detail-card", markup=False)  # the page, then the alert behind
+            yield MetricSparkline(clock=self._clock)
             yield Static(id="detail-body", markup=False)
 
     def on_mount(self) -> None:
@@ -179,6 +185,7 @@ class AlertDetail(ClockedWidget):
         incident: RowIncidents | None = None,
         now: datetime | None = None,
         zone: timefmt.ZoneLike = None,
+        source: SourceView | None = None,
     ) -> None:
         """Show ``row`` (None: nothing selected) with what the screen knows about it.
 
@@ -205,14 +212,18 @@ class AlertDetail(ClockedWidget):
         self._path = path
         self._levels = tuple(levels)
         self._incident = incident
+        self._source = source
         if self.is_mounted:
+            self.sparkline.zone = self.zone
             if series is KEEP:
                 if not same:
                     self.sparkline.show_none()
             elif series == "loading":
                 self.sparkline.show_loading()
-            elif series is None or isinstance(series, str):
+            elif series is None or series == "none":
                 self.sparkline.show_none()
+            elif isinstance(series, str):  # the reason there is none
+                self.sparkline.show_none(series)
             else:
                 self.sparkline.show_series(series)
             if not same:
@@ -349,14 +360,30 @@ class AlertDetail(ClockedWidget):
             )
         return Content("\n").join(blocks)
 
+    def card_content(self, now: datetime | None = None) -> Content:
+        """The page (level, path, who was notified), then the alert behind it."""
+        events = [e for p in self._pages for e in p.events if e.event == "notified_users"]
+        latest = max(events, key=lambda e: e.occurred_at) if events else None
+        return triage.card_content(
+            pages=self._pages,
+            path=self._path,
+            levels=self._row.levels if self._row is not None else None,
+            notified=event_words(latest) if latest is not None else "",
+            source=self._source,
+            source_state=self._row.source_state if self._row is not None else "",
+            zone=self.zone,
+            now=now or self._clock(),
+        )
+
     def _links_block(self, alert: Alert | None, row: AlertRow) -> Content:
         parts: list[tuple[str, str] | str] = [("Links", "bold $foreground-muted")]
         if alert is None:
             parts.append(("\nno alert data for this page", "$foreground-muted"))
             return Content.assemble(*parts)
         width = max(len(k) for k in LINK_KINDS)
+        behind = self._source.alert if self._source is not None else None
         for kind in LINK_KINDS:
-            link = alert.link(kind)
+            link = first_link(kind, (alert, behind))
             parts.append("\n" + kind.ljust(width) + "  ")
             if link.url is not None:
                 parts.append(("✓ ", "$acked"))
@@ -438,4 +465,7 @@ class AlertDetail(ClockedWidget):
         now = self._clock()
         self.query_one("#detail-title", Static).update(self.title_content())
         self.query_one("#detail-status", Static).update(self.status_content(now))
+        card, content = self.query_one("#detail-card", Static), self.card_content(now)
+        card.update(content)
+        card.display = bool(content.plain)
         self.query_one("#detail-body", Static).update(self.body_content(now))

@@ -81,7 +81,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("escalation", "ESC", 9, 2),
     Column("title", "TITLE", 0, 99),
     Column("links", "LINKS", 5, 3),
-    Column("source", "SOURCE", 14, 1),
+    Column("source", "SOURCE", 18, 1),
     Column("age", "AGE", 5, 4, "right"),
 )
 TITLE_MIN = 24
@@ -813,6 +813,14 @@ class AlertTable(ScrollView, can_focus=True):
                     segments.append(seg(label + mark, self._style(link_class)))
                     if label == "R":
                         segments.append(seg(" "))
+            elif name == "source" and row.source_state:
+                # One row per problem: the Grafana/Alertmanager alert behind it, its state.
+                state = _STATE_SHORT.get(row.source_state, clean(row.source_state, limit=12))
+                label = truncate_cells(row.source_key.rsplit(":", 1)[0], cells - len(state) - 1)
+                state_class = STATE_CLASS.get(row.source_state)
+                segments.append(seg(label + " ", muted))
+                style = self._style(state_class) if state_class else muted
+                segments.append(seg(_pad(state, cells - cell_len(label) - 1, "left"), style))
             elif name == "source":
                 segments.append(seg(_pad(clean(row.source), cells, "left"), muted))
             elif name == "age":

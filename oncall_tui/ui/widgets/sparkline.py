@@ -1,78 +1,105 @@
-"""A metric over the last hour: bars, peak, now, and the trend in words.
+"""A metric over the last hour: bars with the threshold line, and what they say in words.
 
 Shows one of three states: loading ("loading metric…"), no metric ("no metric for this
-alert", or a reason given by the screen), or the series as a Textual
-:class:`~textual.widgets.Sparkline` with a caption such as "peak 812 ms · now 230 ms ·
-falling, 72% below peak" from :func:`oncall_tui.core.trend.summarize`.
+alert", or the reason the screen gives: "metric not available: grafana:us timed out"),
+or the series as a small block chart (:func:`oncall_tui.ui.chart.chart_lines`, with the
+rule's threshold as a dashed line) and a caption from :func:`oncall_tui.core.metric.describe`:
+
+    ledger lag  last 1h · range 45–650 · threshold > 600
+    now 650 (the peak) · past the threshold (> 600) since 10:19 (1m ago)
+    rising, at its peak
+
+plus a warning line when the samples are doubtful (a skewed clock, no recent sample).
 """
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
+from oncall_tui.core import metric, timefmt
 from oncall_tui.core import trend as trend_mod
+from oncall_tui.core.metric import format_value
 from oncall_tui.domain import Series, Trend
+from oncall_tui.ui.chart import chart_lines
 from oncall_tui.ui.text import clean
 
-__all__ = ["MetricSparkline", "format_value"]
+__all__ = ["MetricSparkline", "format_value", "metric_caption"]
+
+CHART_HEIGHT = 3
+NAME_LIMIT = 48  # a long query is cut: the rule's name is above it
 
 
-def format_value(value: float, unit: str = "") -> str:
-    """A number short enough for a caption: "812", "1.2k", "3.4M", "0.023"."""
-    if not math.isfinite(value):
-        return "—"
-    size = abs(value)
-    if size >= 1e9:
-        text = f"{value / 1e9:.1f}G"
-    elif size >= 1e6:
-        text = f"{value / 1e6:.1f}M"
-    elif size >= 1e4:
-        text = f"{value / 1e3:.1f}k"
-    elif size >= 100 or value == int(value):
-        text = f"{value:.0f}"
-    elif size >= 1:
-        text = f"{value:.2f}".rstrip("0").rstrip(".")
-    else:
-        text = f"{value:.3g}"
-    unit = clean(unit, limit=12)
-    return f"{text} {unit}" if unit else text
+def metric_caption(series: Series, now: datetime, zone: timefmt.ZoneLike = None) -> Content:
+    """The words under a chart: name, span, scale and threshold; now against the peak and
+    the threshold; the trend; and any doubt about the samples."""
+    facts = metric.describe(series, now, zone)
+    t = facts.trend
+    head = [facts.span, facts.scale]
+    if series.threshold is not None:
+        head.append("threshold " + metric.threshold_words(series.threshold, series.unit))
+    colour = {"rising": "$critical", "falling": "$acked"}.get(t.direction, "$info")
+    parts: list[tuple[str, str] | str] = [
+        (clean(series.name, limit=NAME_LIMIT) or "metric", "bold"),
+        ("  " + " · ".join(h for h in head if h), "$foreground-muted"),
+        "\n",
+        (facts.now_vs_peak, "bold"),
+    ]
+    if facts.against_threshold:
+        breached = facts.against_threshold.startswith("past")
+        parts.append((" · ", "$foreground-muted"))
+        parts.append((facts.against_threshold, "$critical" if breached else "$acked"))
+    parts.append("\n")
+    parts.append((clean(t.words, limit=120), colour))
+    if facts.doubt:
+        parts.append("\n")
+        parts.append((f"⚠ {facts.doubt}", "bold $warning"))
+    return Content.assemble(*parts)
 
 
 class MetricSparkline(Widget):
-    """Bars of a :class:`~oncall_tui.domain.Series` with its summary underneath."""
+    """A small chart of a :class:`~oncall_tui.domain.Series` with its summary underneath."""
 
     DEFAULT_CSS = """
     MetricSparkline {
         height: auto;
         width: 1fr;
         margin-bottom: 1;
-        & > Sparkline { height: 2; margin: 0 0; }
-        & > Sparkline > .sparkline--max-color { color: $major; }
-        & > Sparkline > .sparkline--min-color { color: $info; }
+        & > #spark-chart { height: auto; }
         & > #spark-caption { height: auto; }
-        &.-empty > Sparkline { display: none; }
+        &.-empty > #spark-chart { display: none; }
     }
     """
 
     def __init__(
-        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+        self,
+        *,
+        clock=None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.zone: timefmt.ZoneLike = None
         self._series: Series | None = None
         self._trend: Trend | None = None
         self._state = "none"
         self._reason = "no metric for this alert"
 
     def compose(self) -> ComposeResult:
-        yield Sparkline([])
+        yield Static(id="spark-chart", markup=False)
         yield Static(id="spark-caption", markup=False)
 
     def on_mount(self) -> None:
+        self._redraw()
+
+    def on_resize(self) -> None:
         self._redraw()
 
     # -- public API ----------------------------------------------------------------
@@ -80,6 +107,10 @@ class MetricSparkline(Widget):
     @property
     def trend(self) -> Trend | None:
         return self._trend
+
+    @property
+    def series(self) -> Series | None:
+        return self._series
 
     def show_loading(self) -> None:
         self._state, self._series, self._trend = "loading", None, None
@@ -107,28 +138,21 @@ class MetricSparkline(Widget):
             return Content.styled("loading metric…", "italic $foreground-muted")
         if self._state == "none" or self._series is None or self._trend is None:
             return Content.styled(clean(self._reason), "$foreground-muted")
-        unit = self._series.unit
-        t = self._trend
-        colour = {"rising": "$critical", "falling": "$acked"}.get(t.direction, "$info")
-        return Content.assemble(
-            (clean(self._series.name, limit=120) or "metric", "bold"),
-            ("  peak ", "$foreground-muted"),
-            format_value(t.peak, unit),
-            (" · now ", "$foreground-muted"),
-            (format_value(t.now, unit), "bold"),
-            (" · ", "$foreground-muted"),
-            (clean(t.words, limit=120), colour),
-        )
+        return metric_caption(self._series, self._clock(), self.zone)
+
+    def chart(self, width: int) -> Content:
+        if self._state != "series" or self._series is None:
+            return Content("")
+        return Content("\n").join(chart_lines(self._series, width, CHART_HEIGHT))
 
     def _redraw(self) -> None:
         if not self.is_mounted:
             return
-        spark = self.query_one(Sparkline)
+        chart = self.query_one("#spark-chart", Static)
         if self._state == "series" and self._series is not None:
-            values = [v for _, v in self._series.points if isinstance(v, int | float)]
-            spark.data = [v for v in values if math.isfinite(v)]
+            chart.update(self.chart(max(10, self.size.width)))
             self.remove_class("-empty")
         else:
-            spark.data = []
+            chart.update("")
             self.add_class("-empty")
         self.query_one("#spark-caption", Static).update(self.caption())
