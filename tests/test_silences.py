@@ -328,3 +328,18 @@ async def test_read_only_refuses_extend_and_expire_before_anything_is_sent(demo)
             await session.silences.expire(row)
         assert session.backends.stats.total == sent
     assert abs(am.silences[sid].ends_at - now - timedelta(minutes=30)) < timedelta(seconds=1)
+
+
+async def test_extending_several_says_what_happened_to_each_by_source(demo):
+    us = demo.grafana["us"]
+    a = silence_for(us.grafana_am, "A", ends_in=timedelta(minutes=30))
+    k = silence_for(us.plain_am, "K", ends_in=timedelta(minutes=30))
+    session = await opened(demo)
+    async with session:
+        found = by_source(await session.silences.fetch())
+        rows = [row_of(found["grafana:us"], a), row_of(found["alertmanager:k8s"], k)]
+        del us.plain_am.silences[k]
+        summary, lines = await session.silences.extend_all(rows, timedelta(hours=1))
+    assert summary == "Extended 1 of 2 silences (alertmanager:k8s 0 of 1, grafana:us 1 of 1)."
+    assert lines[0].startswith(f"Extended silence {a[:8]} on grafana:us by 1h")
+    assert lines[1] == f"No silence {k[:8]} on alertmanager:k8s: it is gone; nothing was sent."

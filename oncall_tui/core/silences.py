@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from time import monotonic
@@ -373,6 +373,18 @@ class Silences:
             )
         return f"Extended {what} by {timefmt.format_duration(by)}: {end_words}."
 
+    async def extend_all(
+        self, rows: Sequence[SilenceRow], by: timedelta
+    ) -> tuple[str, tuple[str, ...]]:
+        """Extend several silences; the summary by source, and one line per silence."""
+        guard.check("silence_extend", readonly=self.readonly, backends=self.backends)
+        return await _each("Extended", rows, lambda row: self.extend(row, by))
+
+    async def expire_all(self, rows: Sequence[SilenceRow]) -> tuple[str, tuple[str, ...]]:
+        """Expire several silences; the summary by source, and one line per silence."""
+        guard.check("silence_expire", readonly=self.readonly, backends=self.backends)
+        return await _each("Expired", rows, self.expire)
+
     async def expire(self, row: SilenceRow) -> str:
         """Expire the silence now; what happened, in words."""
         guard.check("silence_expire", readonly=self.readonly, backends=self.backends)
@@ -389,6 +401,27 @@ class Silences:
         if row.firing:
             return f"Expired {what}; the {row.firing} firing alerts it matched notify again."
         return f"Expired {what}."
+
+
+async def _each(
+    verb: str, rows: Sequence[SilenceRow], act: Callable[[SilenceRow], Awaitable[str]]
+) -> tuple[str, tuple[str, ...]]:
+    """Run ``act`` on each silence in turn: "Expired 3 of 4 silences (grafana:us 2 of 2,
+    alertmanager:k8s 1 of 2)", and what happened to each (done, refused or failed)."""
+    done: dict[str, int] = {}
+    asked: dict[str, int] = {}
+    lines: list[str] = []
+    for row in rows:
+        asked[row.source] = asked.get(row.source, 0) + 1
+        try:
+            lines.append(await act(row))
+        except ActionError as exc:
+            lines.append(str(exc))
+            continue
+        done[row.source] = done.get(row.source, 0) + 1
+    per = ", ".join(f"{name} {done.get(name, 0)} of {n}" for name, n in sorted(asked.items()))
+    total = sum(done.values())
+    return f"{verb} {total} of {len(rows)} silences ({per}).", tuple(lines)
 
 
 def _parse(value: Any) -> datetime | None:

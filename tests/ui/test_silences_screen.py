@@ -245,3 +245,36 @@ async def test_r_reads_again_and_hostile_text_is_shown_as_text(demo):
         detail = str(screen.query_one("#silence-detail").render())
         assert "[link=javascript:alert(1)]here[/link]" in detail
         assert "\x1b" not in detail
+
+
+async def test_marked_silences_are_expired_together_and_each_result_is_said(demo):
+    us = demo.grafana["us"]
+    first = silence_for(us.grafana_am, "A", ends_in=timedelta(hours=1))
+    second = silence_for(us.grafana_am, "B", ends_in=timedelta(hours=1))
+    other = silence_for(us.plain_am, "C", ends_in=timedelta(hours=1))
+    app = make_app(demo)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_silences(app, pilot)
+        listing = screen.query_one(SilenceList)
+        for source, sid in (
+            ("grafana:us", first),
+            ("grafana:us", second),
+            ("alertmanager:k8s", other),
+        ):
+            select(screen, source, sid)
+            await pilot.press("space")
+        assert {r.id for r in listing.marked_rows} == {first, second, other}
+        del us.grafana_am.silences[second]  # gone on the server meanwhile
+        await pilot.press("x")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        summary = "Expired 2 of 3 silences (alertmanager:k8s 1 of 1, grafana:us 1 of 2)."
+        await until(pilot, lambda: summary in notices(app))
+        said = notices(app)
+        assert f"Expired silence {first[:8]} on grafana:us." in said
+        assert f"Expired silence {other[:8]} on alertmanager:k8s." in said
+        assert (
+            f"No silence {second[:8]} on grafana:us: it was already gone; nothing changed." in said
+        )
+    for am, sid in ((us.grafana_am, first), (us.plain_am, other)):
+        assert am.silences[sid].state(am.clock()) == "expired"

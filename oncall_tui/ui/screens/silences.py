@@ -153,7 +153,7 @@ class SilencesScreen(AppScreen):
             parts.append(f"not available: {', '.join(down)}")
         if forgotten:
             parts.append(f"{forgotten} possibly forgotten")
-        parts.append("e extend · x expire · g open · r refresh · Esc back")
+        parts.append("space mark · e extend · x expire · g open · r refresh · Esc back")
         return " · ".join(parts)
 
     def _tick(self) -> None:
@@ -202,64 +202,93 @@ class SilencesScreen(AppScreen):
             self.fail("No silence is selected (the list is empty).")
         return row
 
-    def action_extend(self) -> None:
+    def _targets(self) -> list[SilenceRow]:
+        """The marked silences (space marks), else the one under the cursor."""
+        marked = self.query_one(SilenceList).marked_rows
+        if marked:
+            return marked
         row = self._current()
-        if row is None:
+        return [row] if row is not None else []
+
+    def action_extend(self) -> None:
+        rows = self._targets()
+        if not rows:
             return
 
         def chosen(by: Any) -> None:
             if by is not None:
-                self._extend(row, by)
+                self._extend(rows, by)
 
-        source = self._source(row)
-        now = source.server_now() if source is not None else self.session.clock()
-        end = max(row.silence.ends_at, now)  # the presets say until when, from there
         zone = self.oncall.settings.display_zone()
-        self.app.push_screen(
-            DurationScreen(
+        if len(rows) == 1:
+            row = rows[0]
+            source = self._source(row)
+            now = source.server_now() if source is not None else self.session.clock()
+            end = max(row.silence.ends_at, now)  # the presets say until when, from there
+            title = (
                 f"Extend silence {row.short_id} on {row.source} "
-                f"(ends {timefmt.format_time(end, zone, now=now)}) by",
-                clock=lambda: end,
-                zone=zone,
-            ),
-            chosen,
-        )
+                f"(ends {timefmt.format_time(end, zone, now=now)}) by"
+            )
+            dialog = DurationScreen(title, clock=lambda: end, zone=zone)
+        else:
+            dialog = DurationScreen(f"Extend {len(rows)} silences, each by", zone=zone)
+        self.app.push_screen(dialog, chosen)
 
     @work(group="silences-act", exit_on_error=False)
-    async def _extend(self, row: SilenceRow, by: Any) -> None:
-        await self._act(self.session.silences.extend(row, by))
+    async def _extend(self, rows: list[SilenceRow], by: Any) -> None:
+        silences = self.session.silences
+        if len(rows) == 1:
+            await self._act(silences.extend(rows[0], by))
+        else:
+            await self._act(silences.extend_all(rows, by))
 
     def action_expire(self) -> None:
-        row = self._current()
-        if row is None:
+        rows = self._targets()
+        if not rows:
             return
-        lines = [
-            f"{row.source}: {', '.join(row.matcher_texts)}",
-            f"by {row.silence.created_by or '(nobody named)'}: {row.silence.comment}",
-        ]
-        if row.firing:
-            lines.append(
-                f"The {row.firing} firing alert{'' if row.firing == 1 else 's'} it matches "
-                "will notify again."
-            )
+        lines: list[str] = []
+        for row in rows[:6]:
+            lines.append(f"{row.short_id} on {row.source}: {', '.join(row.matcher_texts)}")
+            if len(rows) == 1:
+                lines.append(
+                    f"by {row.silence.created_by or '(nobody named)'}: {row.silence.comment}"
+                )
+        if len(rows) > 6:
+            lines.append(f"… and {len(rows) - 6} more")
+        firing = sum(row.firing for row in rows)
+        if firing:
+            which = "they match" if len(rows) > 1 else "it matches"
+            plural = "" if firing == 1 else "s"
+            lines.append(f"The {firing} firing alert{plural} {which} will notify again.")
 
         def chosen(ok: bool | None) -> None:
             if ok:
-                self._expire(row)
+                self._expire(rows)
 
-        self.app.push_screen(
-            ConfirmScreen(f"Expire silence {row.short_id}?", lines, "Expire"), chosen
+        title = (
+            f"Expire silence {rows[0].short_id}?"
+            if len(rows) == 1
+            else f"Expire {len(rows)} silences?"
         )
+        self.app.push_screen(ConfirmScreen(title, lines, "Expire"), chosen)
 
     @work(group="silences-act", exit_on_error=False)
-    async def _expire(self, row: SilenceRow) -> None:
-        await self._act(self.session.silences.expire(row))
+    async def _expire(self, rows: list[SilenceRow]) -> None:
+        silences = self.session.silences
+        if len(rows) == 1:
+            await self._act(silences.expire(rows[0]))
+        else:
+            await self._act(silences.expire_all(rows))
 
-    async def _act(self, action: Awaitable[str]) -> None:
-        """Run an extend or expire and say what happened to which silence where."""
+    async def _act(self, action: Awaitable[str | tuple[str, tuple[str, ...]]]) -> None:
+        """Run an extend or expire and say what happened to which silence where: one
+        line, or for several a summary by source and a line per silence."""
 
         async def run() -> Outcome:
-            return Outcome(await action)
+            said = await action
+            if isinstance(said, str):
+                return Outcome(said)
+            return Outcome(said[0], details=said[1])
 
         await self.perform(run)
         self.reload()

@@ -44,6 +44,7 @@ class SilenceList(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False, id="silences.page_down"),
         Binding("home", "edge(-1)", "First", show=False, id="silences.first"),
         Binding("end", "edge(1)", "Last", show=False, id="silences.last"),
+        Binding("space", "toggle_mark", "Mark", show=False, id="silences.mark"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "silence-list--heading",
@@ -88,6 +89,7 @@ class SilenceList(ScrollView, can_focus=True):
         # One entry per line: (the source, its silence or None for the heading).
         self._lines: list[tuple[SourceSilences, SilenceRow | None]] = []
         self._cursor = -1
+        self._marked: set[tuple[str, str]] = set()  # (source, silence id)
         self.loading_text = "Reading silences…"
 
     # -- data ----------------------------------------------------------------------
@@ -101,6 +103,8 @@ class SilenceList(ScrollView, can_focus=True):
             lines.append((source, None))
             lines.extend((source, row) for row in source.rows)
         self._lines = lines
+        shown = {(row.source, row.id) for _, row in lines if row is not None}
+        self._marked &= shown  # a mark goes with its silence
         self.virtual_size = Size(self.size.width, len(lines))
         cursor = -1
         if was is not None:
@@ -130,6 +134,20 @@ class SilenceList(ScrollView, can_focus=True):
     @property
     def silence_rows(self) -> list[SilenceRow]:
         return [row for _, row in self._lines if row is not None]
+
+    @property
+    def marked_rows(self) -> list[SilenceRow]:
+        """The marked silences, in list order."""
+        return [r for _, r in self._lines if r is not None and (r.source, r.id) in self._marked]
+
+    def action_toggle_mark(self) -> None:
+        row = self.current
+        if row is None:
+            return
+        key = (row.source, row.id)
+        self._marked.symmetric_difference_update({key})
+        self.refresh()
+        self.action_move(1)
 
     def select(self, source: str, silence_id: str) -> bool:
         for i, (_, row) in enumerate(self._lines):
@@ -209,17 +227,25 @@ class SilenceList(ScrollView, can_focus=True):
             if source.available and not source.rows:
                 text += " (none active or pending)"
             return Strip([Segment(_cell(text, width), style)], width)
-        return self._row_line(source, row, width, base, index == self._cursor)
+        marked = (row.source, row.id) in self._marked
+        return self._row_line(source, row, width, base, index == self._cursor, marked)
 
     def _row_line(
-        self, source: SourceSilences, row: SilenceRow, width: int, base: Style, cursor: bool
+        self,
+        source: SourceSilences,
+        row: SilenceRow,
+        width: int,
+        base: Style,
+        cursor: bool,
+        marked: bool,
     ) -> Strip:
         now = source.server_now()
         line_style = base + self._style("cursor") if cursor else base
         firing = "1 firing" if row.firing == 1 else f"{row.firing} firing"
         narrow = width < NARROW  # no author column, short marks: the matchers need the room
         segments = [
-            Segment("  " + _cell(row.short_id, 8) + "  ", line_style + self._style("muted")),
+            Segment("● " if marked else "  ", line_style + self._style("mine")),
+            Segment(_cell(row.short_id, 8) + "  ", line_style + self._style("muted")),
             Segment(_cell(left_words(row, now), LEFT) + " ", line_style),
             Segment(
                 _cell(firing, FIRING) + " ",
