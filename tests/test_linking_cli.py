@@ -49,3 +49,13 @@ def test_a_page_whose_grafana_is_not_configured_says_so(sim: Sim):
         "grafana.example.com, which is not configured here"
     )
     assert "    ← no Grafana alert matches this page" in sim.cli("alerts").stdout
+
+
+def test_a_page_made_by_hand_says_no_alert_raised_it(sim: Sim):
+    sim.post("/_sim/page", {"to_me": True, "title": "Please look at the ledger"})
+    listed = json.loads(sim.cli("alerts", "--json").stdout)["rows"]
+    (page,) = [r for r in listed if r["title"] == "Please look at the ledger"]
+    assert page["source_alert"] is None
+    assert page["source_alert_missing"] == (
+        "no Grafana alert matches this page: it was not raised by an alert (someone paged by hand)"
+    )

@@ -106,6 +106,22 @@ def rule_of_link(url: str | None) -> tuple[str, str] | None:
     return (parts.hostname.lower(), uid) if uid else None
 
 
+_RULE_LINKS: dict[str, tuple[str, str] | None] = {}
+
+
+def _rule_link(alert: Alert) -> tuple[str, str] | None:
+    """:func:`rule_of_link` of the alert's rule link, remembered per URL (alerts of one
+    rule share it), so a refresh parses each URL once."""
+    url = alert.link(LINK_RULE).url or ""
+    found = _RULE_LINKS.get(url, False)
+    if found is False:
+        found = rule_of_link(url)
+        if len(_RULE_LINKS) > 4096:
+            _RULE_LINKS.clear()
+        _RULE_LINKS[url] = found
+    return found  # type: ignore[return-value]
+
+
 def _squash(expr: str) -> str:
     return "".join(expr.split())
 
@@ -173,34 +189,45 @@ class SourceLinks:
         self.folded: dict[str, Alert] = {}
         if not io or not others:
             return
-        # What the incident.io alerts ask for: small sets, so the pass over every other
-        # alert is one set look-up each.
-        want_keys: set[str] = set()
+        # First the deduplication keys (what incident.io's Grafana and Alertmanager
+        # sources use): one set look-up per other alert.
+        want_keys = {a.dedup_key for a in io if a.dedup_key}
+        by_fp: dict[str, list[Alert]] = {}
+        if want_keys:
+            for other in others:
+                if other.fingerprint in want_keys:
+                    by_fp.setdefault(other.fingerprint, []).append(other)
+        left: list[Alert] = []
+        for alert in io:
+            best = _best(by_fp[alert.dedup_key], {}) if alert.dedup_key in by_fp else None
+            if best is not None:
+                self._keep(alert, SourceMatch(best[0], MATCH_DEDUP))
+            else:
+                left.append(alert)
+        # Then, for the rest only, source links and alertnames: small sets again.
         want_rules: set[str] = set()
         want_exprs: set[str] = set()
         want_names: set[str] = set()
-        asks: list[tuple[Alert, str, tuple[str, str] | None, str | None, str]] = []
-        for alert in io:
+        asks: list[tuple[Alert, tuple[str, str] | None, str | None, str]] = []
+        for alert in left:
             url = alert.link(LINK_SOURCE).url
             rule = rule_of_link(url)
             expr = expression_from_generator_url(url) if url and rule is None else None
             name = _attributes(alert).get("alertname", "")
-            if alert.dedup_key:
-                want_keys.add(alert.dedup_key)
             if rule is not None:
                 want_rules.add(rule[1])
             if expr:
                 want_exprs.add(_squash(expr))
             if name:
                 want_names.add(name)
-            asks.append((alert, alert.dedup_key, rule, _squash(expr) if expr else None, name))
-        by_fp: dict[str, list[Alert]] = {}
+            if rule is not None or expr or name:
+                asks.append((alert, rule, _squash(expr) if expr else None, name))
+        if not asks:
+            return
         by_rule: dict[str, list[Alert]] = {}
         by_expr: dict[str, list[Alert]] = {}
         by_name: dict[str, list[Alert]] = {}
         for other in others:
-            if other.fingerprint in want_keys:
-                by_fp.setdefault(other.fingerprint, []).append(other)
             if other.rule_uid is not None and other.rule_uid in want_rules:
                 by_rule.setdefault(other.rule_uid, []).append(other)
             if want_exprs and other.expression and _squash(other.expression) in want_exprs:
@@ -209,35 +236,30 @@ class SourceLinks:
                 name = other.label("alertname")
                 if name in want_names:
                     by_name.setdefault(name, []).append(other)
-        for alert, key, rule, expr, name in asks:
-            match = self._match(alert, key, rule, expr, name, by_fp, by_rule, by_expr, by_name)
+        for alert, rule, expr, name in asks:
+            match = self._match(alert, rule, expr, name, by_rule, by_expr, by_name)
             if match is not None:
-                self.by_id[alert.id] = match
-                current = self.folded.get(match.alert.key)
-                if current is None or _rank(alert) < _rank(current):
-                    self.folded[match.alert.key] = alert
+                self._keep(alert, match)
+
+    def _keep(self, alert: Alert, match: SourceMatch) -> None:
+        self.by_id[alert.id] = match
+        current = self.folded.get(match.alert.key)
+        if current is None or _rank(alert) < _rank(current):
+            self.folded[match.alert.key] = alert
 
     @staticmethod
     def _match(
         alert: Alert,
-        key: str,
         rule: tuple[str, str] | None,
         expr: str | None,
         name: str,
-        by_fp: Mapping[str, list[Alert]],
         by_rule: Mapping[str, list[Alert]],
         by_expr: Mapping[str, list[Alert]],
         by_name: Mapping[str, list[Alert]],
     ) -> SourceMatch | None:
         attrs = _attributes(alert)
-        if key and key in by_fp:
-            best = _best(by_fp[key], {})
-            if best is not None:
-                return SourceMatch(best[0], MATCH_DEDUP)
         if rule is not None:
-            on_host = [
-                a for a in by_rule.get(rule[1], ()) if rule_of_link(a.link(LINK_RULE).url) == rule
-            ]
+            on_host = [a for a in by_rule.get(rule[1], ()) if _rule_link(a) == rule]
             best = _best(on_host, attrs)
             if best is not None:
                 return SourceMatch(best[0], MATCH_SOURCE_LINK, _agree_words(best[1]))
@@ -311,6 +333,8 @@ def source_view(
     links: SourceLinks,
     alerts_by_key: Mapping[str, Alert],
     hosts: Mapping[str, str],
+    *,
+    from_alert: bool = True,
 ) -> SourceView:
     """The alert behind a page or incident.io alert row (``io_alerts``: its incident.io
     alerts; ``source_key``: the row's linked alert, "" for none)."""
@@ -320,16 +344,24 @@ def source_view(
         return SourceView(alert, found.words)
     if source_key and alert is None:
         return SourceView(None, "the alert behind it is no longer listed (it may have resolved)")
-    return SourceView(None, no_match_reason(io_alerts, hosts, noun=row_kind))
+    reason = no_match_reason(io_alerts, hosts, noun=row_kind, from_alert=from_alert)
+    return SourceView(None, reason)
 
 
 def no_match_reason(
-    page_alerts: Sequence[Alert], hosts: Mapping[str, str], *, noun: str = "page"
+    page_alerts: Sequence[Alert],
+    hosts: Mapping[str, str],
+    *,
+    noun: str = "page",
+    from_alert: bool = True,
 ) -> str:
     """Why no Grafana or Alertmanager alert was found behind a page (or an alert), in
     words a person can act on. ``page_alerts``: the page's incident.io alerts that were
-    fetched; ``hosts``: :func:`configured_hosts`."""
+    fetched; ``hosts``: :func:`configured_hosts`; ``from_alert``: False for a page that
+    names no alert (someone paged by hand)."""
     head = f"no Grafana alert matches this {noun}"
+    if not from_alert:
+        return f"{head}: it was not raised by an alert (someone paged by hand)"
     if not page_alerts:
         return f"{head}: its incident.io alert is not among the firing alerts fetched"
     alert = page_alerts[0]

@@ -114,7 +114,7 @@ def first_link(kind: str, alerts: Iterable[Alert | None]) -> Link:
 
 def row_source(
     row: AlertRow,
-    pages: Iterable[Page],
+    pages: Sequence[Page],
     alerts_by_key: Mapping[str, Alert],
     links: SourceLinks,
     hosts: Mapping[str, str],
@@ -128,4 +128,5 @@ def row_source(
     ]
     if row.kind != KIND_PAGE and not io:
         return None
-    return source_view(row.kind, row.source_key, io, links, alerts_by_key, hosts)
+    named = row.kind != KIND_PAGE or any(p.alert_ids for p in pages if p.id in row.page_ids)
+    return source_view(row.kind, row.source_key, io, links, alerts_by_key, hosts, from_alert=named)

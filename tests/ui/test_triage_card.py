@@ -140,6 +140,30 @@ async def test_a_failing_metric_query_says_why_and_the_dashboard_keeps_working(f
         assert chart.plot_content(100, 20).plain.startswith("metric not available")
 
 
+async def test_a_slow_metric_query_shows_loading_and_blocks_nothing(frozen):
+    demo = FrozenDemo(frozen)
+    async with demo.app.run_test(size=BIG) as pilot:
+        await demo.loaded(pilot)
+        faults = demo.faults("grafana:us")
+        faults.path_prefix, faults.hang_seconds = "/api/ds/query", 60
+        demo.advance(PAGE_LANDED)
+        await demo.until(pilot, lambda: demo.my_triggered_page() is not None, "the page to me")
+        demo.move_to(is_my_page)
+        await demo.until(pilot, lambda: faults.hits > 0, "the metric asked for")
+        await pilot.pause()
+        assert detail(demo).sparkline.caption().plain == "loading metric…"
+        assert "matched by deduplication key" in detail(demo).card_content().plain
+        # The keys still answer while the query hangs: the chart opens, says it is
+        # loading, and closes.
+        await pilot.press("G")
+        await demo.until(pilot, lambda: isinstance(demo.screen, ChartScreen), "the chart")
+        assert demo.screen.plot_content(100, 20).plain == "loading the last hour…"
+        await pilot.press("escape")
+        await demo.until(pilot, lambda: not isinstance(demo.screen, ChartScreen), "closed")
+        await pilot.press("down")
+        await demo.until(pilot, lambda: not is_my_page(demo.table.cursor_item), "moved on")
+
+
 def test_triage_card_160x48(snap_compare, frozen):
     """The page to me: one row with the Grafana alert's state; the card with the page,
     the alert behind it, its runbook and panel, and the graph with its threshold."""

@@ -496,7 +496,7 @@ class DashboardScreen(RowActions):
         """A cached series (or the reason there is none), or start fetching one; returns
         what to show now."""
         if alert is None:
-            return None
+            return graphs.why_no_metric(None, self.session.backends)
         cached = self._sparklines.get(alert.key)
         now = utcnow()
         if cached is not None and now - cached[0] < SPARKLINE_TTL:
