@@ -194,6 +194,8 @@ class UiConfig(_Section):
     """Show times in UTC instead of my zone."""
     readonly: bool = False
     """Disable every write in the dashboard and the command line (like ``--readonly``)."""
+    resolved_minutes: int = Field(10, ge=0, le=24 * 60)
+    """Alerts and pages that end leave a dimmed "recently resolved" row this long (0: none)."""
 
 
 class ActionsConfig(_Section):

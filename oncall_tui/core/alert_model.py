@@ -148,6 +148,7 @@ class AlertRow:
     source_key: str = ""  # the Grafana/Alertmanager alert behind it (core.linking)
     source_state: str = ""  # that alert's state: firing | silenced | pending | …
     matched_by: str = ""  # the rule that linked it: deduplication key | source link | …
+    resolved_at: datetime | None = None  # a recently resolved trace: when it ended
 
     @property
     def section(self) -> int:

@@ -114,6 +114,8 @@ class Target:
 
     kind: str
     state: str = ""
+    title: str = ""
+    ended: str = ""  # "resolved at 14:02": a recently resolved trace, nothing to act on
 
 
 NO_TARGET = Target("")  # the action needs an item and none is selected
@@ -176,6 +178,9 @@ def why_not(
     if target is not None:
         if target is NO_TARGET or not target.kind:
             return Refused(f"{label}: nothing is selected (the list is empty).", NOT_NOW)
+        if target.ended and act.write:
+            title = clean_text(target.title, limit=120)
+            return Refused(f"“{title}” already {target.ended}; nothing was sent.", NOT_NOW)
         if act.pages_only and target.kind != "page":
             return Refused(
                 f"{label} works on pages; this row is an alert (a acks or silences it).",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from oncall_tui.core.resolved import STATE_CLOSED
 from oncall_tui.core.views import (
     STATE_ACKED,
     STATE_FIRING,
@@ -42,6 +43,7 @@ STATE_CLASS = {
     STATE_RESOLVED: "resolved",
     "expired": "resolved",
     "cancelled": "resolved",
+    STATE_CLOSED: "resolved",  # a page no longer open (a recently resolved trace)
 }
 _CLASS_STYLE = {
     "critical": "bold $critical",

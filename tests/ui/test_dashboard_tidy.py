@@ -3,10 +3,13 @@ it shows in the detail of what it was sent about."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from factories import until
 
 from oncall_tui.config import Settings
+from oncall_tui.core.timefmt import format_clock
 from oncall_tui.sim.records import Actor
 from oncall_tui.ui.app import OnCallApp
 from oncall_tui.ui.launch import make_session
@@ -133,3 +136,71 @@ async def test_a_grouped_row_keeps_its_id_when_the_member_that_named_it_resolves
 
         await until(pilot, lambda: len(same_title()) == 1 and same_title()[0].count == 1)
         assert same_title()[0].key == row.key
+
+
+# ------------------------------------------------------------ recently resolved
+
+
+def silences(app) -> int:
+    worlds = app.session.demo.grafana.values()
+    return sum(len(g.grafana_am.silences) + len(g.plain_am.silences) for g in worlds)
+
+
+async def test_an_alert_that_resolves_leaves_a_dimmed_trace_whose_keys_send_nothing(monkeypatch):
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        row = next(r for r in table(app).rows if r.title.startswith("Checkout p99"))
+        alerts = {a.key: a for a in app.session.engine.snapshot().alerts}
+        for key in row.alert_keys:  # every member's rule stops firing
+            _stop_rule(app, alerts[key])
+        app.session.engine.poll_soon()
+        await until(pilot, lambda: (t := table(app).get_row(row.key)) and t.state == "resolved")
+        trace = table(app).get_row(row.key)
+        assert trace.resolved_at is not None and trace.title == row.title
+        # Shown below every open row, the time it ended in place of the escalation.
+        assert table(app).rows[-1].key == row.key
+        clock = format_clock(
+            trace.resolved_at, app.session.settings.display_zone(), with_zone=False
+        )
+        line = "".join(s.text for s in table(app).render_line(table(app).index_of(row.key) + 1))
+        assert f"✓ {clock}" in line and "resolved" in line
+
+        # Its keys say it is resolved and send nothing.
+        assert table(app).move_cursor_to_key(row.key)
+        await until(pilot, lambda: app.screen.query_one(AlertDetail).row.key == row.key)
+        assert f"resolved at {clock}" in str(app.screen.query_one(AlertDetail).status_content())
+        before, writes = silences(app), len(app.session.demo.world.writes)
+        await pilot.press("a")
+        await pilot.press("e")
+        expected = f"“{row.title}” already resolved at {clock}; nothing was sent."
+        await until(pilot, lambda: expected in [n.message for n in app._notifications])
+        assert app.screen.__class__.__name__ == "DashboardScreen"  # no dialog opened
+        assert silences(app) == before and len(app.session.demo.world.writes) == writes
+
+        # Ten minutes on (the default), the trace is gone.
+        later = trace.resolved_at + timedelta(minutes=10, seconds=1)
+        monkeypatch.setattr("oncall_tui.ui.screens.dashboard.utcnow", lambda: later)
+        await until(pilot, lambda: table(app).get_row(row.key) is None)
+
+
+async def test_a_page_that_ends_leaves_a_closed_trace():
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        row = my_page(app)
+        world = app.session.demo.world
+        page = world.escalations[row.page_ids[0]]
+        for alert_id in page.alert_ids:
+            world.resolve_alert(alert_id)
+        app.session.engine.poll_soon()
+        await until(pilot, lambda: (t := table(app).get_row(row.key)) and t.state == "closed")
+        trace = table(app).get_row(row.key)
+        clock = format_clock(
+            trace.resolved_at, app.session.settings.display_zone(), with_zone=False
+        )
+        assert table(app).move_cursor_to_key(row.key)
+        await pilot.press("a")
+        expected = f"“{row.title}” already closed at {clock}; nothing was sent."
+        await until(pilot, lambda: expected in [n.message for n in app._notifications])
+        assert not [w for w in world.writes if w.target_id == page.id and w.kind != "alert.resolve"]

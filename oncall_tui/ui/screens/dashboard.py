@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Header, Input, Static
 
-from oncall_tui.core import freshness, graphs, guard, notify, paging, sent, timefmt, views
+from oncall_tui.core import freshness, graphs, guard, notify, paging, resolved, sent, timefmt, views
 from oncall_tui.core.linking import SourceView, configured_hosts
 from oncall_tui.core.rows import row_source
 from oncall_tui.core.session import Session
@@ -163,6 +163,10 @@ class DashboardScreen(RowActions):
         self._page_rows = sent.PageRows(session.sent)  # pages I sent are not rows
         self.incident_keys = IncidentKeys(self)
         self.watch_keys = WatchKeys(self)
+        # Rows that ended stay a while, dimmed ("recently resolved").
+        keep = timedelta(minutes=session.settings.ui.resolved_minutes)
+        self._trace = resolved.ResolvedTrace(keep)
+        self._observed: Snapshot | None = None
 
     # -- layout ------------------------------------------------------------------
 
@@ -186,6 +190,7 @@ class DashboardScreen(RowActions):
         yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
+        self.query_one(AlertTable).zone = self.session.settings.display_zone()
         # Any subset of backends: what needs a missing one is off, and says so.
         off = guard.features_off(self.session.backends)
         if self.session.backends.incidentio is None and off:
@@ -240,6 +245,8 @@ class DashboardScreen(RowActions):
         status = self.query_one(StatusBar)
         status.update_health(self._snapshot.health, utcnow(), **self._status_extras())
         self._show_staleness()
+        if self._trace.expire(utcnow()) and self._started:  # a trace is over: it goes
+            self.query_one(AlertTable).update_rows(self._rows())
         if not self._started and self._every_backend_tried(self._snapshot):
             self._render_snapshot()  # the wait for a slow backend is over: show the rest
 
@@ -273,7 +280,15 @@ class DashboardScreen(RowActions):
             self._index = views.AlertIndex(snap.alerts, previous=self._index)
             self._index_source = snap.alerts
         pages = self._page_rows.split(snap.pages, snap.paths, snap.me).rows
-        return views.alert_rows(pages, self._index, snap.paths, snap.me, self.filters)
+        rows = views.alert_rows(pages, self._index, snap.paths, snap.me, self.filters)
+        if snap is not self._observed:  # new data: which rows ended since the last
+            self._observed = snap
+            by_key, _ = self._alert_lookup()
+            open_pages = {p.id: p for p in snap.pages if p.is_open}
+            self._trace.observe(
+                rows, lambda r: resolved.still_open(r, by_key, open_pages), self._items, utcnow()
+            )
+        return rows + self._trace.rows(self.filters)
 
     def _render_snapshot(self) -> None:
         self._dirty = False
@@ -426,7 +441,7 @@ class DashboardScreen(RowActions):
         if row is None:
             detail.show_nothing()
             return
-        pages = [p for p in self._snapshot.pages if p.id in row.page_ids]
+        pages = [p for p in self._items(row) if isinstance(p, Page)]
         alert = self._first_alert(row)
         path = self._path(pages[0]) if pages else None
         series_state = self._sparkline_state(self._graph_alert(row))
@@ -535,7 +550,12 @@ class DashboardScreen(RowActions):
             target = (
                 guard.NO_TARGET
                 if row is None
-                else guard.Target("page" if row.page_ids else "alert", row.state)
+                else guard.Target(
+                    "page" if row.page_ids else "alert",
+                    row.state,
+                    title=row.title,
+                    ended=resolved.ended_words(row, self.session.settings.display_zone()),
+                )
             )
         refused = guard.why_not(
             action,

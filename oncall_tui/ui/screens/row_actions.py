@@ -17,6 +17,7 @@ from textual import work
 
 from oncall_tui.core import views
 from oncall_tui.core.actions import ActionError, Actions, Outcome
+from oncall_tui.core.resolved import ResolvedTrace
 from oncall_tui.core.rows import first_link, row_targets
 from oncall_tui.core.session import Session
 from oncall_tui.domain import (
@@ -48,6 +49,7 @@ class RowActions(AppScreen):
     _snapshot: Snapshot
     _lookup_source: tuple[Alert, ...] | None
     _lookup: tuple[dict[str, Alert], dict[str, tuple[int, Alert]]]
+    _trace: ResolvedTrace
 
     # -- what the keys act on -------------------------------------------------------
 
@@ -76,6 +78,9 @@ class RowActions(AppScreen):
     def _items(self, row: views.AlertRow | None) -> list[Page | Alert]:
         if row is None:
             return []
+        if row.resolved_at is not None:  # a recently resolved trace: what it was then
+            trace = self._trace.get(row.key)
+            return list(trace.items) if trace is not None else []
         by_key, _ = self._alert_lookup()
         pages = [p for p in self._snapshot.pages if p.id in row.page_ids]
         alerts = [by_key[k] for k in row.alert_keys if k in by_key]
@@ -88,6 +93,8 @@ class RowActions(AppScreen):
     def _first_alert(self, row: views.AlertRow | None) -> Alert | None:
         if row is None:
             return None
+        if row.resolved_at is not None:
+            return next((i for i in self._items(row) if isinstance(i, Alert)), None)
         by_key, by_id = self._alert_lookup()
         for key in row.alert_keys:
             if key in by_key:

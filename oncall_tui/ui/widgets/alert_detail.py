@@ -26,6 +26,7 @@ from oncall_tui.core.alert_incident import RowIncidents
 from oncall_tui.core.alerts import PAGING_STATUSES
 from oncall_tui.core.linking import SourceView
 from oncall_tui.core.paging import LevelView
+from oncall_tui.core.resolved import ended_words
 from oncall_tui.core.rows import first_link
 from oncall_tui.core.sent import SentItem, sent_words
 from oncall_tui.core.views import KIND_PAGE, AlertRow
@@ -258,7 +259,7 @@ class AlertDetail(ClockedWidget):
             (severity_label(row.severity), severity_style(row.severity, "bold")),
             (" · ", "$foreground-muted"),
             (
-                clean(row.state, limit=40),
+                clean(ended_words(row, self.zone) or row.state, limit=60),
                 severity_style(row.severity) if row.state == "firing" else state_style(row.state),
             ),
             (" · ", "$foreground-muted"),

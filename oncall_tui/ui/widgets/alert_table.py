@@ -42,6 +42,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from oncall_tui.core import timefmt
 from oncall_tui.core.views import (
     KIND_PAGE,
     LINK_MISSING,
@@ -126,8 +127,11 @@ def severity_label(severity: str) -> str:
     return _SEVERITY_SHORT.get(severity, clean(severity).upper()[:5])
 
 
-def escalation_text(row: AlertRow, now: datetime) -> str:
-    """ "L2/3 ↑4m": level reached of the path, and when it moves up unless acked."""
+def escalation_text(row: AlertRow, now: datetime, zone: timefmt.ZoneLike = None) -> str:
+    """ "L2/3 ↑4m": level reached of the path, and when it moves up unless acked;
+    "✓ 14:02" on a recently resolved row: when it ended."""
+    if row.resolved_at is not None:
+        return "✓ " + timefmt.format_clock(row.resolved_at, zone, with_zone=False)
     if row.level is None:
         return ""
     text = f"L{row.level}/{row.levels}" if row.levels else f"L{row.level}"
@@ -278,6 +282,7 @@ class AlertTable(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._clock: Clock = clock or _utcnow
+        self.zone: timefmt.ZoneLike = None  # for the time a recently resolved row ended
         self._rows: list[AlertRow] = []
         self._index: dict[str, int] = {}
         self._cursor = -1
@@ -314,7 +319,7 @@ class AlertTable(ScrollView, can_focus=True):
         for index in range(top, min(len(self._rows), top + self._body_height())):
             row = self._rows[index]
             times[index] = (
-                escalation_text(row, now),
+                escalation_text(row, now, self.zone),
                 compact_duration((now - row.started_at).total_seconds()),
             )
         shown, self._shown_times = self._shown_times, times
@@ -707,7 +712,7 @@ class AlertTable(ScrollView, can_focus=True):
         row = self._rows[index]
         now = self._clock()
         stale = row.key in self._stale
-        esc = escalation_text(row, now)
+        esc = escalation_text(row, now, self.zone)
         if stale and row.next_level_at is not None and esc:
             esc += "?"  # a countdown on frozen data
         key = (
