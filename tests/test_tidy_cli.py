@@ -36,6 +36,13 @@ def _as_me(sim: Sim, me_id: str, body: dict) -> dict:
     return answer.json()["escalation"]
 
 
+def _act(sim: Sim, path: str) -> None:
+    answer = httpx.post(
+        f"{sim.url}{path}", json={}, headers={"Authorization": f"Bearer {sim.token}"}, timeout=5
+    )
+    answer.raise_for_status()
+
+
 def test_pages_i_sent_are_not_rows_and_show_under_the_page_they_are_about(sim: Sim):
     me = sim.get("/_sim/state")["me"]
     colleague = _colleague(sim, me["id"])
@@ -90,3 +97,35 @@ def test_pages_i_sent_are_not_rows_and_show_under_the_page_they_are_about(sim: S
     done = sim.cli("ack", shadow["id"])
     assert done.returncode == 2
     assert not [w for w in sim.writes("escalation.respond") if w["target_id"] == shadow["id"]]
+
+
+def test_what_ended_lately_is_listed_apart_and_acking_it_sends_nothing(sim: Sim):
+    page = sim.post("/_sim/page", {"to_me": True, "title": "Ledger consumer lag"})["escalation"]
+    before = json.loads(sim.cli("alerts", "--json").stdout)
+    alert_row = next(
+        r for r in before["rows"] if r["kind"] == "alert" and r["source"] == "incident.io"
+    )
+    assert not before["recently_resolved"]
+    _act(sim, f"/v2/escalations/{page['id']}/actions/cancel")
+    for key in alert_row["alert_keys"]:
+        _act(sim, f"/v2/alerts/{key.split(':')[-1]}/actions/resolve")
+
+    listed = json.loads(sim.cli("alerts", "--json").stdout)
+    # Not among the open rows (scripts that act on rows never act on them)…
+    assert page["id"] not in {r["id"] for r in listed["rows"]}
+    assert alert_row["id"] not in {r["id"] for r in listed["rows"]}
+    # …but listed apart, with when they ended.
+    ended = {r["id"]: r for r in listed["recently_resolved"]}
+    assert ended[page["id"]]["state"] == "cancelled" and ended[page["id"]]["resolved_at"]
+    assert ended[alert_row["id"]]["state"] == "resolved"
+
+    table = sim.cli("alerts").stdout.splitlines()
+    heading = table.index("Ended in the last 10 minutes (nothing to do):")
+    line = next(x for x in table[heading:] if x.endswith(f"id {page['id']}"))
+    assert line.startswith("✓") and "cancelled at " in line
+
+    done = sim.cli("ack", page["id"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("“Ledger consumer lag” already cancelled at ")
+    assert done.stdout.strip().endswith("nothing was sent.")
+    assert not [w for w in sim.writes("escalation.respond") if w["target_id"] == page["id"]]

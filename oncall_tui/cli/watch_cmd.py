@@ -183,7 +183,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 async def _alerts(args: argparse.Namespace) -> int:
-    from oncall_tui.core import sent, timefmt
+    from oncall_tui.core import resolved, sent, timefmt
     from oncall_tui.core.linking import configured_hosts
     from oncall_tui.core.rows import row_id, row_items, row_links, row_source
     from oncall_tui.core.sync import utcnow
@@ -197,9 +197,10 @@ async def _alerts(args: argparse.Namespace) -> int:
         pages, paths, alerts, problems = await _collect(backends)
         tidy = sent.split(pages, paths, me, session.sent)  # pages I sent are not rows
         hosts = configured_hosts(session.settings)
-    now = utcnow()
-    index = AlertIndex(alerts)
-    rows = alert_rows(tidy.rows, index, paths, me, AlertFilter(mine_only=args.mine))
+        now = utcnow()
+        index = AlertIndex(alerts)
+        rows = alert_rows(tidy.rows, index, paths, me, AlertFilter(mine_only=args.mine))
+        traces, _ = await _traces(session, rows, paths, me, now, problems, mine=args.mine)
     by_key = {a.key: a for a in alerts}
     behind = {r.key: row_source(r, pages, by_key, index.links, hosts) for r in rows}
     sent_of = _sent_by_row(rows, tidy.sent, pages, by_key)
@@ -257,6 +258,7 @@ async def _alerts(args: argparse.Namespace) -> int:
         print_json(
             {
                 "rows": out,
+                "recently_resolved": [_trace_json(t) for t in traces],
                 "sent": [_sent_json(s) for s in tidy.sent],
                 "problems": problems,
                 "left_out": opened.notes,
@@ -288,6 +290,15 @@ async def _alerts(args: argparse.Namespace) -> int:
         for item in loose:
             about = f" (incident {item.incident_id})" if item.incident_id else ""
             print(f"    ↳ {sent.sent_words(item, now, zone)}{about}")
+        if traces:
+            minutes = session.settings.ui.resolved_minutes
+            print(f"Ended in the last {minutes} minutes (nothing to do):")
+        for t in traces:
+            count = f" ×{t.count}" if t.count > 1 else ""
+            print(
+                f"✓ {t.severity[:8]:<8} {resolved.ended_words(t, zone):<20} "
+                f"{t.title}{count}  [{t.source}]  id {row_id(t)}"
+            )
         for problem in problems:
             print(f"! {problem}")
     for note in opened.notes:
@@ -310,6 +321,51 @@ def _sent_by_row(rows, items, pages, by_key) -> dict:
         if found:
             out[r.key] = found
     return out
+
+
+async def _traces(session, rows, paths, me, now, problems, *, mine=False):
+    """Rows for what ended within ``[ui] resolved_minutes`` (pages no longer open and
+    incident.io alerts that resolved), none of them open again; and their alerts by key.
+    Grafana and Alertmanager do not list resolved alerts: theirs cannot be shown here."""
+    from datetime import timedelta
+
+    from oncall_tui.backends.http import ApiError
+    from oncall_tui.core import resolved, sent
+    from oncall_tui.core.views import AlertFilter, alert_rows
+
+    io = session.backends.incidentio
+    keep = timedelta(minutes=session.settings.ui.resolved_minutes)
+    if io is None or keep <= timedelta(0):
+        return (), {}
+    try:
+        pages, alerts = await resolved.recently_closed(io, now, keep)
+    except ApiError as exc:
+        problems.append(f"incident.io, what ended lately: {exc}")
+        return (), {}
+    pages = sent.split(pages, paths, me, session.sent).rows
+    wanted = AlertFilter(mine_only=mine, include_resolved=True)
+    closed = alert_rows(pages, alerts, paths, me, wanted)
+    open_keys = {r.key for r in rows}
+    traces = resolved.closed_rows(closed, pages, alerts, now, keep)
+    return tuple(t for t in traces if t.key not in open_keys), {a.key: a for a in alerts}
+
+
+def _trace_json(row) -> dict:
+    from oncall_tui.core.rows import row_id
+
+    return {
+        "id": row_id(row),
+        "key": row.key,
+        "kind": row.kind,
+        "title": row.title,
+        "source": row.source,
+        "severity": row.severity,
+        "state": row.state,
+        "resolved_at": row.resolved_at,
+        "count": row.count,
+        "page_ids": row.page_ids,
+        "alert_keys": row.alert_keys,
+    }
 
 
 def _sent_json(item) -> dict:
@@ -335,6 +391,7 @@ async def _find(session, ident: str):
     id or fingerprint, or a unique beginning of one."""
     from oncall_tui.core import sent
     from oncall_tui.core.rows import find_rows, row_id, row_targets
+    from oncall_tui.core.sync import utcnow
     from oncall_tui.core.views import AlertFilter, alert_rows
 
     pages, paths, alerts, problems = await _collect(session.backends)
@@ -344,6 +401,10 @@ async def _find(session, ident: str):
     by_key = {a.key: a for a in alerts}
     hits = find_rows(rows, ident, by_key)
     if not hits:
+        traces, ended_by_key = await _traces(session, rows, paths, me, utcnow(), problems)
+        ended = find_rows(traces, ident, ended_by_key)
+        if len(ended) == 1:  # it ended lately: say so, send nothing (exit 0)
+            raise AlreadyDone(_ended_reason(session, ended[0]))
         extra = f" ({'; '.join(problems)})" if problems else ""
         # A source that did not answer may hold it (1); else the id is wrong (2).
         code = EXIT_FAILED if problems else EXIT_USAGE
@@ -366,12 +427,31 @@ def cmd_unack(args: argparse.Namespace) -> int:
     return run_async(_act(args, "unack"))
 
 
+class AlreadyDone(Exception):
+    """What the ID names has already ended; nothing was sent."""
+
+
+def _ended_reason(session, row) -> str:
+    """The guard's words for a key on a row that ended ("… already resolved at 14:02;
+    nothing was sent."), as the dashboard says them."""
+    from oncall_tui.core import guard, resolved
+
+    zone = session.settings.display_zone()
+    target = guard.Target(row.kind, row.state, row.title, resolved.ended_words(row, zone))
+    refused = guard.why_not("ack", readonly=False, target=target)
+    return str(refused)
+
+
 async def _act(args: argparse.Namespace, verb: str) -> int:
     from oncall_tui.core.actions import ActionError
     from oncall_tui.domain import Alert
 
     async with BackendSession(args, need_incident_io=False) as session:
-        items = await _find(session, args.id)
+        try:
+            items = await _find(session, args.id)
+        except AlreadyDone as done:
+            print(done)
+            return EXIT_OK
         actions = session.actions
         try:
             if verb == "ack":

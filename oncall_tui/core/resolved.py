@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from oncall_tui.core import timefmt
 from oncall_tui.core.alert_model import (
@@ -31,7 +32,10 @@ from oncall_tui.core.alert_model import (
     AlertFilter,
     AlertRow,
 )
-from oncall_tui.domain import Alert, Page
+from oncall_tui.domain import SOURCE_INCIDENT_IO, Alert, Page
+
+if TYPE_CHECKING:
+    from oncall_tui.backends.incidentio import IncidentIoClient
 
 DEFAULT_MINUTES = 10
 STATE_CLOSED = "closed"  # a page that incident.io no longer lists as open
@@ -161,3 +165,20 @@ def closed_rows(
         if now - keep <= at <= now + timedelta(minutes=1):
             out.append(replace(row, resolved_at=at, next_level_at=None, level=None, went=""))
     return trace_rows(out)
+
+
+CLOSED_PAGE_STATUSES = ("resolved", "expired", "cancelled")
+MAX_CLOSED = 100  # pages that ended within the window, read at most
+
+
+async def recently_closed(
+    io: IncidentIoClient, now: datetime, keep: timedelta = timedelta(minutes=DEFAULT_MINUTES)
+) -> tuple[tuple[Page, ...], tuple[Alert, ...]]:
+    """For a one-off listing: incident.io's pages that ended and alerts that resolved
+    within ``keep`` (alerts a closed page stands for are left to its row)."""
+    since = now - keep
+    pages = await io.list_escalations(CLOSED_PAGE_STATUSES, updated_since=since, limit=MAX_CLOSED)
+    alerts, _ = await io.alert_pages(("resolved",), updated_since=since, max_pages=1)
+    named = {a for p in pages for a in p.alert_ids}
+    kept = tuple(a for a in alerts if a.source == SOURCE_INCIDENT_IO and a.id not in named)
+    return tuple(pages), kept

@@ -74,9 +74,13 @@ class EscalationsApi(IncidentIoBase):
         incident_id: str | None = None,
         path_id: str | None = None,
         limit: int | None = None,
+        updated_since: datetime | None = None,
     ) -> tuple[Page, ...]:
-        """Pages (escalations), by default the open ones; ``statuses=None`` for all."""
+        """Pages (escalations), by default the open ones; ``statuses=None`` for all;
+        with ``updated_since``, only those changed since then."""
         params = _one_of("status", statuses)
+        if updated_since is not None:
+            params.append(("updated_at[gte]", format_datetime(updated_since)))
         params += _one_of("alert", [alert_id] if alert_id else None)
         params += _one_of("incident", [incident_id] if incident_id else None)
         params += _one_of("escalation_path", [path_id] if path_id else None)
