@@ -87,9 +87,15 @@ def test_pages_i_sent_are_not_rows_and_show_under_the_page_they_are_about(sim: S
 
     table = sim.cli("alerts").stdout.splitlines()
     at = next(i for i, line in enumerate(table) if line.endswith(f"id {page['id']}"))
-    assert table[at + 1].strip().startswith("↳ sent by me: shadow request")
-    assert table[at + 1].endswith(f"id {shadow['id']}")
-    assert f"paged {colleague['name']}" in table[at + 1]
+    under = []  # the indented lines that belong to the page's row
+    for line in table[at + 1 :]:
+        if not line.startswith("    "):
+            break
+        under.append(line.strip())
+    mine = [line for line in under if line.startswith("↳ sent by me: shadow request")]
+    assert len(mine) == 1, under
+    assert mine[0].endswith(f"id {shadow['id']}")
+    assert f"paged {colleague['name']}" in mine[0]
     assert not any(line.endswith(f"id {shadow['id']}") and "↳" not in line for line in table)
     assert "Sent by me (not alerts):" in table
     assert any("Can you look at this?" in line and "↳" in line for line in table)
