@@ -127,3 +127,15 @@ async def test_declare_a_new_one_instead_and_severity_comes_from_the_alert():
         assert form.lookups.severity(form._chosen_severity()).name == "Critical"
         radio = form.query_one("#severity", RadioSet)
         assert str(radio.pressed_button.label) == "Critical"
+
+
+async def test_narrow_enter_opens_the_detail_first_then_the_incident():
+    app = make_app()
+    async with app.run_test(size=(90, 30)) as pilot:
+        await loaded(pilot)
+        await show(pilot, CARD_AUTH)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.has_class("detail-open"), "the detail")
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, IncidentsScreen), "incident screen")

@@ -103,6 +103,7 @@ class DashboardScreen(RowActions):
         Binding("Q", "quiet", "Quiet notifications", show=False, id="quiet"),
         Binding("s", "silences", "Silences", show=False, id="silences"),
         Binding("W", "watch", "Watch (or stop watching)", show=False, id="watch"),
+        Binding("enter", "open_incident", "Open its incident", show=False, id="open.incident"),
         Binding(
             "shift+down,ctrl+down",
             "scroll_detail(1)",
@@ -425,6 +426,10 @@ class DashboardScreen(RowActions):
         if self.has_class("narrow") and not self.has_class("detail-open"):
             self.add_class("detail-open")  # narrow: the detail first, then its incident
             return
+        self.action_open_incident()
+
+    def action_open_incident(self) -> None:
+        """Enter on the detail (or the row): the incident the row belongs to."""
         self.incident_keys.open(self._current())
 
     @on(AlertTable.MarkToggled)
