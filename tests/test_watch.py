@@ -77,6 +77,10 @@ def test_watched_at_its_peak_it_must_come_down_before_a_new_peak_is_told():
     items = w.WatchList(None)
     items.add(watched((1.0, 2.3)))  # at its peak now
     assert not items.items["alert:g1"].armed
+    assert w.watch_words(items.items["alert:g1"], fmt).endswith(
+        "you'll be told when it resolves, or when it comes down and then passes its peak "
+        "(2.3 s now)."
+    )
     assert items.check({}, {A.key: A}, {A.key: after(NOW, 2.4)}, [], NOW) == []
     assert items.items["alert:g1"].peak == 2.4
 

@@ -134,10 +134,14 @@ def start(
 def watch_words(watch: Watch, fmt: Format) -> str:
     """What ``W`` did, exactly."""
     told = "you'll be told when it resolves"
-    if watch.peak is not None:
-        told += f" or passes {fmt(watch.peak, watch.unit)} again"
-    else:
+    if watch.peak is None:
         told += " (it has no metric to watch for a new peak)"
+    elif watch.armed:
+        told += f" or passes {fmt(watch.peak, watch.unit)} again"
+    else:  # at its peak now: a new peak counts once it has come down
+        told += (
+            f", or when it comes down and then passes its peak ({fmt(watch.peak, watch.unit)} now)"
+        )
     return f"Watching “{watch.title}” — {told}."
 
 

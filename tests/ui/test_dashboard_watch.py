@@ -18,8 +18,8 @@ from textual.command import CommandInput, CommandList, CommandPalette
 
 from oncall_tui.config import ActionsConfig, UiConfig
 from oncall_tui.core import watch
+from oncall_tui.core.metric import format_value
 from oncall_tui.core.session import open_app_session
-from oncall_tui.ui.widgets.sparkline import format_value
 
 RINGING = UiConfig(bell=True, desktop_notifications=True)
 NO_REMINDERS = ActionsConfig(reminder_minutes=0)
@@ -158,3 +158,26 @@ async def test_quiet_holds_the_bell_for_a_watch_too(frozen, monkeypatch, tmp_pat
             pilot, lambda: any("no longer watched. (no bell" in n for n in demo.notices()), ""
         )
         assert effects.bells == 0 and effects.desktop() == []
+
+
+async def test_watching_a_page_watches_the_metric_of_the_grafana_alert_behind_it(
+    frozen, monkeypatch, tmp_path
+):
+    demo = FrozenDemo(frozen, background_alerts=0, ui=RINGING, actions=NO_REMINDERS)
+    Effects(demo, monkeypatch, tmp_path)
+    async with demo.app.run_test(size=SIZE) as pilot:
+        await demo.loaded(pilot)
+        demo.advance(6)  # the scripted page reaches me
+        await demo.settle(pilot)
+        await demo.until(pilot, lambda: demo.my_triggered_page() is not None, "the page")
+        row = demo.move_to(lambda r: r.kind == "page" and r.state == "triggered")
+        await demo.settle(pilot)
+        await pilot.press("W")
+        await demo.until(pilot, lambda: row.key in watches(demo), "watched")
+        watched = watches(demo)[row.key]
+        assert watched.page_ids == row.page_ids
+        assert watched.metric_key == row.source_key and watched.metric_key.startswith("grafana")
+        assert watched.peak is not None
+        await demo.until(pilot, lambda: told(demo, f"Watching “{row.title}”"), "the words")
+        [said] = told(demo, f"Watching “{row.title}”")
+        assert format_value(watched.peak, watched.unit) in said

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from oncall_tui.core import views
+from oncall_tui.core.graphs import fetch_metric
+from oncall_tui.core.metric import format_value
 from oncall_tui.core.sync import utcnow
 from oncall_tui.core.watch import (
     WatchList,
@@ -24,7 +26,6 @@ from oncall_tui.core.watch import (
 )
 from oncall_tui.domain import Alert, Page, Series
 from oncall_tui.ui.widgets.alert_table import AlertTable
-from oncall_tui.ui.widgets.sparkline import format_value
 
 if TYPE_CHECKING:
     from oncall_tui.ui.screens.dashboard import DashboardScreen
@@ -69,7 +70,9 @@ class WatchKeys:
         items = self.screen._items(row)
         pages = [i for i in items if isinstance(i, Page)]
         alerts = [i for i in items if isinstance(i, Alert)]
-        metric = self.screen._first_alert(row)
+        metric = self.screen._graph_alert(row)  # the Grafana alert behind a page, if any
+        if metric is not None and all(a.key != metric.key for a in alerts):
+            alerts.append(metric)
         series = await self._series(metric) if metric is not None else None
         if self.list.find(row.key, row.page_ids, row.alert_keys) is not None:
             self.screen.say(f"“{row.title}” is already watched.")
@@ -90,11 +93,9 @@ class WatchKeys:
 
     async def _series(self, alert: Alert) -> Series | None:
         """The alert's metric over the last hour (None: it has none, or it could not be
-        read now), asked at most once a check."""
-        try:
-            return await self.screen.session.backends.sparkline(alert, utcnow())
-        except Exception:
-            return None
+        read now)."""
+        found = await fetch_metric(alert, self.screen.session.backends, utcnow())
+        return found if isinstance(found, Series) else None
 
     # -- the marker -----------------------------------------------------------------
 
