@@ -32,6 +32,7 @@ from oncall_tui.backends.grafana.alertmanager import _list as _list
 from oncall_tui.backends.grafana.alertmanager import _mapping as _mapping
 from oncall_tui.backends.grafana.alertmanager import _path_id as _path_id
 from oncall_tui.backends.grafana.alertmanager import parse_silence as parse_silence
+from oncall_tui.backends.grafana.alertmanager import parse_silences as parse_silences
 from oncall_tui.backends.grafana.common import _SEVERITY_ALIASES as _SEVERITY_ALIASES
 from oncall_tui.backends.grafana.common import EXPRESSION_DATASOURCES as EXPRESSION_DATASOURCES
 from oncall_tui.backends.grafana.common import GRAFANA_AM_BASE as GRAFANA_AM_BASE

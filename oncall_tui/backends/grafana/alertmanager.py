@@ -236,6 +236,11 @@ class AlertmanagerClient(ApiClient):
     # -- silences -------------------------------------------------------------
 
     async def list_silences(self, *, include_expired: bool = False) -> list[Silence]:
+        return parse_silences(await self.silences_body(), include_expired=include_expired)
+
+    async def silences_body(self) -> list[Any]:
+        """``GET …/silences`` as the server sent it (a list), for a caller that parses
+        a long one away from the event loop (:func:`parse_silences`)."""
         body = await self.request("GET", self._path("silences"))
         if body is None:
             return []
@@ -243,11 +248,7 @@ class AlertmanagerClient(ApiClient):
             raise MalformedResponse(
                 "the silence list is not a JSON array", source=self.source, path="silences"
             )
-        silences = [s for s in (parse_silence(item) for item in body) if s is not None]
-        if not include_expired:
-            silences = [s for s in silences if s.state != "expired"]
-        silences.sort(key=lambda s: s.ends_at, reverse=True)
-        return silences
+        return body
 
     async def get_silence(self, silence_id: str) -> Silence:
         body = await self.request("GET", self._path(f"silence/{_path_id(silence_id)}"))
@@ -453,6 +454,15 @@ def _path_id(value: str) -> str:
 def _alert_order(alert: Alert) -> tuple[int, int, float, str]:
     state_rank = {ALERT_FIRING: 0, ALERT_INHIBITED: 1, ALERT_SILENCED: 2}.get(alert.state, 3)
     return (state_rank, severity_rank(alert.severity), -alert.started_at.timestamp(), alert.key)
+
+
+def parse_silences(body: list[Any], *, include_expired: bool = False) -> list[Silence]:
+    """A silence list (either flavour) as domain silences, latest end first."""
+    silences = [s for s in (parse_silence(item) for item in body) if s is not None]
+    if not include_expired:
+        silences = [s for s in silences if s.state != "expired"]
+    silences.sort(key=lambda s: s.ends_at, reverse=True)
+    return silences
 
 
 def parse_silence(item: Any) -> Silence | None:
