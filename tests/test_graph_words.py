@@ -172,3 +172,39 @@ def test_any_values_draw_a_chart_of_the_asked_size(values, width, height):
     s = series(values or [math.nan], threshold=Threshold(">", 1.0))
     lines = chart_lines(s, width, height)
     assert [len(line.plain) for line in lines] == [width] * height
+
+
+# ------------------------------------------------------------------- the card
+
+
+def test_the_card_says_when_the_source_alerts_clock_is_ahead():
+    from factories import alert
+
+    from oncall_tui.core.linking import SourceView
+    from oncall_tui.ui.widgets.triage import card_content
+
+    ahead = alert(2, "LedgerConsumerLag", minutes_ago=-5, now=NOW)  # starts 5m from now
+    card = card_content(
+        pages=(),
+        path=None,
+        levels=None,
+        notified="",
+        source=SourceView(ahead, "matched by deduplication key"),
+        source_state="firing",
+        zone=None,
+        now=NOW,
+    ).plain
+    assert "⚠ it started 5m from now: grafana:prod's clock is ahead" in card
+    on_time = alert(2, "LedgerConsumerLag", minutes_ago=1, now=NOW)
+    card = card_content(
+        pages=(),
+        path=None,
+        levels=None,
+        notified="",
+        source=SourceView(on_time, "matched by deduplication key"),
+        source_state="firing",
+        zone=None,
+        now=NOW,
+    ).plain
+    assert "clock is ahead" not in card
+    assert card.startswith("From    grafana:prod · firing since")

@@ -27,7 +27,7 @@ SKEW_TOLERANCE = timedelta(seconds=90)
 QUIET_SHARE = 0.1
 QUIET_MIN = timedelta(minutes=3)
 
-__all__ = ["MetricFacts", "describe", "format_value", "threshold_words"]
+__all__ = ["MetricFacts", "clock_ahead", "describe", "format_value", "threshold_words"]
 
 
 def format_value(value: float, unit: str = "") -> str:
@@ -150,12 +150,19 @@ def _against(
     return f"{where} ({line}) since {clock} ({timefmt.ago(since, now)})"
 
 
+def clock_ahead(when: datetime, now: datetime) -> str:
+    """ "4m" when ``when`` (a time another source gave) is that far ahead of ``now``,
+    more than the skew a network round trip explains; else ""."""
+    ahead = when - now
+    return timefmt.format_duration(ahead) if ahead > SKEW_TOLERANCE else ""
+
+
 def _doubt(points: list[tuple[datetime, float]], span: timedelta, now: datetime) -> str:
     last = points[-1][0]
-    ahead = last - now
-    if ahead > SKEW_TOLERANCE:
+    ahead = clock_ahead(last, now)
+    if ahead:
         return (
-            f"samples up to {timefmt.format_duration(ahead)} ahead of this machine's clock: "
+            f"samples up to {ahead} ahead of this machine's clock: "
             "the clocks differ, times may be off"
         )
     behind = now - last

@@ -22,6 +22,7 @@ from textual.content import Content
 
 from oncall_tui.core import timefmt
 from oncall_tui.core.linking import SourceView
+from oncall_tui.core.metric import clock_ahead
 from oncall_tui.domain import (
     LINK_DASHBOARD,
     LINK_PANEL,
@@ -89,6 +90,14 @@ def card_content(
                 (f" ({timefmt.ago(alert.started_at, now)})", "$foreground-muted"),
                 (" · ", "$foreground-muted"),
                 (clean(source.words, limit=200), "$foreground-muted"),
+            ]
+            ahead = clock_ahead(alert.started_at, now)
+            if ahead:
+                where = clean(alert.source_label, limit=80)
+                parts.append(
+                    (f"\n⚠ it started {ahead} from now: {where}'s clock is ahead", "bold $warning")
+                )
+            parts += [
                 "\n",
                 ("Rule    ", HEAD),
                 (clean(alert.label("alertname") or alert.title, limit=200), "bold"),
