@@ -40,7 +40,7 @@ from oncall_tui.core import guard, timefmt
 from oncall_tui.core.errors import ActionError
 from oncall_tui.core.sources import Backends
 from oncall_tui.core.timefmt import utcnow
-from oncall_tui.domain import Alert, Silence
+from oncall_tui.domain import ALERT_RESOLVED, Alert, Silence
 from oncall_tui.safety import clean_text, openable_url
 
 TOOL_NAME = "oncall-tui"
@@ -204,7 +204,7 @@ def count_firing(silences: Sequence[Silence], alerts: Sequence[Alert]) -> dict[s
     ``silencedBy``; for a pending one, matched here. One pass over the alerts for the
     active ones, so a thousand silences cost no more than one."""
     by_id: dict[str, int] = {}
-    live = [a for a in alerts if a.resolved_at is None]
+    live = [a for a in alerts if a.resolved_at is None and a.state != ALERT_RESOLVED]
     for alert in live:
         for silence_id in alert.silenced_by:
             by_id[silence_id] = by_id.get(silence_id, 0) + 1

@@ -278,3 +278,27 @@ async def test_marked_silences_are_expired_together_and_each_result_is_said(demo
         )
     for am, sid in ((us.grafana_am, first), (us.plain_am, other)):
         assert am.silences[sid].state(am.clock()) == "expired"
+
+
+async def test_the_palette_finds_the_screens_actions_by_name(demo):
+    from textual.command import CommandList, CommandPalette
+
+    sid = one_silence(demo)
+    app = make_app(demo)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_silences(app, pilot)
+        select(screen, "grafana:us", sid)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Expire")
+
+        def listed() -> bool:
+            found = app.screen.query_one(CommandList)
+            return found.option_count > 0 and "Expire" in str(found.get_option_at_index(0).prompt)
+
+        await until(pilot, listed)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        assert f"Expire silence {sid[:8]}?" in " ".join(
+            str(w.render()) for w in app.screen.query("Static")
+        )

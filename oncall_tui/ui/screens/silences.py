@@ -30,6 +30,7 @@ from oncall_tui.core.silences import (
 )
 from oncall_tui.safety import clean_text
 from oncall_tui.ui.screens.base import AppScreen
+from oncall_tui.ui.screens.commands import BindingCommands
 from oncall_tui.ui.screens.modals import ConfirmScreen, DurationScreen
 from oncall_tui.ui.widgets.key_footer import KeyFooter
 from oncall_tui.ui.widgets.silence_list import SilenceList
@@ -82,6 +83,8 @@ def watch_expiring(app: Any) -> None:
 
 class SilencesScreen(AppScreen):
     TITLE = "Silences"
+    # Ctrl+P lists this screen's actions by name too ("expire" finds Expire).
+    COMMANDS: ClassVar[set] = {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "extend", "Extend", id="silences.extend"),
         Binding("x", "expire", "Expire", id="silences.expire"),
