@@ -146,7 +146,7 @@ def test_a_damaged_or_unwritable_file_never_ends_anything(tmp_path):
     assert "could not be saved" in stuck.problem and not stuck.save()
 
 
-def test_covering_finds_rows_by_key_or_by_their_items():
+def test_a_row_is_watched_by_its_key_or_by_its_items():
     items = w.WatchList(None)
     items.add(watched())
 
@@ -155,4 +155,6 @@ def test_covering_finds_rows_by_key_or_by_their_items():
             self.key, self.page_ids, self.alert_keys = key, page_ids, alert_keys
 
     rows = [Row("alert:g1"), Row("page:P9", ("P9",), (A.key,)), Row("alert:other")]
-    assert items.covering(rows) == ["alert:g1", "page:P9"]
+    assert [r.key for r in rows if items.watches(r)] == ["alert:g1", "page:P9"]
+    items.remove(items.items["alert:g1"])
+    assert not any(items.watches(r) for r in rows)

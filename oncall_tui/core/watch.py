@@ -230,6 +230,7 @@ class WatchList:
     path: Path | None
     items: dict[str, Watch] = field(default_factory=dict)
     problem: str = ""  # why the file could not be read or written, if it could not
+    _index: tuple[frozenset[str], frozenset[str], frozenset[str]] | None = None
 
     @classmethod
     def load(cls, path: Path | None) -> WatchList:
@@ -267,32 +268,34 @@ class WatchList:
         page_ids, alert_keys = tuple(page_ids), tuple(alert_keys)
         return next((w for w in self.items.values() if w.covers(key, page_ids, alert_keys)), None)
 
-    def covering(self, rows: Iterable[Any]) -> list[str]:
-        """The keys of the rows (anything with ``key``, ``page_ids`` and ``alert_keys``)
-        that are watched: one pass, set look-ups only."""
+    def watches(self, row: Any) -> bool:
+        """Whether a row (anything with ``key``, ``page_ids`` and ``alert_keys``) is
+        watched: by its key, or by one of its pages or alerts (set look-ups only)."""
         if not self.items:
-            return []
-        keys = set(self.items)
-        pages = {p for w in self.items.values() for p in w.page_ids}
-        alerts = {k for w in self.items.values() for k in w.alert_keys}
-        return [
-            r.key
-            for r in rows
-            if r.key in keys
-            or any(p in pages for p in r.page_ids)
-            or any(k in alerts for k in r.alert_keys)
-        ]
+            return False
+        if self._index is None:
+            self._index = (
+                frozenset(self.items),
+                frozenset(p for w in self.items.values() for p in w.page_ids),
+                frozenset(k for w in self.items.values() for k in w.alert_keys),
+            )
+        keys, pages, alerts = self._index
+        return row.key in keys or not (
+            pages.isdisjoint(row.page_ids) and alerts.isdisjoint(row.alert_keys)
+        )
 
     def add(self, watch: Watch) -> bool:
         """Watch it; False when the list is full."""
         if len(self.items) >= MAX_WATCHED and watch.key not in self.items:
             return False
         self.items[watch.key] = watch
+        self._index = None
         self.save()
         return True
 
     def remove(self, watch: Watch) -> None:
         self.items.pop(watch.key, None)
+        self._index = None
         self.save()
 
     def check(
@@ -314,6 +317,7 @@ class WatchList:
             if ended:
                 events.append(WatchEvent(watch, ended))
                 del self.items[key]
+                self._index = None
                 changed = True
                 continue
             updated, event = _peak(watch, series.get(watch.metric_key))

@@ -303,7 +303,6 @@ class DashboardScreen(RowActions):
             # what is there at start-up is the baseline, not a list of "new" rows.
             table.empty_text = "No pages and nothing firing (or nothing matches the filter)."
             table.update_rows(self._rows())
-            self.watch_keys.mark(table.rows)
             self.watch_keys.check()
         self.query_one(StatusBar).update_health(snap.health, now, **self._status_extras())
         self._show_staleness(rows_changed=True)

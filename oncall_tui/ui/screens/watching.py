@@ -50,6 +50,7 @@ class WatchKeys:
     def start_checking(self) -> None:
         if self.list.problem:
             self.screen.fail(f"{self.list.problem[0].upper()}{self.list.problem[1:]}.")
+        self.mark()
         self.screen.set_interval(CHECK_EVERY, self.check, name="watch-check")
 
     # -- W --------------------------------------------------------------------------
@@ -62,7 +63,7 @@ class WatchKeys:
         if watched is not None:
             self.list.remove(watched)
             self._said(unwatch_words(watched))
-            self.mark(self.screen.query_one(AlertTable).rows)
+            self.mark()
             return
         self.screen.run_worker(self._watch(row), group="watch-start", exit_on_error=False)
 
@@ -82,7 +83,7 @@ class WatchKeys:
             self.screen.fail(f"Not watched: the watch list is full ({len(self.list.items)}).")
             return
         self._said(watch_words(watch, format_value))
-        self.mark(self.screen.query_one(AlertTable).rows)
+        self.mark()
 
     def _said(self, words: str) -> None:
         if self.list.problem:
@@ -99,9 +100,11 @@ class WatchKeys:
 
     # -- the marker -----------------------------------------------------------------
 
-    def mark(self, rows) -> None:
-        """Put the ◎ on the watched rows among ``rows``."""
-        self.screen.query_one(AlertTable).set_watched(self.list.covering(rows))
+    def mark(self) -> None:
+        """Put the ◎ on the watched rows (the table asks for the rows it draws)."""
+        self.screen.query_one(AlertTable).set_watch_test(
+            self.list.watches if self.list.items else None
+        )
 
     # -- the check ------------------------------------------------------------------
 
@@ -142,7 +145,7 @@ class WatchKeys:
         self.checks += 1
         if events:
             self.screen.oncall.send_notices([event_notice(e, format_value) for e in events])
-            self.mark(self.screen.query_one(AlertTable).rows)
+            self.mark()
 
     # -- the palette ----------------------------------------------------------------
 

@@ -297,7 +297,7 @@ class AlertTable(ScrollView, can_focus=True):
         self._shown_times: dict[int, tuple[str, str]] = {}  # what the clock tick drew
         self._line_cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self._stale: frozenset[str] = frozenset()  # rows built from a stale source
-        self._watched: frozenset[str] = frozenset()  # rows I watch (W): marked ◎
+        self._watch_test: Callable[[AlertRow], bool] | None = None  # rows I watch (W): ◎
         self._columns_cache: tuple[int, tuple[tuple[Column, int], ...]] | None = None
         self.updates = 0  # row lists taken in (update_rows calls), for tests and benchmarks
 
@@ -511,16 +511,14 @@ class AlertTable(ScrollView, can_focus=True):
             self._stale = keys
             self.refresh()
 
-    @property
-    def watched(self) -> frozenset[str]:
-        return self._watched
+    def is_watched(self, row: AlertRow) -> bool:
+        return self._watch_test is not None and self._watch_test(row)
 
-    def set_watched(self, keys: Iterable[str]) -> None:
-        """Rows that are watched: a ◎ in the gutter (unless marked for a bulk action)."""
-        keys = frozenset(keys)
-        if keys != self._watched:
-            self._watched = keys
-            self.refresh()
+    def set_watch_test(self, test: Callable[[AlertRow], bool] | None) -> None:
+        """Which rows are watched (a ◎ in the gutter, unless marked for a bulk action):
+        asked only for the rows drawn, so a long list costs nothing more."""
+        self._watch_test = test
+        self.refresh()
 
     def mark_seen(self, keys: Iterable[str] | None = None) -> None:
         """Forget that rows are new (default: every row)."""
@@ -724,7 +722,7 @@ class AlertTable(ScrollView, can_focus=True):
             esc,
             compact_duration((now - row.started_at).total_seconds()),
             stale,
-            row.key in self._watched,
+            self.is_watched(row),
         )
         strip = self._line_cache.get(key)
         if strip is None:
