@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -254,11 +255,12 @@ async def test_the_screen_lists_both_alertmanagers_with_countdowns(world, monkey
         shown = "\n".join(lines())
         assert " alertmanager:a: " in shown and " alertmanager:b: " in shown
         by_hand = next(line for line in lines() if world["ids"]["by_hand"][:8] in line)
-        assert "1h 59m left" in by_hand and "Priya" in by_hand and "env!=" in by_hand
+        # Made moments ago (a slow machine may take a minute to get here).
+        assert re.search(r"1h 5[89]m left", by_hand) and "Priya" in by_hand and "env!=" in by_hand
         pending = next(line for line in lines() if world["ids"]["pending"][:8] in line)
-        assert "starts in 29m" in pending
+        assert re.search(r"starts in 2[89]m", pending)
         soon = next(line for line in lines() if world["ids"]["soon"][:8] in line)
-        assert "9m left" in soon and "1 firing" in soon
+        assert re.search(r"\b[89]m left", soon) and "1 firing" in soon
 
         # The countdown is live: two minutes later (on this machine's monotonic clock)
         # the detail of the selected silence reads two minutes less, with no new read.
@@ -268,16 +270,21 @@ async def test_the_screen_lists_both_alertmanagers_with_countdowns(world, monkey
         def detail_text() -> str:
             return str(detail.render())
 
+        def minutes_left() -> int:
+            found = re.search(r"· (\d+)m left", detail_text())
+            assert found, detail_text()
+            return int(found.group(1))
+
         await pilot.pause(0.1)
-        assert "9m left" in detail_text()
+        before = minutes_left()
         reads = silence_reads(session)
         real = time.monotonic
         monkeypatch.setattr(core_silences, "monotonic", lambda: real() + 120)
         for _ in range(60):
-            if "7m left" in detail_text():
+            if minutes_left() <= before - 2:
                 break
             await pilot.pause(0.05)
-        assert "7m left" in detail_text()
+        assert minutes_left() in (before - 2, before - 3)
         assert silence_reads(session) == reads
         await pilot.press("escape")
         await pilot.pause(0.1)

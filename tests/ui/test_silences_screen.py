@@ -75,7 +75,7 @@ async def test_s_lists_the_silences_by_source_and_esc_goes_back(demo):
         ]
         text = "\n".join(shown)
         assert 'alertname=~"Checkout.*", env!="staging"' in text
-        assert "starts in 44m" in text and "1 firing" in text
+        assert re.search(r"starts in 4[34]m", text) and "1 firing" in text
         assert "◆ this tool" in text
         await pilot.press("escape")
         await until(pilot, lambda: app.screen.__class__.__name__ == "DashboardScreen")
