@@ -156,3 +156,21 @@ def test_no_match_says_why():
     ours = io_alert(1, source_url=f"{GRAFANA}/alerting/grafana/gone/view")
     assert "grafana:us lists no firing alert of rule gone" in no_match_reason([ours], hosts)
     assert "not among the firing alerts fetched" in no_match_reason([], hosts)
+
+
+def test_a_refresh_keeps_what_is_unchanged_and_matches_again_what_changed():
+    from dataclasses import replace
+
+    source = grafana_alert(2, fingerprint="abc123")
+    io = io_alert(1, dedup="abc123")
+    first = SourceLinks([io, source])
+    # Both the same objects: the match is kept.
+    again = SourceLinks([io, source], previous=first)
+    assert again.match(["A1"]) == first.match(["A1"])
+    # The alert behind it changed: matched again, to the new object.
+    changed = replace(source, state="silenced")
+    refreshed = SourceLinks([io, changed], previous=again)
+    found = refreshed.match(["A1"])
+    assert found is not None and found.alert is changed
+    # It went away: no match is kept for it.
+    assert SourceLinks([io], previous=refreshed).match(["A1"]) is None

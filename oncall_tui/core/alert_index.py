@@ -160,6 +160,7 @@ class AlertIndex:
     )
     _by_key: dict[str, _Entry]
     _key_of_token: dict[str, str]
+    links: SourceLinks
 
     def __init__(self, alerts: Sequence[Alert], previous: AlertIndex | None = None) -> None:
         old_by_key = previous._by_key if previous is not None else {}
@@ -251,7 +252,8 @@ class AlertIndex:
         self._by_key = by_key
         self._key_of_token = key_of_token
         self._group_index = {key: g for g, key in enumerate(group_keys)}
-        self.links = SourceLinks(alerts)  # one row per problem: the alert behind each
+        # One row per problem: the alert behind each incident.io alert.
+        self.links = SourceLinks(alerts, previous.links if previous is not None else None)
         # Rows of whole groups (and their sort keys) for one (pages, paths, me): filtering
         # on each keystroke then rebuilds only the groups a filter cuts into.
         self._context: tuple[Any, ...] = ()

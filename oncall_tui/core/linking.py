@@ -127,26 +127,37 @@ def _squash(expr: str) -> str:
 
 
 def _attributes(alert: Alert) -> dict[str, str]:
-    """The incident.io alert's attributes by lower-case name (identity ones only)."""
+    """The incident.io alert's attributes by lower-case name (identity ones only), their
+    values stripped and case-folded, as labels are compared."""
     out: dict[str, str] = {}
     for name, value in alert.labels:
         key = name.strip().lower()
         if key and key not in _NOT_IDENTITY and key not in out:
-            out[key] = value.strip()
+            out[key] = value.strip().casefold()
     return out
 
 
-def _agreement(attrs: Mapping[str, str], alert: Alert) -> tuple[int, list[str]]:
+Labels = dict[str, tuple[str, str]]
+
+
+def _agreement(
+    attrs: Mapping[str, str], alert: Alert, seen: dict[str, Labels]
+) -> tuple[int, list[str]]:
     """(-1, []) when an attribute contradicts a label of the same name; else the number
-    of labels that agree and their names."""
+    of labels that agree and their names. ``seen`` keeps each alert's labels by
+    lower-case name, (name, value case-folded), for one build: a rule's alerts are
+    compared with many incident.io alerts."""
     agree: list[str] = []
-    for name, value in alert.labels:
-        mine = attrs.get(name.lower())
-        if mine is None or name.lower() == "alertname":
+    labels = seen.get(alert.key)
+    if labels is None:
+        labels = seen[alert.key] = {n.lower(): (n, v.strip().casefold()) for n, v in alert.labels}
+    for key, mine in attrs.items():
+        found = labels.get(key)
+        if found is None or key == "alertname":
             continue
-        if mine.casefold() != value.strip().casefold():
+        if mine != found[1]:
             return -1, []
-        agree.append(name)
+        agree.append(found[0])
     return len(agree), agree
 
 
@@ -155,10 +166,12 @@ def _rank(alert: Alert) -> tuple[int, float]:
     return (0 if alert.state == ALERT_FIRING else 1, -alert.started_at.timestamp())
 
 
-def _best(candidates: Sequence[Alert], attrs: Mapping[str, str]) -> tuple[Alert, list[str]] | None:
+def _best(
+    candidates: Sequence[Alert], attrs: Mapping[str, str], seen: dict[str, Labels]
+) -> tuple[Alert, list[str]] | None:
     scored = []
     for alert in candidates:
-        score, agree = _agreement(attrs, alert)
+        score, agree = _agreement(attrs, alert, seen)
         if score >= 0:
             scored.append((-score, _rank(alert), alert.key, alert, agree))
     if not scored:
@@ -175,22 +188,46 @@ def _agree_words(names: Sequence[str]) -> str:
 
 
 class SourceLinks:
-    """For every incident.io alert among ``alerts``, the alert behind it (if any)."""
+    """For every incident.io alert among ``alerts``, the alert behind it (if any).
 
-    __slots__ = ("by_id", "folded")
+    ``previous`` (the links of the last refresh) makes a refresh cost what changed: an
+    incident.io alert that comes back as the same object keeps its match while the
+    alert behind it is also the same object; the others are matched again.
+    """
 
-    def __init__(self, alerts: Iterable[Alert]) -> None:
-        io: list[Alert] = []
+    __slots__ = ("_io", "by_id", "folded")
+
+    def __init__(self, alerts: Iterable[Alert], previous: SourceLinks | None = None) -> None:
+        fresh: list[Alert] = []
         others: list[Alert] = []
-        for alert in alerts:
-            (io if alert.source == SOURCE_INCIDENT_IO else others).append(alert)
         self.by_id: dict[str, SourceMatch] = {}
         # The source alert's key -> the incident.io alert whose row shows it.
         self.folded: dict[str, Alert] = {}
+        self._io: dict[str, Alert] = {}  # id -> the incident.io alert as last seen
+        kept: list[tuple[Alert, SourceMatch]] = []
+        for alert in alerts:
+            if alert.source != SOURCE_INCIDENT_IO:
+                others.append(alert)
+                continue
+            self._io[alert.id] = alert
+            before = previous.by_id.get(alert.id) if previous is not None else None
+            if before is not None and previous is not None and previous._io.get(alert.id) is alert:
+                kept.append((alert, before))
+            else:
+                fresh.append(alert)
+        if kept:
+            present = {a.key: a for a in others}
+            for alert, before in kept:
+                if present.get(before.alert.key) is before.alert:
+                    self._keep(alert, before)
+                else:
+                    fresh.append(alert)
+        io = fresh
         if not io or not others:
             return
         # First the deduplication keys (what incident.io's Grafana and Alertmanager
         # sources use): one set look-up per other alert.
+        seen: dict[str, Labels] = {}
         want_keys = {a.dedup_key for a in io if a.dedup_key}
         by_fp: dict[str, list[Alert]] = {}
         if want_keys:
@@ -199,7 +236,8 @@ class SourceLinks:
                     by_fp.setdefault(other.fingerprint, []).append(other)
         left: list[Alert] = []
         for alert in io:
-            best = _best(by_fp[alert.dedup_key], {}) if alert.dedup_key in by_fp else None
+            found = by_fp.get(alert.dedup_key)
+            best = _best(found, {}, seen) if found else None
             if best is not None:
                 self._keep(alert, SourceMatch(best[0], MATCH_DEDUP))
             else:
@@ -233,11 +271,11 @@ class SourceLinks:
             if want_exprs and other.expression and _squash(other.expression) in want_exprs:
                 by_expr.setdefault(_squash(other.expression), []).append(other)
             if want_names:
-                name = other.label("alertname")
+                name = other.label("alertname").strip().casefold()
                 if name in want_names:
                     by_name.setdefault(name, []).append(other)
         for alert, rule, expr, name in asks:
-            match = self._match(alert, rule, expr, name, by_rule, by_expr, by_name)
+            match = self._match(alert, rule, expr, name, by_rule, by_expr, by_name, seen)
             if match is not None:
                 self._keep(alert, match)
 
@@ -256,20 +294,21 @@ class SourceLinks:
         by_rule: Mapping[str, list[Alert]],
         by_expr: Mapping[str, list[Alert]],
         by_name: Mapping[str, list[Alert]],
+        seen: dict[str, Labels],
     ) -> SourceMatch | None:
         attrs = _attributes(alert)
         if rule is not None:
             on_host = [a for a in by_rule.get(rule[1], ()) if _rule_link(a) == rule]
-            best = _best(on_host, attrs)
+            best = _best(on_host, attrs, seen)
             if best is not None:
                 return SourceMatch(best[0], MATCH_SOURCE_LINK, _agree_words(best[1]))
         if expr is not None and expr in by_expr:
-            best = _best(by_expr[expr], attrs)
+            best = _best(by_expr[expr], attrs, seen)
             if best is not None:
                 return SourceMatch(best[0], MATCH_SOURCE_LINK, _agree_words(best[1]))
         if name and name in by_name:
             candidates = by_name[name]
-            best = _best(candidates, attrs)
+            best = _best(candidates, attrs, seen)
             if best is not None and (best[1] or len(candidates) == 1):
                 return SourceMatch(best[0], MATCH_LABELS, _agree_words(best[1]))
         return None
