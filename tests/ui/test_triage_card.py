@@ -164,6 +164,22 @@ async def test_a_slow_metric_query_shows_loading_and_blocks_nothing(frozen):
         await demo.until(pilot, lambda: not is_my_page(demo.table.cursor_item), "moved on")
 
 
+async def test_the_wider_chart_shows_hostile_api_text_literally(frozen):
+    demo = FrozenDemo(frozen)
+    async with demo.app.run_test(size=BIG) as pilot:
+        await demo.loaded(pilot)
+        demo.move_to(lambda r: "almost full" in r.title)  # the simulator's hostile rule
+        await demo.settle(pilot)
+        await pilot.press("G")
+        await demo.until(pilot, lambda: isinstance(demo.screen, ChartScreen), "the chart")
+        chart = demo.screen
+        await demo.until(pilot, lambda: isinstance(chart.state, Series), "the metric")
+        title = chart.title_content().plain
+        assert "Disk db-1 [bold]almost full[/bold]" in title and "\x1b" not in title
+        caption = chart.query_one("#chart-caption").render()
+        assert "\x1b" not in str(caption) and "\u202e" not in str(caption)
+
+
 def test_triage_card_160x48(snap_compare, frozen):
     """The page to me: one row with the Grafana alert's state; the card with the page,
     the alert behind it, its runbook and panel, and the graph with its threshold."""
