@@ -254,9 +254,21 @@ class OnCallApp(App[int]):
         if self.session is None:
             return
         engine = self.session.engine
+
+        def job(name: str):  # an async function: its coroutine is made when it runs
+            async def poll() -> None:
+                await engine.poll(name)
+
+            return poll
+
         for name in engine.due():
+            # The poll's coroutine is made when the worker starts: a worker replaced
+            # before it runs (exclusive) then leaves no coroutine that was never awaited.
             self.run_worker(
-                engine.poll(name), group=f"poll:{name}", exclusive=True, exit_on_error=False
+                job(name),
+                group=f"poll:{name}",
+                exclusive=True,
+                exit_on_error=False,
             )
 
     # -- the outbox ------------------------------------------------------------------
