@@ -415,3 +415,19 @@ async def test_moving_through_the_severities_chooses_and_shows_that_guidance():
         assert radio.pressed_index == (first + 1) % 3
         chosen = form._chosen_severity()
         assert chosen and chosen == form._severity_ids[radio.pressed_index]
+
+
+async def test_refused_keys_are_dimmed_in_the_footer_with_the_guards_reason():
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_incidents(pilot, "INC-242")
+        await pilot.pause(0.2)
+        shown = {k.action: k for k in app.screen.query(FooterKey)}
+        for action in ("note", "status", "close_incident"):  # writes: dimmed, with why
+            assert shown[action].has_class("-disabled"), action
+            assert "Read-only mode" in screen(app).unavailable_reason(action)
+        assert app.screen.active_bindings["E"].enabled  # export: reading is still allowed
+        await pilot.press("s")
+        await until(pilot, lambda: any("Read-only mode: Status is off" in m for m in notices(app)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, cast
 
+from textual import events
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
@@ -28,6 +29,21 @@ class AppScreen(Screen):
     @property
     def oncall(self) -> OnCallApp:
         return cast("OnCallApp", self.app)
+
+    def unavailable_reason(self, action: str) -> str | None:
+        """Why ``action`` cannot run now, in words (None when it can). A screen's
+        ``check_action`` dims such keys in the footer; pressing one says this."""
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        """A key that is dimmed right now says why when pressed, instead of nothing."""
+        active = self.active_bindings.get(event.key)
+        if active is None or active.enabled or active.node is not self:
+            return
+        reason = self.unavailable_reason(active.binding.action)
+        if reason:
+            event.stop()
+            self.app.notify(reason, severity="warning", timeout=5, markup=False)
 
     def say(self, message: str, severity: SeverityLevel = "information") -> None:
         self.app.notify(

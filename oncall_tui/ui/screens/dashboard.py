@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import ClassVar
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -569,16 +569,6 @@ class DashboardScreen(RowActions):
             label=label,
         )
         return str(refused) if refused is not None else None
-
-    def on_key(self, event: events.Key) -> None:
-        """A dashboard key that is dimmed right now says why when pressed."""
-        active = self.active_bindings.get(event.key)
-        if active is None or active.enabled or active.node is not self:
-            return
-        reason = self.unavailable_reason(active.binding.action)
-        if reason:
-            event.stop()
-            self.app.notify(reason, severity="warning", timeout=5, markup=False)
 
     # -- filters, refresh, navigation ----------------------------------------------
 

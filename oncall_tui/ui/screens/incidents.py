@@ -24,7 +24,7 @@ from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from oncall_tui.core import timefmt, views
+from oncall_tui.core import guard, timefmt, views
 from oncall_tui.core.actions import ActionError
 from oncall_tui.core.incidents import (
     CHECKLIST,
@@ -73,6 +73,19 @@ WRITE_ACTIONS = frozenset(
     }
 )
 NEEDS_INCIDENT = WRITE_ACTIONS - {"declare"} | {"export", "open_call", "open_slack"}
+# The guard's name (core.guard.ACTS) of each write key here.
+GUARDED = {
+    "note": "note",
+    "status": "status",
+    "severity": "severity",
+    "lead": "lead",
+    "page": "page",
+    "checklist": "checklist",
+    "close_incident": "close",
+    "declare": "declare",
+    "resend": "outbox_retry",
+    "skip": "outbox_skip",
+}
 SETTLE_SECONDS = 8.0  # how long a status change waits for the API before "saved, pending"
 
 
@@ -121,13 +134,24 @@ class IncidentsScreen(IncidentsView):
     # -- key availability ------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return None if self.unavailable_reason(action) else True
+
+    def unavailable_reason(self, action: str) -> str | None:
+        """Why a key is dimmed: the guard's reason for a write (read-only, no such
+        capability…), else what the selected incident lacks."""
+        if action in GUARDED:
+            refused = guard.why_not(
+                GUARDED[action], readonly=self.actions.readonly, backends=self.actions.backends
+            )
+            if refused is not None:
+                return str(refused)
         if action in NEEDS_INCIDENT and self.is_mounted and self.incident is None:
-            return None
+            return "Choose an incident first."
         if action == "open_call" and self.incident is not None and not self.incident.call_url:
-            return None
+            return f"{self.incident.reference} has no call link."
         if action == "open_slack" and self.incident is not None and not slack_url(self.incident):
-            return None
-        return True
+            return f"{self.incident.reference} has no Slack channel."
+        return None
 
     # -- running actions ----------------------------------------------------------------
 
