@@ -415,6 +415,10 @@ class OverrideActions:
             raise ActionError("You cannot cover for yourself; name a colleague.")
         return user
 
+    def _zone(self, zone: timefmt.ZoneLike) -> timefmt.ZoneLike:
+        """The zone a call asked for, else the session's display zone."""
+        return zone if zone is not None else self.zone
+
     # -- planning -------------------------------------------------------------------
 
     async def plan(
@@ -426,22 +430,25 @@ class OverrideActions:
         colleague: User | None = None,
         schedules: Sequence[str] = (),
         now: datetime | None = None,
+        zone: timefmt.ZoneLike = None,
     ) -> tuple[AvailabilityPlan, PlanningData]:
         """Plan "unavailable" (no colleague) or "cover" over [start, end) on every
-        schedule, or only on ``schedules`` (names or ids)."""
+        schedule, or only on ``schedules`` (names or ids). Times are read and told in
+        ``zone`` (default: the display zone)."""
+        zone = self._zone(zone)
         now = now or self.clock()
         me = me or await self.me()
         everything = await self.schedules()
         chosen = self.pick_schedules(everything, schedules) if schedules else list(everything)
         # Validate first: no need to read months of shifts for a range that is refused.
-        _, errors, _ = availability.validate_range(start, end, now=now, zone=self.zone)
+        _, errors, _ = availability.validate_range(start, end, now=now, zone=zone)
         if errors:
             data = PlanningData(tuple(chosen), (), ())
         else:
             data = await self.load(max(start, now) - timedelta(minutes=1), end, chosen)
         if colleague is None:
             plan = availability.plan_unavailable(
-                data.shifts, data.schedules, data.overrides, me, start, end, now=now, zone=self.zone
+                data.shifts, data.schedules, data.overrides, me, start, end, now=now, zone=zone
             )
         else:
             plan = availability.plan_cover(
@@ -453,15 +460,17 @@ class OverrideActions:
                 start,
                 end,
                 now=now,
-                zone=self.zone,
+                zone=zone,
             )
         return plan, data
 
     # -- applying -------------------------------------------------------------------
 
-    async def apply(self, plan: AvailabilityPlan) -> ApplyResult:
+    async def apply(self, plan: AvailabilityPlan, *, zone: timefmt.ZoneLike = None) -> ApplyResult:
         """Create the plan's overrides in order. Stops at the first failure and returns
-        what was made, with the undo for it; never raises for an API failure."""
+        what was made, with the undo for it (told in ``zone``); never raises for an API
+        failure."""
+        zone = self._zone(zone)
         self.check_write("cover" if plan.colleague is not None else "unavailable")
         if plan.errors:
             raise ActionError(" ".join(plan.errors))
@@ -496,9 +505,9 @@ class OverrideActions:
                         "to cover you instead (oncall-tui unavailable --cover EMAIL, or c in "
                         "the calendar), or have your rotation changed in incident.io."
                     )
-                return self._result(plan, made, planned, str(exc), next_step=step)
+                return self._result(plan, made, planned, str(exc), next_step=step, zone=zone)
             made.append((planned, override))
-        return self._result(plan, made)
+        return self._result(plan, made, zone=zone)
 
     def _result(
         self,
@@ -508,14 +517,15 @@ class OverrideActions:
         error: str = "",
         *,
         next_step: str = "",
+        zone: timefmt.ZoneLike = None,
     ) -> ApplyResult:
         now = self.clock()
-        messages = tuple(availability.after_message(p, now=now, zone=self.zone) for p, _ in made)
+        messages = tuple(availability.after_message(p, now=now, zone=zone) for p, _ in made)
         # The plan knows each override by its window; a start moved to "now" (or a
         # window the server rounded) must still be recognised as the plan's own, so
         # undo puts back what it displaced.
         as_planned = [replace(o, start=p.start, end=p.end) for p, o in made]
-        undo = availability.plan_undo(plan, as_planned, zone=self.zone)
+        undo = availability.plan_undo(plan, as_planned, zone=zone)
         return ApplyResult(
             plan,
             tuple(o for _, o in made),
@@ -633,7 +643,13 @@ class OverrideActions:
             )
         return hits[0]
 
-    async def remove(self, override: str | MyOverride, *, now: datetime | None = None) -> Outcome:
+    async def remove(
+        self,
+        override: str | MyOverride,
+        *,
+        now: datetime | None = None,
+        zone: timefmt.ZoneLike = None,
+    ) -> Outcome:
         """Delete one override: one found by :meth:`find_mine`, or by id (or a unique
         prefix of one of mine)."""
         self.check_write("overrides_remove")
@@ -651,7 +667,7 @@ class OverrideActions:
             if target.replaces is not None
             else "the rota applies again"
         )
-        return Outcome(f"Removed: {target.describe(self.zone)}. {back} for that time.")
+        return Outcome(f"Removed: {target.describe(self._zone(zone))}. {back} for that time.")
 
 
 def _name_matches(name: str, query: str) -> bool:

@@ -74,3 +74,17 @@ async def test_escape_closes_the_calendar():
         await pilot.pause()
         assert not isinstance(app.screen, CalendarScreen)
         assert not any(isinstance(s, CalendarScreen) for s in app.screen_stack)
+
+
+async def test_the_zone_toggle_leaves_the_sessions_override_actions_as_they_were():
+    """z changes what the calendar shows and the zone it plans in, call by call; the
+    override actions the CLI and other screens share keep the display zone."""
+    session = c.demo_session()
+    shared_zone = session.overrides.zone
+    app = c.CalendarApp(session)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("z")
+        await settle(app, pilot)
+        assert screen_of(app).zone == "UTC"
+        assert session.overrides.zone == shared_zone != "UTC"

@@ -374,8 +374,7 @@ class CalendarScreen(Screen):
         self.care: tuple[str, ...] = ()
         self.problem = ""
         self.view: calendar.CalendarView | None = None
-        self.overrides = session.overrides
-        self.overrides.zone = self.zone
+        self.overrides = session.overrides  # shared: the zone goes with each call
 
     # -- layout ---------------------------------------------------------------------
 
@@ -627,7 +626,6 @@ class CalendarScreen(Screen):
 
     def action_toggle_zone(self) -> None:
         self.utc = not self.utc
-        self.overrides.zone = self.zone
         name = "UTC" if self.utc else timefmt.zone_name(self.zone)
         self.app.notify(f"Times in {name}.", timeout=2)
         self._moved()
@@ -675,7 +673,9 @@ class CalendarScreen(Screen):
     def _people(self) -> tuple[User, ...]:
         return but_me(index_people(schedules=self.schedules), self.me)
 
-    def _open_form(self, kind: str) -> None:
+    @work(group="calendar-action", exclusive=True, exit_on_error=False)
+    async def _open_form(self, kind: str) -> None:
+        """The availability form, then the plan it asks for (one dialog after another)."""
         refused = guard.why_not(
             kind, readonly=self.session.readonly, backends=self.session.backends
         )
@@ -698,11 +698,9 @@ class CalendarScreen(Screen):
             now=self.clock(),
             zone=self.zone,
         )
-        self.app.push_screen(form, self._form_done)
-
-    def _form_done(self, request: AvailabilityRequest | None) -> None:
+        request = await self.app.push_screen_wait(form)
         if request is not None:
-            self._plan(request)
+            await self._plan(request)
 
     def action_unavailable(self) -> None:
         self._open_form(availability.KIND_UNAVAILABLE)
@@ -710,7 +708,6 @@ class CalendarScreen(Screen):
     def action_cover(self) -> None:
         self._open_form(availability.KIND_COVER)
 
-    @work(group="calendar-action", exclusive=True, exit_on_error=False)
     async def _plan(self, request: AvailabilityRequest) -> None:
         try:
             colleague = None
@@ -724,6 +721,7 @@ class CalendarScreen(Screen):
                 colleague=colleague,
                 schedules=names,
                 now=self.clock(),
+                zone=self.zone,
             )
         except ActionError as exc:
             self.app.notify(str(exc), severity="error", timeout=10)
@@ -741,7 +739,7 @@ class CalendarScreen(Screen):
             self.app.notify("Nothing was changed.", timeout=3)
             return
         try:
-            result = await self.overrides.apply(plan)
+            result = await self.overrides.apply(plan, zone=self.zone)
         except ActionError as exc:
             self.app.notify(str(exc), severity="error", timeout=10)
             return
@@ -823,7 +821,7 @@ class CalendarScreen(Screen):
         if not ok:
             return
         try:
-            outcome = await self.overrides.remove(target.id)
+            outcome = await self.overrides.remove(target.id, zone=self.zone)
         except ActionError as exc:
             self.app.notify(str(exc), severity="error", timeout=10)
             return
