@@ -343,3 +343,25 @@ async def test_extending_several_says_what_happened_to_each_by_source(demo):
     assert summary == "Extended 1 of 2 silences (alertmanager:k8s 0 of 1, grafana:us 1 of 1)."
     assert lines[0].startswith(f"Extended silence {a[:8]} on grafana:us by 1h")
     assert lines[1] == f"No silence {k[:8]} on alertmanager:k8s: it is gone; nothing was sent."
+
+
+def test_a_silence_is_found_by_its_id_prefix_or_source_and_id():
+    from oncall_tui.core.silences import find
+    from oncall_tui.domain import Silence
+
+    def row(source: str, sid: str) -> SilenceRow:
+        now = utcnow()
+        silence = Silence(sid, (), now, now + timedelta(hours=1), "a", "c", "active")
+        return SilenceRow(source, silence, 0, False, False)
+
+    a = SourceSilences("grafana:us", (row("grafana:us", "1a2b3c4d-1"),))
+    b = SourceSilences("alertmanager:k8s", (row("alertmanager:k8s", "1a2b9999-2"),))
+    down = SourceSilences("grafana:eu", problem="not available: 404")
+    assert find([a, b], "1a2b3").source == "grafana:us"
+    assert find([a, b], "alertmanager:k8s:1a2b").id == "1a2b9999-2"
+    with pytest.raises(guard.BadInput, match="matches 1a2b3c4d on grafana:us, 1a2b9999 on"):
+        find([a, b], "1a2b")
+    with pytest.raises(guard.BadInput, match="at least 4 characters"):
+        find([a, b], "1a2")
+    with pytest.raises(ActionError, match=r"No active or pending silence ffff \(grafana:eu could"):
+        find([a, b, down], "ffff")

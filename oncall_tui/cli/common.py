@@ -88,24 +88,25 @@ def add_confirm(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
 
 
-def can_confirm(args: argparse.Namespace) -> None:
-    """Before anything is opened: a change to the rota needs ``--yes``, ``--dry-run`` or a
-    terminal to ask on (exit 2 otherwise, saying which to pass)."""
+def can_confirm(args: argparse.Namespace, what: str = "this changes the rota") -> None:
+    """Before anything is opened: a change (to the rota, unless ``what`` says otherwise)
+    needs ``--yes``, ``--dry-run`` or a terminal to ask on (exit 2 otherwise, saying which
+    to pass)."""
     if args.yes or args.dry_run or sys.stdin.isatty():
         return
     raise CliError(
-        "this changes the rota and there is no terminal to ask on: pass --yes to make "
+        f"{what} and there is no terminal to ask on: pass --yes to make "
         "the change, or --dry-run to see the plan",
         EXIT_USAGE,
     )
 
 
-def confirm(args: argparse.Namespace, question: str) -> None:
+def confirm(args: argparse.Namespace, question: str, what: str = "this changes the rota") -> None:
     """Ask on the terminal after the plan is printed (``--yes`` skips the question). Any
     answer but yes changes nothing and exits 1."""
     if args.yes:
         return
-    can_confirm(args)
+    can_confirm(args, what)
     try:
         answer = input(f"{question} [y/N] ")
     except EOFError:

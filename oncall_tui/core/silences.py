@@ -267,6 +267,34 @@ def build_rows(
     return tuple(rows)
 
 
+def find(found: Sequence[SourceSilences], ref: str) -> SilenceRow:
+    """The one active or pending silence whose id is ``ref`` or starts with it (at least
+    four characters), on any source; ``SOURCE:ID`` picks the source. A clear refusal when
+    there is none, or more than one."""
+    text = ref.strip()
+    source, _, prefix = text.rpartition(":")
+    if len(prefix) < 4:
+        raise guard.BadInput(f"“{clean_text(ref, limit=80)}”: give at least 4 characters of the id")
+    rows = [
+        row
+        for each in found
+        if not source or each.source == source
+        for row in each.rows
+        if row.id.startswith(prefix)
+    ]
+    if not rows:
+        down = [s.source for s in found if not s.available]
+        more = f" ({', '.join(down)} could not be read)" if down else ""
+        raise ActionError(
+            f"No active or pending silence {clean_text(ref, limit=80)}{more}; "
+            "`oncall-tui silences` lists them."
+        )
+    if len(rows) > 1:
+        named = ", ".join(f"{r.short_id} on {r.source}" for r in rows[:5])
+        raise guard.BadInput(f"“{clean_text(ref, limit=80)}” matches {named}: give more of the id")
+    return rows[0]
+
+
 def not_available(exc: BaseException, source: str) -> str:
     """ "not available: …" in words, from a failed read of ``source``."""
     if isinstance(exc, NotFound):
@@ -539,6 +567,11 @@ def as_json(found: Sequence[SourceSilences]) -> dict[str, Any]:
             }
         )
     return {"sources": sources}
+
+
+def firing_words(n: int) -> str:
+    """ "The firing alert", "The 3 firing alerts" (to be followed by what happens to it)."""
+    return "The firing alert" if n == 1 else f"The {n} firing alerts"
 
 
 def row_flags(row: SilenceRow) -> list[str]:

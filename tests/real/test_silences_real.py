@@ -289,3 +289,35 @@ async def test_the_screen_lists_both_alertmanagers_with_countdowns(world, monkey
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, SilencesScreen)
+
+
+def test_the_command_extends_and_expires_by_the_printed_id(world):
+    ids = world["ids"]
+    config = str(world["config"])
+    soon = ids["soon"][:8]
+    done = cli("silences", "extend", f"alertmanager:b:{soon}", "1h", "--config", config)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith(f"Extended silence {soon} on alertmanager:b by 1h: it now ends")
+    left = datetime.fromisoformat(
+        silence_on(world["b"], ids["soon"])["endsAt"].replace("Z", "+00:00")
+    ) - datetime.now(UTC)
+    assert timedelta(minutes=65) < left <= timedelta(minutes=70)
+
+    by_hand = ids["by_hand"][:8]
+    dry = cli("silences", "expire", by_hand, "--dry-run", "--config", config)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert f"Expire silence {ids['by_hand']} on alertmanager:a" in dry.stdout
+    assert "The firing alert it matches will notify again." in dry.stdout
+    assert "Dry run: nothing was changed." in dry.stdout
+    assert silence_on(world["a"], ids["by_hand"])["status"]["state"] == "active"
+
+    done = cli("silences", "expire", by_hand, "--yes", "--config", config)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        f"Expired silence {by_hand} on alertmanager:a; the firing alert it matched notifies again."
+    )
+    assert silence_on(world["a"], ids["by_hand"])["status"]["state"] == "expired"
+
+    again = cli("silences", "expire", by_hand, "--yes", "--config", config)
+    assert again.returncode == 1
+    assert f"No active or pending silence {by_hand}" in again.stderr

@@ -25,6 +25,7 @@ from oncall_tui.core.silences import (
     SilenceRow,
     SourceSilences,
     alerts_by_source,
+    firing_words,
     left_words,
     row_flags,
 )
@@ -261,8 +262,7 @@ class SilencesScreen(AppScreen):
         firing = sum(row.firing for row in rows)
         if firing:
             which = "they match" if len(rows) > 1 else "it matches"
-            plural = "" if firing == 1 else "s"
-            lines.append(f"The {firing} firing alert{plural} {which} will notify again.")
+            lines.append(f"{firing_words(firing)} {which} will notify again.")
 
         def chosen(ok: bool | None) -> None:
             if ok:
