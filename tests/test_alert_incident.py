@@ -156,3 +156,34 @@ async def test_the_lookup_asks_incident_io_once_a_minute_per_alert():
         now[0] += timedelta(minutes=2)
         await links.look_up([], [a], {})
         assert links.asked == 2
+
+
+async def test_an_incident_that_cannot_be_read_is_asked_again_only_after_a_minute():
+    """A page names an incident the engine does not hold and incident.io will not show:
+    the detail keeps asking at most once a minute, however often it is drawn."""
+    from oncall_tui.backends.http import ApiError
+
+    class Refusing:
+        def __init__(self) -> None:
+            self.reads = 0
+
+        async def incident_alerts(self, *, alert_id: str):
+            return ()
+
+        async def get_incident(self, ref: str):
+            self.reads += 1
+            raise ApiError("503 from incident.io")
+
+    client = Refusing()
+    now = [NOW]
+    links = ai.IncidentLinks(client, lambda: now[0])  # type: ignore[arg-type]
+    p = replace(page("P1"), incident_ids=("I9",))
+    for _ in range(5):
+        view = await links.look_up([p], [], {})
+        assert view.state == ai.LINKED and view.first.status == "not known yet"
+        assert links.incidents_due(view) == [] or client.reads == 0
+    assert client.reads == 1
+    now[0] += timedelta(minutes=1)
+    assert links.incidents_due(links.view([p], [], {})) == ["I9"]
+    await links.look_up([p], [], {})
+    assert client.reads == 2

@@ -152,7 +152,12 @@ def row_incidents(
             found[incident_id] = _from_link(link, via)
         else:
             found[incident_id] = LinkedIncident(
-                id=incident_id, reference="", name="", status="not known yet", lead="", via=via
+                id=incident_id,
+                reference="",
+                name="its details are not read from incident.io yet",
+                status="not known yet",
+                lead="",
+                via=via,
             )
 
     for page in pages:
@@ -198,6 +203,7 @@ class IncidentLinks:
         self.ttl = ttl
         self._answers: dict[str, tuple[datetime, Answer]] = {}
         self._incidents: dict[str, tuple[datetime, Incident]] = {}
+        self._tried: dict[str, datetime] = {}  # incidents last asked for by id
         self.asked = 0  # lookups sent (for tests and the request budget)
 
     def answers(self) -> dict[str, Answer]:
@@ -208,6 +214,15 @@ class IncidentLinks:
     def fetched(self) -> dict[str, Incident]:
         now = self.clock()
         return {k: i for k, (at, i) in self._incidents.items() if now - at < self.ttl}
+
+    def incidents_due(self, view: RowIncidents) -> list[str]:
+        """Incidents of ``view`` to read by id: not held, and not tried this minute."""
+        now = self.clock()
+        return [
+            i
+            for i in missing_incidents(view)
+            if i not in self._tried or now - self._tried[i] >= self.ttl
+        ]
 
     def due(self, alert_ids: Iterable[str]) -> list[str]:
         fresh = self.answers()
@@ -237,11 +252,12 @@ class IncidentLinks:
                 answer = f"incident.io did not say ({clean_text(why, limit=160)})"
             self._answers[alert_id] = (self.clock(), answer)
         view = self.view(pages, alerts, incidents)
-        for incident_id in missing_incidents(view):
+        for incident_id in self.incidents_due(view):
+            self._tried[incident_id] = self.clock()
             try:
                 incident = await self.client.get_incident(incident_id)
             except Exception:
-                continue  # the slim details from the link stay
+                continue  # the slim details from the link stay until the next minute
             self._incidents[incident_id] = (self.clock(), incident)
         self._trim()
         return self.view(pages, alerts, incidents)
@@ -249,6 +265,7 @@ class IncidentLinks:
     def forget(self) -> None:
         self._answers.clear()
         self._incidents.clear()
+        self._tried.clear()
 
     def _trim(self) -> None:
         for store in (self._answers, self._incidents):
@@ -256,6 +273,8 @@ class IncidentLinks:
                 oldest = sorted(store, key=lambda k: store[k][0])[: len(store) - MAX_CACHED]
                 for key in oldest:
                     store.pop(key, None)
+        if len(self._tried) > MAX_CACHED:
+            self._tried = dict(sorted(self._tried.items(), key=lambda kv: kv[1])[-MAX_CACHED:])
 
 
 # ------------------------------------------------------------------------ declaring

@@ -54,6 +54,8 @@ async def test_the_detail_shows_the_incident_of_an_alert_and_of_a_page():
         assert "Card payments failing for some EU customers" in text
         assert "Fixing (active)" in text and "lead Kofi Mensah" in text
         assert "incident.io attached this alert" in text
+        # The links list does not contradict it: the alert carries no incident link.
+        assert "incident   no link on the alert; INC-242 (Incident, above)" in text
         # A page that names its incident.
         await show(pilot, API_5XX, "page")
         await until(pilot, lambda: "INC-242" in detail_text(app), "the page's incident")

@@ -24,7 +24,6 @@ from oncall_tui.core.alert_incident import (
     LinkedIncident,
     RowIncidents,
     declare_choices,
-    missing_incidents,
     note_from,
 )
 from oncall_tui.core.incidents import NotSaved
@@ -74,7 +73,8 @@ class IncidentKeys:
             return None
         pages, alerts = self._parts(row)
         view = self.links.view(pages, alerts, self._held())
-        if (view.state == LOADING or missing_incidents(view)) and row.key not in self._asking:
+        due = view.state == LOADING or bool(self.links.incidents_due(view))
+        if due and row.key not in self._asking:
             self._asking.add(row.key)
             self.screen.run_worker(
                 self._ask(row, pages, alerts), group="incident-link", exit_on_error=False

@@ -50,7 +50,7 @@ from oncall_tui.ui.text import clean
 from oncall_tui.ui.widgets import triage
 from oncall_tui.ui.widgets.alert_table import severity_label
 from oncall_tui.ui.widgets.clocked import ClockedOptions, ClockedWidget
-from oncall_tui.ui.widgets.incident_section import incident_block
+from oncall_tui.ui.widgets.incident_section import incident_block, linked_words
 from oncall_tui.ui.widgets.sparkline import MetricSparkline
 
 KEEP: Any = object()  # "leave the metric as it is"
@@ -391,6 +391,8 @@ class AlertDetail(ClockedWidget):
                 parts.append(clean(link.url, limit=300))
             elif link.problem and link.problem.startswith("refused"):
                 parts.append((f"✗ {clean(link.problem, limit=200)}", "$major"))
+            elif kind == LINK_INCIDENT and (known := linked_words(self._incident)):
+                parts.append(("no link on the alert; " + known, "$foreground-muted"))
             else:
                 parts.append(("✗ missing", "$foreground-muted"))
         return Content.assemble(*parts)

@@ -9,7 +9,15 @@ from textual.content import Content
 from oncall_tui.core.alert_incident import LINKED, LOADING, NONE, NOT_PART, RowIncidents
 from oncall_tui.ui.text import clean
 
-__all__ = ["incident_block"]
+__all__ = ["incident_block", "linked_words"]
+
+
+def linked_words(view: RowIncidents | None) -> str:
+    """ "INC-242 (Incident, above)" where the row belongs to incidents, else ""."""
+    if view is None or view.state != LINKED:
+        return ""
+    refs = ", ".join(clean(i.reference, limit=40) or "one" for i in view.incidents)
+    return f"{refs} (Incident, above)"
 
 
 def incident_block(view: RowIncidents | None) -> Content | None:
