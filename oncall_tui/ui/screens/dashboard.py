@@ -669,11 +669,9 @@ class DashboardScreen(RowActions):
 
         self.app.push_screen(SilencesScreen(self.session))
 
-    def action_quick_links(self) -> None:
+    @work(group="links", exclusive=True, exit_on_error=False)
+    async def action_quick_links(self) -> None:
         """The quick links by region; Enter opens one (never blocking)."""
-
-        def chosen(link) -> None:
-            if link is not None:
-                open_quick_link(self.app, link)
-
-        self.app.push_screen(LinksScreen(configured_links(self.app)), chosen)
+        link = await self.app.push_screen_wait(LinksScreen(configured_links(self.app)))
+        if link is not None:
+            open_quick_link(self.app, link)

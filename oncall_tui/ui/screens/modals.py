@@ -1,5 +1,5 @@
-"""Small modal screens the dashboard pushes with ``push_screen(..., callback)`` or
-``push_screen_wait``.
+"""Small modal screens. An action asks with them in one style: from a worker, it awaits
+``push_screen_wait`` and goes on with the answer (no nested callbacks).
 
 * :class:`ConfirmScreen` → ``bool``: a title, a summary of what will happen, a confirm
   button (red and not focused first when ``danger``).

@@ -11,6 +11,7 @@ dashboard module.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from textual import work
@@ -134,25 +135,26 @@ class RowActions(AppScreen):
 
     @work(group="action", exit_on_error=False)
     async def _run(self, coro_factory, *items, retry=None) -> None:
-        outcome = await self.perform(lambda: coro_factory(*items))
-        if outcome is None:
-            return
-        self.query_one(AlertTable).clear_marks()
-        if outcome.failed and retry is not None:
-            self._offer_retry(outcome, retry)
+        await self._act(lambda: coro_factory(*items), retry=retry)
 
-    def _offer_retry(self, outcome: Outcome, retry) -> None:
-        """Part of a grouped or bulk action failed: say which, and offer to retry those."""
-        failed = list(outcome.failed)
-        lines = [clean_text(line, limit=200) for line in outcome.details]
+    async def _act(self, action, *, retry=None) -> None:
+        """Run an action and say what happened; when part of a grouped or bulk action
+        failed, say which and offer to retry those (again until none fails or no)."""
+        outcome = await self.perform(action)
+        while outcome is not None:
+            self.query_one(AlertTable).clear_marks()
+            if not outcome.failed or retry is None:
+                return
+            failed = list(outcome.failed)
+            lines = [clean_text(line, limit=200) for line in outcome.details]
+            if not await self._confirm(f"Retry the {_count(failed)} that failed?", lines, "Retry"):
+                return
+            outcome = await self.perform(partial(retry, failed))
 
-        def done(ok: bool | None) -> None:
-            if ok:
-                self._run(lambda: retry(failed), retry=retry)
-
-        self.app.push_screen(
-            ConfirmScreen(f"Retry the {_count(failed)} that failed?", lines, "Retry"), done
-        )
+    async def _confirm(self, title: str, lines: list[str], verb: str, *, danger=False) -> bool:
+        """Ask, and wait for the answer (Esc and n mean no)."""
+        answer = await self.app.push_screen_wait(ConfirmScreen(title, lines, verb, danger=danger))
+        return bool(answer)
 
     def _row_targets(self) -> tuple[list[views.AlertRow], list[Page | Alert]]:
         """The marked rows (else the row the detail shows) and everything they stand
@@ -205,14 +207,8 @@ class RowActions(AppScreen):
         minutes = self.session.settings.actions.silence_minutes
         if plans:
             lines.append(f"One silence per instance, for {minutes} min.")
-
-        def done(ok: bool | None) -> None:
-            if ok:
-                self._run(lambda: self.actions.ack_all(items, plans), retry=self.actions.ack_all)
-
-        self.app.push_screen(
-            ConfirmScreen(f"Acknowledge {_count(items)}?", lines, "Acknowledge"), done
-        )
+        if await self._confirm(f"Acknowledge {_count(items)}?", lines, "Acknowledge"):
+            await self._act(lambda: self.actions.ack_all(items, plans), retry=self.actions.ack_all)
 
     def action_unack(self) -> None:
         _, items = self._row_targets()
@@ -221,7 +217,8 @@ class RowActions(AppScreen):
             return
         self._run(self.actions.unack_all, items, retry=self.actions.unack_all)
 
-    def _confirm_many(
+    @work(group="action", exit_on_error=False)
+    async def _confirm_many(
         self, verb: str, items, action, *args, danger: bool = False, effect: str = ""
     ) -> None:
         lines = [f"• {clean_text(i.title, limit=90)}" for i in items[:20]]
@@ -229,14 +226,8 @@ class RowActions(AppScreen):
             lines.append(f"… and {len(items) - 20} more")
         if effect:
             lines.append(effect)
-
-        def done(ok: bool | None) -> None:
-            if ok:
-                self._run(lambda: self._many(items, action, *args))
-
-        self.app.push_screen(
-            ConfirmScreen(f"{verb} {_count(items)}?", lines, verb, danger=danger), done
-        )
+        if await self._confirm(f"{verb} {_count(items)}?", lines, verb, danger=danger):
+            await self._act(lambda: self._many(items, action, *args))
 
     def action_decline(self) -> None:
         items = [i for i in (self._need_items() or []) if isinstance(i, Page)]
@@ -256,19 +247,19 @@ class RowActions(AppScreen):
         if not items:
             self.fail("Snooze works on pages; silence alerts with a.")
             return
+        self._snooze(items)
+
+    @work(group="action", exit_on_error=False)
+    async def _snooze(self, items: list[Page]) -> None:
         default = self.session.settings.actions.snooze_minutes
-
-        def done(duration: timedelta | None) -> None:
-            if duration:
-                self._run(lambda: self._many(items, self.actions.snooze, duration))
-
-        self.app.push_screen(
+        duration = await self.app.push_screen_wait(
             DurationScreen(
                 "Snooze for how long?",
                 presets=[timedelta(minutes=m) for m in sorted({15, default, 60, 120})],
-            ),
-            done,
+            )
         )
+        if duration:
+            await self._act(lambda: self._many(items, self.actions.snooze, duration))
 
     def action_escalate(self) -> None:
         items = self._need_items()
@@ -287,50 +278,45 @@ class RowActions(AppScreen):
         for user in self._people():
             options.append((f"user:{user.id}", f"Person: {user.name}", user.email or ""))
 
-        def chosen(choice: str | None) -> None:
-            if not choice:
-                return
-            kwargs: dict = {}
-            label = "the next level"
-            if choice.startswith("path:"):
-                kwargs["path_id"] = choice[5:]
-                label = next((o[1] for o in options if o[0] == choice), choice)
-            elif choice.startswith("user:"):
-                kwargs["user_ids"] = [choice[5:]]
-                label = next((o[1] for o in options if o[0] == choice), choice)
-            summary = [f"• {clean_text(i.title, limit=90)}" for i in items[:10]]
-            summary.append(f"Pages: {label}")
+        self._escalate(items, options)
 
-            def confirmed(ok: bool | None) -> None:
-                if ok:
-                    self._run(
-                        lambda: self._many(items, lambda it: self.actions.escalate(it, **kwargs))
-                    )
-
-            self.app.push_screen(
-                ConfirmScreen("Escalate?", summary, "Escalate", danger=True), confirmed
+    @work(group="action", exit_on_error=False)
+    async def _escalate(self, items: list[Page | Alert], options: list[tuple[str, str, str]]):
+        choice = await self.app.push_screen_wait(ChooseScreen("Escalate to…", options))
+        if not choice:
+            return
+        kwargs: dict = {}
+        label = "the next level"
+        if choice.startswith("path:"):
+            kwargs["path_id"] = choice[5:]
+            label = next((o[1] for o in options if o[0] == choice), choice)
+        elif choice.startswith("user:"):
+            kwargs["user_ids"] = [choice[5:]]
+            label = next((o[1] for o in options if o[0] == choice), choice)
+        summary = [f"• {clean_text(i.title, limit=90)}" for i in items[:10]]
+        summary.append(f"Pages: {label}")
+        if await self._confirm("Escalate?", summary, "Escalate", danger=True):
+            await self._act(
+                lambda: self._many(items, lambda it: self.actions.escalate(it, **kwargs))
             )
-
-        self.app.push_screen(ChooseScreen("Escalate to…", options), chosen)
 
     def action_shadow(self) -> None:
         item = self._primary(self._current())
         if item is None:
             self.fail("Nothing selected.")
             return
-        people = {u.id: u for u in self._people()}
+        self._shadow(item, {u.id: u for u in self._people()})
 
-        def chosen(choice: str | None) -> None:
-            if choice and choice in people:
-                self._run(self.actions.shadow, item, people[choice])
-
-        self.app.push_screen(
+    @work(group="action", exit_on_error=False)
+    async def _shadow(self, item: Page | Alert, people: dict[str, User]) -> None:
+        choice = await self.app.push_screen_wait(
             ChooseScreen(
                 "Who should shadow you?",
                 [(u.id, u.name, u.email or "") for u in people.values()],
-            ),
-            chosen,
+            )
         )
+        if choice and choice in people:
+            await self._act(lambda: self.actions.shadow(item, people[choice]))
 
     def action_resolve(self) -> None:
         items = [i for i in (self._need_items() or []) if isinstance(i, Alert)]
