@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from oncall_tui.backends.http import ApiError
@@ -179,22 +180,16 @@ class Actions:
         alerts = list(dict.fromkeys(i for i in items if isinstance(i, Alert)))
         io_alerts = [a for a in alerts if a.source == SOURCE_INCIDENT_IO]
         silenced = [a for a in alerts if a.source != SOURCE_INCIDENT_IO]
-        for page in pages:
+        acks: list[tuple[Page | Alert, Callable[[], Awaitable[Outcome]]]] = [
+            *((page, partial(self._respond, page, "ack")) for page in pages),
+            *((alert, partial(self._ack_incident_io_alert, alert)) for alert in io_alerts),
+        ]
+        for item, ack in acks:
             try:
-                outcome = await self._respond(page, "ack")
+                outcome = await ack()
             except ActionError as exc:
-                lines.append(f"“{page.title}”: {exc}")
-                failed.append(page)
-                failures += 1
-            else:
-                lines.append(outcome.message)
-                changed.extend(outcome.changed)
-        for alert in io_alerts:
-            try:
-                outcome = await self._ack_incident_io_alert(alert)
-            except ActionError as exc:
-                lines.append(f"“{alert.title}”: {exc}")
-                failed.append(alert)
+                lines.append(f"“{item.title}”: {exc}")
+                failed.append(item)
                 failures += 1
             else:
                 lines.append(outcome.message)
