@@ -5,7 +5,7 @@ by source and title."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import Any
 
 from oncall_tui.core.alert_model import (
@@ -131,6 +131,56 @@ def alert_group_key(source_label: str, title: str) -> str:
     return _group_key(_title_token(source_label, title))
 
 
+def group_entries(entries: Sequence[_Entry]) -> list[tuple[str, list[int]]]:
+    """Duplicates grouped: alerts with the same title token (source and title, any case)
+    share a group, and a fingerprint or dedup key seen in two groups joins them
+    (union-find, rare). Each group: its smallest title token (which does not depend on
+    the order the alerts came in, and stays while any member with that title remains)
+    and its members' positions in ``entries``, in order; groups in order of first member."""
+    parent: list[int] = []
+    group_title: list[str] = []
+    title_group: dict[str, int] = {}
+    alias_group: dict[str, int] = {}
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    provisional: list[int] = []
+    for entry in entries:
+        token = entry.token
+        g = title_group.get(token)
+        if g is None:
+            g = len(parent)
+            parent.append(g)
+            group_title.append(token)
+            title_group[token] = g
+        for alias in entry.aliases:
+            other = alias_group.setdefault(alias, g)
+            if other != g:
+                x, y = find(other), find(g)
+                if x != y:
+                    parent[max(x, y)] = min(x, y)
+        provisional.append(g)
+    root_token: dict[int, str] = {}
+    for g, token in enumerate(group_title):
+        root = find(g)
+        current = root_token.get(root)
+        if current is None or token < current:
+            root_token[root] = token
+    groups: dict[int, list[int]] = {}
+    for i, g in enumerate(provisional):
+        root = find(g)
+        members = groups.get(root)
+        if members is None:
+            groups[root] = [i]
+        else:
+            members.append(i)
+    return [(root_token[root], members) for root, members in groups.items()]
+
+
 class AlertIndex:
     """Alerts prepared once per refresh so that filtering is cheap on every keystroke.
 
@@ -176,65 +226,21 @@ class AlertIndex:
             entries.append(entry)
             by_key[alert.key] = entry
 
-        # Alerts with the same title token share a provisional group; a fingerprint or
-        # dedup key seen in two provisional groups joins them (union-find, rare).
-        parent: list[int] = []
-        group_title: list[str] = []
-        title_group: dict[str, int] = {}
-        alias_group: dict[str, int] = {}
-
-        def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        provisional: list[int] = []
-        for entry in entries:
-            token = entry.token
-            g = title_group.get(token)
-            if g is None:
-                g = len(parent)
-                parent.append(g)
-                group_title.append(token)
-                title_group[token] = g
-            for alias in entry.aliases:
-                other = alias_group.setdefault(alias, g)
-                if other != g:
-                    x, y = find(other), find(g)
-                    if x != y:
-                        parent[max(x, y)] = min(x, y)
-            provisional.append(g)
-        # A group's key is its smallest title token: it does not depend on the order the
-        # alerts came in, and it stays put while any member with that title remains.
-        root_key: dict[int, str] = {}
-        for g, token in enumerate(group_title):
-            root = find(g)
-            current = root_key.get(root)
-            if current is None or token < current:
-                root_key[root] = token
-        group_of_root: dict[int, int] = {}
         group_keys: list[str] = []
         key_of_token: dict[str, str] = {}
         members_of: list[list[_Entry]] = []
-        member_group: list[int] = []
-        by_alert_id: dict[str, list[int]] = {}
+        member_group: list[int] = [0] * len(entries)
         group_tokens: list[str] = []
+        for token, positions in group_entries(entries):
+            key = old_keys.get(token, "")  # "": a new key, chosen below
+            key_of_token[token] = key
+            for i in positions:
+                member_group[i] = len(group_keys)
+            group_keys.append(key)
+            group_tokens.append(token)
+            members_of.append([entries[i] for i in positions])
+        by_alert_id: dict[str, list[int]] = {}
         for i, entry in enumerate(entries):
-            root = find(provisional[i])
-            group = group_of_root.get(root)
-            if group is None:
-                group = len(group_keys)
-                group_of_root[root] = group
-                token = root_key[root]
-                key = old_keys.get(token, "")  # "": a new key, chosen below
-                key_of_token[token] = key
-                group_keys.append(key)
-                group_tokens.append(token)
-                members_of.append([entry])
-            else:
-                members_of[group].append(entry)
-            member_group.append(group)
             alert_id = entry.alert.id
             ids = by_alert_id.get(alert_id)
             if ids is None:
@@ -242,7 +248,14 @@ class AlertIndex:
             else:
                 ids.append(i)
         if "" in group_keys:
-            _new_keys(group_keys, group_tokens, members_of, key_of_token, previous)
+            _new_keys(
+                group_keys,
+                group_tokens,
+                members_of,
+                key_of_token,
+                previous._by_key if previous is not None else (),
+                previous.group_key_of if previous is not None else dict,
+            )
         self.entries = entries
         self.member_group = member_group
         self.group_keys = group_keys
@@ -292,6 +305,9 @@ class AlertIndex:
         previous, context, cache = inherit
         if context[0] is not pages or context[1] is not paths or context[2] is not me:
             return {}
+        old_links, links = previous.links, self.links
+        if old_links.by_id != links.by_id or old_links.folded != links.folded:
+            return {}  # a row shows the alert behind it: those rows may have changed
         kept: dict[Any, Any] = {}
         old_members = previous.group_members
         old_group_index = previous._group_index
@@ -311,26 +327,34 @@ class AlertIndex:
     def alerts_with_id(self, alert_id: str) -> list[Alert]:
         return [self.entries[i].alert for i in self.by_alert_id.get(alert_id, ())]
 
+    def entries_with_id(self, alert_id: str) -> list[_Entry]:
+        return [self.entries[i] for i in self.by_alert_id.get(alert_id, ())]
+
 
 def _new_keys(
     keys: list[str],
     tokens: list[str],
-    members: list[list[_Entry]],
+    members: Sequence[Sequence[_Entry]],
     key_of_token: dict[str, str],
-    previous: AlertIndex | None,
+    had: Container[str],
+    old_key_of: Callable[[], Mapping[str, str]],
+    taken: Iterable[str] = (),
 ) -> None:
     """Keys for the groups that have none yet (``""`` in ``keys``). A group that holds
-    alerts of a group of the last refresh keeps that group's key while it lives, even
-    when the member whose title gave the key has resolved; otherwise the key comes from
-    the group's smallest title token. Two groups never share a key."""
+    alerts of a group of the last refresh (``had``: their alert keys; ``old_key_of``:
+    each one's group key then, asked for only when needed) keeps that group's key while
+    it lives, even when the member whose title gave the key has resolved; otherwise the
+    key comes from the group's smallest title token. Two groups never share a key, nor
+    one of ``taken`` (keys of groups that are not being keyed here)."""
     used = {k for k in keys if k}
-    old_of: dict[str, str] | None = None
+    used.update(taken)
+    old_of: Mapping[str, str] | None = None
     for group, key in enumerate(keys):
         if key:
             continue
-        if previous is not None and any(e.alert.key in previous._by_key for e in members[group]):
+        if any(e.alert.key in had for e in members[group]):
             if old_of is None:  # built only when a group of the last refresh lost its key
-                old_of = previous.group_key_of()
+                old_of = old_key_of()
             carried = sorted(
                 {old_of[e.alert.key] for e in members[group] if e.alert.key in old_of} - used
             )

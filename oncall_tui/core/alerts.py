@@ -5,7 +5,7 @@ in :mod:`oncall_tui.core.alert_index`; both are re-exported here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,7 @@ from oncall_tui.core.alert_model import page_reaches_me as page_reaches_me
 from oncall_tui.core.alert_model import page_severity as page_severity
 from oncall_tui.core.alert_model import page_urgency as page_urgency
 from oncall_tui.core.alert_model import path_summary as path_summary
+from oncall_tui.core.linking import SourceLinks
 from oncall_tui.domain import (
     PAGE_PENDING_REPEAT,
     PAGE_TRIGGERED,
@@ -111,104 +112,156 @@ def alert_rows(
     once per refresh, which makes repeated filtering cheap.
     """
     index = alerts if isinstance(alerts, AlertIndex) else AlertIndex(alerts)
-    terms = filters.terms
+    sieve = Sieve(filters)
     # Rows (and sort keys, and a page's search text) that do not depend on the filter are
     # kept in the index for these pages, paths and me, so a keystroke rebuilds only the
     # groups a filter cuts into.
     cache = index._rows_for(pages, paths, me)
-    decorated: list[tuple[tuple[Any, ...], AlertRow]] = []
-
-    # --- pages
     alert_page = cache.get("alert_page")
     page_rows = cache.get("pages")
     if alert_page is None or page_rows is None:
-        paths_by_id = {p.id: p for p in paths}
-        alert_page = {}
-        page_rows = []
-        for page in pages:
-            path = paths_by_id.get(page.path_id) if page.path_id else None
-            mine = page_reaches_me(page, path, me)
-            if page.is_open:
-                for aid in page.alert_ids:
-                    alert_page.setdefault(aid, []).append((page, mine, path))
-            row = _page_row(page, path, mine, index, paging.where_it_went(page, path, me))
-            row = index.links.attach(row, page.alert_ids, _alert_state)
-            # A page has no labels of its own: its alerts' titles and labels count.
-            parts = [row.title, row.source, row.severity, page.priority]
-            for aid in page.alert_ids:
-                parts.extend(index.entries[i].search for i in index.by_alert_id.get(aid, ()))
-            page_rows.append((row_sort_key(row), row, "\n".join(parts).casefold()))
+        alert_page, page_rows = page_rows_of(pages, paths, me, index.entries_with_id, index.links)
         cache["alert_page"] = alert_page
         cache["pages"] = page_rows
-    for sort_key, row, search in page_rows:
-        if _keep(row, filters) and (not terms or _matches(search, terms)):
-            decorated.append((sort_key, row))
-
-    # --- alerts, filtered per alert, then aggregated per group
-    # Per-alert filters run before grouping so that a row's count is the number of
-    # alerts it stands for under the current filter. An incident.io alert that an open
-    # page stands for is shown by the page's row (which carries its links and labels),
-    # not twice.
-    skip_resolved = not filters.include_resolved
-    skip_silenced = filters.hide_acked
-    critical_only = filters.critical_only
-    groups: dict[int, list[_Entry]] = {}
-    folded = index.links.folded
-    for entry, group in zip(index.entries, index.member_group, strict=True):
-        if alert_page and entry.page_key in alert_page:
-            continue
-        via = folded.get(entry.alert.key) if folded else None
-        if via is not None and (via.id in alert_page or _alert_state(via) == STATE_FIRING):
-            continue  # shown by the row of the incident.io alert (or page) it caused
-        state = entry.state
-        if skip_resolved and state == STATE_RESOLVED:
-            continue
-        if skip_silenced and state == STATE_SILENCED:
-            continue
-        if critical_only and entry.rank != 0:
-            continue
-        if terms:  # _matches, inlined: this runs once per alert per keystroke
-            search = entry.search
-            missing = False
-            for term in terms:
-                if term not in search:
-                    missing = True
-                    break
-            if missing:
-                continue
-        members = groups.get(group)
-        if members is None:
-            groups[group] = [entry]
-        else:
-            members.append(entry)
-    # A group whose members all passed is the same row whatever the filter: cached.
-    sizes = index.group_sizes
-    plain = not (filters.mine_only or filters.hide_acked or filters.critical_only)
-    closed = () if filters.include_resolved else CLOSED_STATES
-    for group, members in groups.items():
-        whole = len(members) == sizes[group]
-        hit = cache.get(group) if whole else None
-        if hit is None:
-            made = _group_row(index.group_keys[group], members, alert_page)
-            if made is not None and folded:
-                ids = [e.alert.id for e in members if e.page_key]
-                made = index.links.attach(made, ids, _alert_state)
-            hit = (row_sort_key(made) if made is not None else (), made)
-            if whole:
-                cache[group] = hit
-        grouped: AlertRow | None = hit[1]
-        if grouped is None:
-            continue
-        if plain:
-            if grouped.state in closed:
-                continue
-        elif not _keep(grouped, filters):
-            continue
-        decorated.append((hit[0], grouped))
-
+    decorated = [(key, row) for key, row, search, _ in page_rows if sieve.page(row, search)]
+    keys = index.group_keys
+    for group, members in enumerate(index.group_members):
+        hit = filtered_group_row(keys[group], members, alert_page, index.links, sieve, cache, group)
+        if hit is not None:
+            decorated.append(hit)
     # Sort keys end with the row key, which is unique: rows themselves are never compared.
     decorated.sort(key=_first)
     return tuple(row for _, row in decorated)
+
+
+AlertPages = Mapping[str, list[tuple[Page, bool, "EscalationPath | None"]]]
+
+
+class Sieve:
+    """A filter made ready to apply, alert by alert and row by row."""
+
+    __slots__ = ("critical_only", "filters", "plain", "skip_resolved", "skip_silenced", "terms")
+
+    def __init__(self, filters: AlertFilter) -> None:
+        self.filters = filters
+        self.terms = filters.terms
+        self.skip_resolved = not filters.include_resolved
+        self.skip_silenced = filters.hide_acked
+        self.critical_only = filters.critical_only
+        self.plain = not (filters.mine_only or filters.hide_acked or filters.critical_only)
+
+    def page(self, row: AlertRow, search: str) -> bool:
+        return _keep(row, self.filters) and (not self.terms or _matches(search, self.terms))
+
+    def members(
+        self, members: Sequence[_Entry], alert_page: AlertPages, folded: Mapping[str, Alert]
+    ) -> list[_Entry]:
+        """The members a row counts under this filter. Per-alert filters run before
+        grouping so that a row's count is the number of alerts it stands for; an
+        incident.io alert that an open page stands for is shown by the page's row (which
+        carries its links and labels), not twice, and so is an alert that the row of the
+        incident.io alert (or page) it caused shows."""
+        skip_resolved = self.skip_resolved
+        skip_silenced = self.skip_silenced
+        critical_only = self.critical_only
+        terms = self.terms
+        passing = []
+        for entry in members:
+            if alert_page and entry.page_key in alert_page:
+                continue
+            via = folded.get(entry.alert.key) if folded else None
+            if via is not None and (via.id in alert_page or _alert_state(via) == STATE_FIRING):
+                continue
+            state = entry.state
+            if skip_resolved and state == STATE_RESOLVED:
+                continue
+            if skip_silenced and state == STATE_SILENCED:
+                continue
+            if critical_only and entry.rank != 0:
+                continue
+            if terms and not _matches(entry.search, terms):
+                continue
+            passing.append(entry)
+        return passing
+
+    def keep(self, row: AlertRow) -> bool:
+        if self.plain:
+            return self.filters.include_resolved or row.state not in CLOSED_STATES
+        return _keep(row, self.filters)
+
+
+def filtered_group_row(
+    key: str,
+    members: Sequence[_Entry],
+    alert_page: AlertPages,
+    links: SourceLinks,
+    sieve: Sieve,
+    cache: dict[Any, Any],
+    cache_key: object,
+) -> tuple[tuple[Any, ...], AlertRow] | None:
+    """(sort key, row) of one group under a filter, None when the filter hides it. A
+    group whose members all pass is the same row whatever the filter: it is kept in
+    ``cache`` under ``cache_key`` (valid for one set of pages, paths and me)."""
+    passing = sieve.members(members, alert_page, links.folded)
+    if not passing:
+        return None
+    whole = len(passing) == len(members)
+    hit = cache.get(cache_key) if whole else None
+    if hit is None:
+        made = _group_row(key, passing, alert_page)
+        if made is not None and links.folded:
+            ids = [e.alert.id for e in passing if e.page_key]
+            made = links.attach(made, ids, _alert_state)
+        hit = (row_sort_key(made) if made is not None else (), made)
+        if whole:
+            cache[cache_key] = hit
+    row = hit[1]
+    if row is None or not sieve.keep(row):
+        return None
+    return hit
+
+
+EntriesWithId = Callable[[str], Sequence[_Entry]]
+
+
+def page_rows_of(
+    pages: Sequence[Page],
+    paths: Sequence[EscalationPath],
+    me: User | None,
+    by_id: EntriesWithId,
+    links: SourceLinks,
+) -> tuple[dict[str, list[tuple[Page, bool, EscalationPath | None]]], list[Any]]:
+    """The open pages each alert id stands behind, and every page's (sort key, row,
+    search text, (page, path, mine))."""
+    paths_by_id = {p.id: p for p in paths}
+    alert_page: dict[str, list[tuple[Page, bool, EscalationPath | None]]] = {}
+    page_rows = []
+    for page in pages:
+        path = paths_by_id.get(page.path_id) if page.path_id else None
+        mine = page_reaches_me(page, path, me)
+        if page.is_open:
+            for aid in page.alert_ids:
+                alert_page.setdefault(aid, []).append((page, mine, path))
+        page_rows.append((*page_entry(page, path, mine, me, by_id, links), (page, path, mine)))
+    return alert_page, page_rows
+
+
+def page_entry(
+    page: Page,
+    path: EscalationPath | None,
+    mine: bool,
+    me: User | None,
+    by_id: EntriesWithId,
+    links: SourceLinks,
+) -> tuple[tuple[Any, ...], AlertRow, str]:
+    """A page's (sort key, row, search text). A page has no labels of its own: its
+    alerts' titles and labels count for the filter."""
+    row = _page_row(page, path, mine, by_id, paging.where_it_went(page, path, me))
+    row = links.attach(row, page.alert_ids, _alert_state)
+    parts = [row.title, row.source, row.severity, page.priority]
+    for aid in page.alert_ids:
+        parts.extend(entry.search for entry in by_id(aid))
+    return row_sort_key(row), row, "\n".join(parts).casefold()
 
 
 def _first(pair: tuple[tuple[Any, ...], AlertRow]) -> tuple[Any, ...]:
@@ -226,14 +279,13 @@ def _keep(row: AlertRow, filters: AlertFilter) -> bool:
 
 
 def _page_row(
-    page: Page, path: EscalationPath | None, mine: bool, index: AlertIndex, went: str = ""
+    page: Page, path: EscalationPath | None, mine: bool, by_id: EntriesWithId, went: str = ""
 ) -> AlertRow:
     severity = page_severity(page)
     rank = severity_rank(severity) if severity else severity_rank("high")
     runbook = dashboard = _LINK_RANK[LINK_UNKNOWN]
     for aid in page.alert_ids:
-        for i in index.by_alert_id.get(aid, ()):
-            entry = index.entries[i]
+        for entry in by_id(aid):
             runbook = min(runbook, entry.runbook)
             dashboard = min(dashboard, entry.dashboard)
     state = page.status or STATE_TRIGGERED
@@ -255,16 +307,12 @@ def _page_row(
         runbook=_LINK_NAMES[runbook],
         dashboard=_LINK_NAMES[dashboard],
         page_ids=(page.id,),
-        alert_keys=tuple(a.key for aid in page.alert_ids for a in index.alerts_with_id(aid)),
+        alert_keys=tuple(e.alert.key for aid in page.alert_ids for e in by_id(aid)),
         went=went,
     )
 
 
-def _group_row(
-    key: str,
-    members: list[_Entry],
-    alert_page: Mapping[str, list[tuple[Page, bool, EscalationPath | None]]],
-) -> AlertRow | None:
+def _group_row(key: str, members: Sequence[_Entry], alert_page: AlertPages) -> AlertRow | None:
     first = members[0]
     rep = first
     rank = first.rank

@@ -22,6 +22,7 @@ from textual.widgets import Header, Input, Static
 
 from oncall_tui.core import freshness, graphs, guard, notify, paging, resolved, sent, timefmt, views
 from oncall_tui.core.linking import SourceView, configured_hosts
+from oncall_tui.core.liverows import LiveRows
 from oncall_tui.core.rows import row_source
 from oncall_tui.core.session import Session
 from oncall_tui.core.sources import SCHEDULES_FEED
@@ -148,15 +149,12 @@ class DashboardScreen(RowActions):
         self.actions = session.actions
         self.filters = views.AlertFilter()
         self._snapshot: Snapshot = self.engine.snapshot()
-        self._index: views.AlertIndex | None = None
-        self._index_source: tuple = ()
+        self._live = LiveRows()  # the rows, kept in proportion to what changed
         self._known_pages: frozenset[str] = frozenset()
         self._sparklines: dict[str, tuple[datetime, Series | str]] = {}
         self._hosts: dict[str, str] | None = None  # configured hosts, for core.linking
         self._dirty = True
         self._started = False  # every backend answered (or failed) at least once
-        self._lookup_source: tuple[Alert, ...] | None = None
-        self._lookup: tuple[dict[str, Alert], dict[str, tuple[int, Alert]]] = ({}, {})
         self._mounted_at = time.monotonic()
         self._banner_text = ""
         self._stale_sources: frozenset[str] = frozenset()
@@ -277,11 +275,8 @@ class DashboardScreen(RowActions):
 
     def _rows(self) -> tuple[views.AlertRow, ...]:
         snap = self._snapshot
-        if self._index is None or self._index_source is not snap.alerts:
-            self._index = views.AlertIndex(snap.alerts, previous=self._index)
-            self._index_source = snap.alerts
         pages = self._page_rows.split(snap.pages, snap.paths, snap.me).rows
-        rows = views.alert_rows(pages, self._index, snap.paths, snap.me, self.filters)
+        rows = self._live.rows(pages, snap.alerts, snap.paths, snap.me, self.filters)
         if snap is not self._observed:  # new data: which rows ended since the last
             self._observed = snap
             by_key, _ = self._alert_lookup()
@@ -504,12 +499,12 @@ class DashboardScreen(RowActions):
 
     def _source_view(self, row: views.AlertRow) -> SourceView | None:
         """The alert behind a page or incident.io alert row, or why there is none."""
-        if self._index is None:
+        if self._live.source is None:
             return None
         if self._hosts is None:
             self._hosts = configured_hosts(self.session.settings)
         by_key, _ = self._alert_lookup()
-        return row_source(row, self._snapshot.pages, by_key, self._index.links, self._hosts)
+        return row_source(row, self._snapshot.pages, by_key, self._live.links, self._hosts)
 
     def _sparkline_state(self, alert: Alert | None) -> Series | str | None:
         """A cached series (or the reason there is none), or start fetching one; returns

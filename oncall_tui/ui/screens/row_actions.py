@@ -10,6 +10,7 @@ dashboard module.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, cast
@@ -18,6 +19,7 @@ from textual import work
 
 from oncall_tui.core import views
 from oncall_tui.core.actions import ActionError, Actions, Outcome
+from oncall_tui.core.liverows import LiveRows
 from oncall_tui.core.resolved import ResolvedTrace
 from oncall_tui.core.rows import first_link, row_targets
 from oncall_tui.core.session import Session
@@ -48,8 +50,7 @@ class RowActions(AppScreen):
     session: Session
     actions: Actions
     _snapshot: Snapshot
-    _lookup_source: tuple[Alert, ...] | None
-    _lookup: tuple[dict[str, Alert], dict[str, tuple[int, Alert]]]
+    _live: LiveRows  # the rows, and the alerts by key and by id
     _trace: ResolvedTrace
 
     # -- what the keys act on -------------------------------------------------------
@@ -62,19 +63,15 @@ class RowActions(AppScreen):
             return table.get_row(shown.key)
         return table.cursor_item
 
-    def _alert_lookup(self) -> tuple[dict[str, Alert], dict[str, tuple[int, Alert]]]:
-        """Alerts by key, and by id with their position, built once per alerts tuple (the
-        engine keeps the tuple while no alert changes), so a redraw does not scan them."""
-        alerts = self._snapshot.alerts
-        if self._lookup_source is not alerts:
-            by_key: dict[str, Alert] = {}
-            by_id: dict[str, tuple[int, Alert]] = {}
-            for position, alert in enumerate(alerts):  # the first of a key or id wins
-                by_key.setdefault(alert.key, alert)
-                by_id.setdefault(alert.id, (position, alert))
-            self._lookup = (by_key, by_id)
-            self._lookup_source = alerts
-        return self._lookup
+    def _rows(self) -> tuple[views.AlertRow, ...]:
+        raise NotImplementedError  # the dashboard's rows for its filter
+
+    def _alert_lookup(self) -> tuple[Mapping[str, Alert], Mapping[str, tuple[int, Alert]]]:
+        """Alerts by key, and by id with their position (the first of a key or id), kept
+        with the rows in proportion to what changed, so a redraw does not scan them."""
+        if self._live.source is not self._snapshot.alerts:
+            self._rows()
+        return self._live.alerts_by_key, self._live.alerts_by_id
 
     def _items(self, row: views.AlertRow | None) -> list[Page | Alert]:
         if row is None:
