@@ -300,6 +300,7 @@ class AlertTable(ScrollView, can_focus=True):
         self._watch_test: Callable[[AlertRow], bool] | None = None  # rows I watch (W): ◎
         self._columns_cache: tuple[int, tuple[tuple[Column, int], ...]] | None = None
         self.updates = 0  # row lists taken in (update_rows calls), for tests and benchmarks
+        self._taken: Iterable[AlertRow] | None = None  # the last rows given
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -388,13 +389,19 @@ class AlertTable(ScrollView, can_focus=True):
         Duplicate keys keep their first row. Cost: O(rows) dictionary work plus drawing
         the visible lines that changed.
         """
+        if rows is self._taken and isinstance(rows, tuple):
+            return  # the very rows on show (a poll that changed nothing in the list)
         self.updates += 1
-        new_rows: list[AlertRow] = []
-        index: dict[str, int] = {}
-        for row in rows:
-            if row.key not in index:
-                index[row.key] = len(new_rows)
-                new_rows.append(row)
+        self._taken = rows
+        given = list(rows)
+        new_rows = given
+        index = {row.key: i for i, row in enumerate(given)}
+        if len(index) != len(given):  # duplicate keys: the first of each stays
+            new_rows, index = [], {}
+            for row in given:
+                if row.key not in index:
+                    index[row.key] = len(new_rows)
+                    new_rows.append(row)
 
         old_rows = self._rows
         old_cursor = self._cursor
@@ -521,12 +528,19 @@ class AlertTable(ScrollView, can_focus=True):
         self.refresh()
 
     def mark_seen(self, keys: Iterable[str] | None = None) -> None:
-        """Forget that rows are new (default: every row)."""
+        """Forget that rows are new (default: every row). Only the rows that were new
+        are drawn again (the cursor's row is marked seen on every move)."""
         if keys is None:
-            self._unseen.clear()
-        else:
-            self._unseen.difference_update(keys)
-        self.refresh()
+            if self._unseen:
+                self._unseen.clear()
+                self.refresh()
+            return
+        for key in keys:
+            if key in self._unseen:
+                self._unseen.discard(key)
+                index = self._index.get(key)
+                if index is not None:
+                    self._refresh_row(index)
 
     # -- actions -----------------------------------------------------------------
 
