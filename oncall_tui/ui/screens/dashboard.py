@@ -304,7 +304,8 @@ class DashboardScreen(RowActions):
         self._announce_new_pages(snap)
         self._show_detail(table.cursor_key)
         if not self._gc_frozen and self._loaded(snap):
-            self._freeze_gc()
+            self._gc_frozen = True  # once, after the frame with the rows is drawn
+            self.call_after_refresh(self._freeze_gc)
         if EXIT_AFTER_DATA and (snap.alerts or snap.pages) and snap.shifts:
             # Benchmarks: leave once the first frame showing data has been drawn.
             self.call_after_refresh(self.app.exit, 0)
