@@ -216,7 +216,6 @@ async def run(url: str, token: str, repeat: int, first_repeat: int) -> dict[str,
     from textual import events
 
     from oncall_tui.config import IncidentIoConfig, PollConfig, Settings, UserConfig
-    from oncall_tui.core import views
     from oncall_tui.core.session import open_session
     from oncall_tui.sim.world import DEFAULT_ME_EMAIL
     from oncall_tui.ui.app import OnCallApp
@@ -287,17 +286,24 @@ async def run(url: str, token: str, repeat: int, first_repeat: int) -> dict[str,
             # As a poll brings it: the alerts that did not change are the same objects
             # (the incremental sync keeps them), 1% are new objects with changes.
             current = list(base)
-            changed_keys = set()
+            # Where each alert shows now (a group keeps its row key while it lives).
+            row_of = {k: r.key for r in table.rows if r.kind == "alert" for k in r.alert_keys}
+            expect: dict[str, str] = {}  # row key -> the title it must show
             for i in rng.sample(range(len(current)), max(1, len(current) // 100)):
                 a = current[i]
                 sev = "critical" if a.severity != "critical" else "warning"
                 current[i] = replace(a, severity=sev, title=f"{a.title} ({n})")
-                changed_keys.add(views.alert_group_key(a.source_label, current[i].title))
+                if a.key in row_of:
+                    expect[row_of[a.key]] = current[i].title
             fresh = tuple(current)
             gc.collect()  # the poll's garbage is the poll's cost, not the refresh's
 
-            def shown(keys=changed_keys) -> bool:
-                return any(table.index_of(k) is not None for k in keys)
+            def shown(expect=expect) -> bool:
+                for key, title in expect.items():
+                    row = table.get_row(key)
+                    if row is not None and row.title == title:
+                        return True
+                return False
 
             with profiler.phase("refresh"), Timer() as t:
                 engine.mutate(lambda w, fresh=fresh: w.alerts.__setitem__("incident.io", fresh))
