@@ -204,7 +204,8 @@ class LiveRows:
             else:
                 dirty_groups, dirty_ids = changed
             # The alert behind each incident.io alert (one row per problem).
-            links, self._links = self._links, SourceLinks(alerts)
+            links = self._links
+            self._links = SourceLinks(alerts, links)
             if not fresh:
                 dirty_ids, dirty_keys = _relinked(links, self._links, dirty_ids)
         context = self._context
