@@ -9,7 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from oncall_tui.core.notify import KEEP_FOR, NoticeMemory, Rules, below_minimum
+from oncall_tui.core.notify import (
+    KEEP_FOR,
+    KIND_REMINDER,
+    KIND_WATCH,
+    Notice,
+    NoticeMemory,
+    Notifier,
+    Rules,
+    below_minimum,
+)
 
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
@@ -74,3 +83,51 @@ def test_the_rule_in_words():
         "new pages of critical (or with no severity)"
     )
     assert Rules().for_pages() == "every new page while you are on call"
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.toasts: list[tuple[str, str]] = []
+        self.bells = 0
+
+    def toast(self, title: str, text: str, level: str, timeout: float) -> None:
+        self.toasts.append((title, text))
+
+    def bell(self) -> None:
+        self.bells += 1
+
+
+def test_quiet_holds_shift_reminders_and_watches_too(tmp_path):
+    """Every notice goes the one way: a reminder (or a watch) while quiet toasts, says
+    why, and neither rings nor reaches the desktop; once quiet ends it rings."""
+    now = [NOW]
+    sent: list[tuple[str, str]] = []
+    sink = Sink()
+    notifier = Notifier(
+        Rules(bell=True, desktop=True),
+        NoticeMemory(tmp_path / "notified.json"),
+        clock=lambda: now[0],
+        zone="UTC",
+        sink=sink,
+        send_desktop=lambda title, body: sent.append((title, body)) or True,
+    )
+    notifier.start_quiet(timedelta(hours=1))
+    reminder = Notice(KIND_REMINDER, "reminder:1", "Shift ending", "Your shift ends at 11:00.")
+    watch = Notice(KIND_WATCH, "watch:1", "Watched", "“Disk full” resolved.")
+    [r, w] = notifier.send([reminder, watch])
+    assert (r.bell, r.desktop, w.bell, w.desktop) == (False, False, False, False)
+    assert sink.toasts == [
+        (
+            "Shift ending",
+            "Your shift ends at 11:00. (no bell or desktop notification: quiet until 11:00)",
+        ),
+        ("Watched", "“Disk full” resolved. (no bell or desktop notification: quiet until 11:00)"),
+    ]
+    assert sink.bells == 0 and sent == []
+    now[0] = NOW + timedelta(hours=1, minutes=1)
+    notifier.send([Notice(KIND_REMINDER, "reminder:2", "Shift starting", "Starts at 12:00.")])
+    assert sink.bells == 1
+    assert sent == [("oncall-tui: shift reminder", "Starts at 12:00.")]
+    # The same key again: nothing at all.
+    notifier.send([Notice(KIND_REMINDER, "reminder:2", "Shift starting", "Starts at 12:00.")])
+    assert sink.bells == 1 and len(sink.toasts) == 3

@@ -42,6 +42,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from oncall_tui.sim import fired_before
 from oncall_tui.sim.grafana_am import _MATCHER as _MATCHER
 from oncall_tui.sim.grafana_am import DATASOURCE_UID as DATASOURCE_UID
 from oncall_tui.sim.grafana_am import FLAVOUR_ALERTMANAGER as FLAVOUR_ALERTMANAGER
@@ -401,9 +402,11 @@ def create_app(
         Route("/api/v1/query_range", query_range, methods=["GET", "POST"]),
         Route("/-/ready", ready, methods=["GET"]),
         Route("/-/healthy", ready, methods=["GET"]),
+        *fired_before.routes(world),
     ]
     app = Starlette(routes=routes)
     app.state.world = world
+    app.state.history_mode = "loki"  # see sim/fired_before.py
     app.state.faults = faults
     app.add_middleware(_FaultsMiddleware, faults=faults, token=token)
     app.add_middleware(ServerDate, clock=world.clock)  # its own clock, as real servers do

@@ -24,6 +24,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from oncall_tui.sim.fired_before import seed_alert_history
 from oncall_tui.sim.grafana import SimRule, Spike, fingerprint, grafana_alert_labels
 from oncall_tui.sim.world import (
     DEFAULT_GRAFANA_URL,
@@ -203,6 +204,7 @@ class Scenario:
 
     def install(self) -> None:
         with self.world.lock:
+            seed_alert_history(self.world, self.t0)  # "fired before?" for the demo alerts
             self._history()
             self._script()
 

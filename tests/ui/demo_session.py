@@ -177,14 +177,17 @@ class FrozenDemo:
     def _busy(self) -> bool:
         """A poll, a sparkline fetch, an incident lookup or an action is still running
         (the outbox delivery loop runs for the app's life and is not counted)."""
-        groups = ("poll:", "sparkline", "action", "incident-")
+        groups = ("poll:", "sparkline", "action", "incident-", "history")
         return any(w.group.startswith(groups) and not w.is_finished for w in self.app.workers)
 
     def _sparkline_settled(self) -> bool:
+        """The highlighted row's sparkline and "fired before?" history are in."""
         screen = self.dashboard
         row = screen._current()
         alert = screen._graph_alert(row)
-        return alert is None or alert.key in screen._sparklines
+        if alert is None:
+            return True
+        return alert.key in screen._sparklines and screen.history.cached(alert) is not None
 
     async def settle(self, pilot) -> None:
         """Wait until every due poll has landed and been drawn, and the highlighted

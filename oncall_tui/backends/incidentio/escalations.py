@@ -278,14 +278,20 @@ class EscalationsApi(IncidentIoBase):
         *,
         source_ids: Sequence[str] | None = None,
         dedup_key: str | None = None,
+        created_since: datetime | None = None,
         limit: int | None = None,
     ) -> tuple[Alert, ...]:
+        """Alerts by status, source and deduplication key; with ``created_since``, only
+        those created since then (``created_at[gte]``)."""
+        params = _alert_filters(statuses, source_ids, dedup_key)
+        if created_since is not None:
+            params.append(("created_at[gte]", format_datetime(created_since)))
         return await self.paginate(
             "alerts.list",
             "/v2/alerts",
             "alerts",
             parse_alert,
-            params=_alert_filters(statuses, source_ids, dedup_key),
+            params=params,
             page_size=PAGE_ALERTS,
             limit=limit,
         )

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Header, Input, Static
 
 from oncall_tui.core import freshness, graphs, guard, notify, paging, resolved, sent, timefmt, views
+from oncall_tui.core.history import HistoryService
 from oncall_tui.core.linking import SourceView, configured_hosts
 from oncall_tui.core.liverows import LiveRows
 from oncall_tui.core.rows import row_source
@@ -153,6 +154,9 @@ class DashboardScreen(RowActions):
         self._known_pages: frozenset[str] = frozenset()
         self._sparklines: dict[str, tuple[datetime, Series | str]] = {}
         self._hosts: dict[str, str] | None = None  # configured hosts, for core.linking
+        self.history = HistoryService(
+            session.backends, session.clock, session.settings.display_zone()
+        )
         self._dirty = True
         self._started = False  # every backend answered (or failed) at least once
         self._mounted_at = time.monotonic()
@@ -440,6 +444,7 @@ class DashboardScreen(RowActions):
         row = self.query_one(AlertTable).get_row(row_id) if row_id else None
         if row is None:
             detail.show_nothing()
+            detail.fired_before.show_nothing()
             return
         pages = [p for p in self._items(row) if isinstance(p, Page)]
         alert = self._first_alert(row)
@@ -480,6 +485,11 @@ class DashboardScreen(RowActions):
             source=self._source_view(row),
         )
         detail.set_stale(self._stale_since(row))
+        # "Fired before?" for the alert behind the row, asked on demand and kept a while.
+        # (the Grafana or Alertmanager alert behind the row, and its incident.io alert)
+        detail.fired_before.show_for(
+            self._graph_alert(row), self.history, also=alert, reason="no alert behind this page"
+        )
 
     def action_graph(self) -> None:
         """The wider chart of the row's metric (the alert behind a page, or its own)."""

@@ -50,6 +50,7 @@ from oncall_tui.ui.text import clean
 from oncall_tui.ui.widgets import triage
 from oncall_tui.ui.widgets.alert_table import severity_label
 from oncall_tui.ui.widgets.clocked import ClockedOptions, ClockedWidget
+from oncall_tui.ui.widgets.fired_before import FiredBefore
 from oncall_tui.ui.widgets.incident_section import incident_block, linked_words
 from oncall_tui.ui.widgets.sparkline import MetricSparkline
 
@@ -151,6 +152,7 @@ class AlertDetail(ClockedWidget):
             yield Static(id="detail-status", markup=False)
             yield Static(id="detail-card", markup=False)  # the page, then the alert behind
             yield MetricSparkline(clock=self._clock)
+            yield FiredBefore()
             yield Static(id="detail-body", markup=False)
 
     def on_mount(self) -> None:
@@ -170,6 +172,11 @@ class AlertDetail(ClockedWidget):
     @property
     def sparkline(self) -> MetricSparkline:
         return self.query_one(MetricSparkline)
+
+    @property
+    def fired_before(self) -> FiredBefore:
+        """The "Fired before?" section (the screen asks it to show an alert's history)."""
+        return self.query_one(FiredBefore)
 
     def show(
         self,
