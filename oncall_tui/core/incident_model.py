@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol, TypeVar
 from urllib.parse import quote
 
 from oncall_tui import __version__
@@ -157,6 +158,23 @@ def checklist_state(entries: Iterable[TimelineEntry]) -> tuple[CheckState, ...]:
 # ------------------------------------------------------------------------ lookups
 
 
+class _Named(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def _by_id_or_name(items: Iterable[N], ident: str) -> N | None:
+    """The item whose id is ``ident``, or whose name is, whatever the case."""
+    wanted = ident.strip().casefold()
+    return next((i for i in items if i.id == ident or i.name.casefold() == wanted), None)
+
+
 @dataclass(frozen=True, slots=True)
 class Lookups:
     """The account's severities (least severe first), statuses, roles and types."""
@@ -168,25 +186,13 @@ class Lookups:
 
     def severity(self, ident: str) -> Severity | None:
         """By id or (case-insensitive) name."""
-        wanted = ident.strip().casefold()
-        for severity in self.severities:
-            if severity.id == ident or severity.name.casefold() == wanted:
-                return severity
-        return None
+        return _by_id_or_name(self.severities, ident)
 
     def status(self, ident: str) -> IncidentStatus | None:
-        wanted = ident.strip().casefold()
-        for status in self.statuses:
-            if status.id == ident or status.name.casefold() == wanted:
-                return status
-        return None
+        return _by_id_or_name(self.statuses, ident)
 
     def incident_type(self, ident: str) -> IncidentType | None:
-        wanted = ident.strip().casefold()
-        for itype in self.types:
-            if itype.id == ident or itype.name.casefold() == wanted:
-                return itype
-        return None
+        return _by_id_or_name(self.types, ident)
 
     @property
     def lead_role(self) -> IncidentRole | None:

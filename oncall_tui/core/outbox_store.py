@@ -579,16 +579,17 @@ class OutboxStore:
         return self.items(target=target, states=UNDELIVERED_STATES)
 
     def count_pending(self) -> int:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT COUNT(*) FROM items WHERE state IN (?, ?)", OPEN_STATES
-            ).fetchone()
-        return int(row[0])
+        return self._count_in(OPEN_STATES)
 
     def count_attention(self) -> int:
+        return self._count_in(ATTENTION_STATES)
+
+    def _count_in(self, states: tuple[str, ...]) -> int:
+        """How many items are in one of ``states``."""
+        marks = ", ".join("?" * len(states))
         with self._lock:
             row = self._db.execute(
-                "SELECT COUNT(*) FROM items WHERE state IN (?, ?)", ATTENTION_STATES
+                f"SELECT COUNT(*) FROM items WHERE state IN ({marks})", states
             ).fetchone()
         return int(row[0])
 

@@ -3,10 +3,10 @@ incidents, and the writes made to them, plus the clock and errors they share."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 Clock = Callable[[], datetime]
 
@@ -69,6 +69,17 @@ class SimError(Exception):
 
 def not_found(what: str, ident: str) -> SimError:
     return SimError(404, "not_found", "not_found", f"{what} {ident!r} was not found")
+
+
+T = TypeVar("T")
+
+
+def found(records: Mapping[str, T], ident: str, kind: str) -> T:
+    """The record ``ident`` of ``records``, or the API's 404 for a ``kind`` not found."""
+    try:
+        return records[ident]
+    except KeyError:
+        raise not_found(kind, ident) from None
 
 
 def invalid(message: str, field: str | None = None, code: str = "invalid_value") -> SimError:

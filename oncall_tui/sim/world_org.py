@@ -29,6 +29,7 @@ from oncall_tui.sim.records import (
     SimUser,
     Team,
     WorkingInterval,
+    found,
     invalid,
     not_found,
 )
@@ -378,10 +379,7 @@ class OrgWorld(WorldState):
     # ---------------------------------------------------------------- look-ups
 
     def user(self, user_id: str) -> SimUser:
-        try:
-            return self.users[user_id]
-        except KeyError:
-            raise not_found("User", user_id) from None
+        return found(self.users, user_id, "User")
 
     def notification_setup(
         self, user_id: str

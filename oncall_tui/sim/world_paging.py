@@ -18,9 +18,9 @@ from oncall_tui.sim.records import (
     SimIncidentAlert,
     SimLevel,
     SimPath,
+    found,
     invalid,
     iso,
-    not_found,
 )
 from oncall_tui.sim.world_rota import RotaWorld
 
@@ -113,10 +113,7 @@ class PagingWorld(RotaWorld):
         self._open_escalations.discard(esc.id)
 
     def escalation(self, escalation_id: str) -> SimEscalation:
-        try:
-            return self.escalations[escalation_id]
-        except KeyError:
-            raise not_found("Escalation", escalation_id) from None
+        return found(self.escalations, escalation_id, "Escalation")
 
     def create_escalation(
         self,
@@ -372,10 +369,7 @@ class PagingWorld(RotaWorld):
         return alert if alert is not None and alert.status == "firing" else None
 
     def alert(self, alert_id: str) -> SimAlert:
-        try:
-            return self.alerts[alert_id]
-        except KeyError:
-            raise not_found("Alert", alert_id) from None
+        return found(self.alerts, alert_id, "Alert")
 
     def resolve_alert(
         self,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Header, Static
 
@@ -25,6 +26,8 @@ from oncall_tui.ui.themes import DEFAULT_THEME, load_themes
 if TYPE_CHECKING:
     from oncall_tui.core.notify import Delivery, Notice, Notifier
     from oncall_tui.core.session import Session
+
+S = TypeVar("S", bound=Screen)
 
 # Colours for the semantic variables when a built-in Textual theme is chosen.
 SEMANTIC_DEFAULTS = {
@@ -319,21 +322,34 @@ class OnCallApp(App[int]):
         """Show the incident screen (on ``select``, an Incident, when given)."""
         from oncall_tui.ui.screens.incidents import IncidentsScreen
 
-        if self.session is None:
-            self.notify("Incidents need a data source (try --demo).", severity="warning")
+        session = self._session_for("incidents", "Incidents need")
+        if session is None:
             return
-        refused = guard.why_not("incidents", readonly=self.readonly, backends=self.session.backends)
+        shown = self._back_to(IncidentsScreen)
+        if shown is None:
+            self.push_screen(IncidentsScreen(session, select=getattr(select, "id", None)))
+        elif select is not None:
+            shown.select_incident(select)
+
+    def _session_for(self, action: str, need: str) -> Session | None:
+        """The session, when ``action`` may run now; else say why not (None)."""
+        if self.session is None:
+            self.notify(f"{need} a data source (try --demo).", severity="warning")
+            return None
+        refused = guard.why_not(action, readonly=self.readonly, backends=self.session.backends)
         if refused is not None:
             self.notify(str(refused), severity="warning", markup=False)
-            return
+            return None
+        return self.session
+
+    def _back_to(self, kind: type[S]) -> S | None:
+        """Back to the open screen of ``kind`` (closing those above it), if one is open."""
         for screen in self.screen_stack:
-            if isinstance(screen, IncidentsScreen):
+            if isinstance(screen, kind):
                 while self.screen is not screen:
                     self.pop_screen()
-                if select is not None:
-                    screen.select_incident(select)
-                return
-        self.push_screen(IncidentsScreen(self.session, select=getattr(select, "id", None)))
+                return screen
+        return None
 
     def open_declare(self, alert: Any = None, page: Any = None) -> None:
         """The declare form, prefilled from an alert or page when given."""
@@ -408,19 +424,9 @@ class OnCallApp(App[int]):
         """Show the shift calendar (back to it if it is already open)."""
         from oncall_tui.ui.screens.calendar import CalendarScreen
 
-        if self.session is None:
-            self.notify("The calendar needs a data source (try --demo).", severity="warning")
-            return
-        refused = guard.why_not("calendar", readonly=self.readonly, backends=self.session.backends)
-        if refused is not None:
-            self.notify(str(refused), severity="warning", markup=False)
-            return
-        for screen in self.screen_stack:
-            if isinstance(screen, CalendarScreen):
-                while self.screen is not screen:
-                    self.pop_screen()
-                return
-        self.push_screen(CalendarScreen(self.session))
+        session = self._session_for("calendar", "The calendar needs")
+        if session is not None and self._back_to(CalendarScreen) is None:
+            self.push_screen(CalendarScreen(session))
 
     def _start_reminders(self) -> None:
         minutes = self.settings.actions.reminder_minutes
