@@ -23,22 +23,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from oncall_tui.configpaths import (  # noqa: F401 (the old names stay importable here)
+    APP_NAME,
+    CONFIG_ENV,
+    ENV_PREFIX,
+    SECRET_KEYS,
+    default_config_path,
+    resolve_path,
+)
 from oncall_tui.domain import SEVERITY_ORDER
 from oncall_tui.safety import INSTANCE_NAME, UnsafeUrl, check_api_url, openable_url
-
-APP_NAME = "oncall-tui"
-ENV_PREFIX = "ONCALL_TUI_"
-CONFIG_ENV = "ONCALL_TUI_CONFIG"
-
-# Keys that hold secrets. They are refused in the file and taken from the environment
-# by secrets.py, never by the settings model.
-SECRET_KEYS = frozenset({"api_key", "token", "password", "secret", "bearer", "apikey"})
-
-
-def default_config_path() -> Path:
-    from platformdirs import user_config_path
-
-    return user_config_path(APP_NAME) / "config.toml"
 
 
 def default_data_dir() -> Path:
@@ -399,16 +393,6 @@ class Loaded:
     settings: Settings
     path: Path
     exists: bool
-
-
-def resolve_path(explicit: str | os.PathLike[str] | None = None) -> tuple[Path, bool]:
-    """The config path and whether it was asked for explicitly (flag or env)."""
-    if explicit:
-        return Path(explicit).expanduser(), True
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env).expanduser(), True
-    return default_config_path(), False
 
 
 def _secret_problems(data: Any, prefix: str = "") -> list[Problem]:

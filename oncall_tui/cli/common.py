@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Coroutine
 from dataclasses import asdict, is_dataclass
@@ -144,6 +143,8 @@ def _default(value: Any) -> Any:
 
 
 def print_json(data: Any) -> None:
+    import json  # here, not at start-up: the dashboard never prints JSON
+
     json.dump(data, sys.stdout, default=_default, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 

@@ -52,9 +52,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def dashboard_args(argv: list[str] | None) -> argparse.Namespace | None:
+    """The options when ``argv`` only starts the dashboard (``--demo``, ``--config``…),
+    read without importing every command's module: start-up draws the first frame
+    sooner. None when there is a command, a help or version request, or anything else
+    for the full parser to decide (and explain)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help", "--version") for a in argv):
+        return None
+    parser = argparse.ArgumentParser(prog="oncall-tui", add_help=False)
+    add_common(parser, top=True)
+    parser.add_argument("--theme")
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except SystemExit:  # malformed: the full parser says what is wrong
+        return None
+    if rest:
+        return None
+    args.command = None
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = dashboard_args(argv)
+    if args is None:
+        args = build_parser().parse_args(argv)
     from oncall_tui.logs import setup_logging
 
     setup_logging()
@@ -72,18 +94,34 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    from oncall_tui.cli.common import load_settings
+    import gc
 
-    settings = load_settings(args)
-    if not args.demo and not settings.user.email:
-        raise CliError(
-            "no [user] email configured. Run `oncall-tui config init` and set it, "
-            "or try `oncall-tui --demo` first.",
-            EXIT_USAGE,
-        )
-    from oncall_tui.ui.launch import launch
+    # What start-up imports and builds lives as long as the app: no collection meanwhile
+    # (oncall_tui.ui.launch turns the collector on again once the session is open).
+    gc.disable()
+    from oncall_tui.core.startup import start_key
+    from oncall_tui.ui.launch import launch, launch_from_cache
 
-    return launch(settings, demo=args.demo, readonly=args.readonly, theme=args.theme)
+    def settings():
+        from oncall_tui.cli.common import load_settings
+
+        loaded = load_settings(args)
+        if not args.demo and not loaded.user.email:
+            raise CliError(
+                "no [user] email configured. Run `oncall-tui config init` and set it, "
+                "or try `oncall-tui --demo` first.",
+                EXIT_USAGE,
+            )
+        return loaded
+
+    how = {"demo": args.demo, "readonly": args.readonly, "theme": args.theme}
+    # Drawn from the last run's cache before the settings are loaded, when there is one
+    # made with this configuration; else the settings first, then the first frame.
+    code = launch_from_cache(settings, config=args.config, **how)
+    if code is not None:
+        return code
+    gc.enable()  # launch() pauses it again while it builds the app
+    return launch(settings(), start_key=start_key(args.config, demo=args.demo), **how)
 
 
 if __name__ == "__main__":  # pragma: no cover

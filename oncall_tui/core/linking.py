@@ -26,11 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from oncall_tui.backends.grafana import expression_from_generator_url
-from oncall_tui.config import Settings
 from oncall_tui.domain import (
     ALERT_FIRING,
     ALERT_RESOLVED,
@@ -39,6 +37,10 @@ from oncall_tui.domain import (
     SOURCE_INCIDENT_IO,
     Alert,
 )
+from oncall_tui.promql import expression_from_generator_url
+
+if TYPE_CHECKING:  # the first frame draws rows before the settings exist
+    from oncall_tui.config import Settings
 
 MATCH_DEDUP = "deduplication key"
 MATCH_SOURCE_LINK = "source link"

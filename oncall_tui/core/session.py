@@ -34,6 +34,7 @@ from oncall_tui.core.sent import SENT_FILE, SentLedger
 from oncall_tui.core.silences import Silences
 from oncall_tui.core.snapcache import Saver
 from oncall_tui.core.sources import Backends, build_backends, build_engine
+from oncall_tui.core.startup import start_header
 from oncall_tui.core.sync import SyncEngine, on_recovery, utcnow
 from oncall_tui.core.whoami import WhoAmI
 from oncall_tui.domain import SOURCE_INCIDENT_IO
@@ -179,13 +180,16 @@ def open_app_session(
     clock: Callable[[], datetime] = utcnow,
     demo: DemoSource | None = None,
     cache: Path | None = None,
+    start_key: str | None = None,
+    cached: snapcache.Cached | None = None,
 ) -> Session:
     """The session of a running dashboard: :func:`open_session` with an outbox of its
     own, closed with the session. On the demo world the outbox is a fresh file in a
     temporary directory, removed on close: demo incidents do not outlive the process, and
     two demos at once must not share one file. When no outbox can be opened the session
     has none, and the incident screen refuses notes and says why. ``cache`` is the
-    snapshot cache file (:func:`use_snapshot_cache`)."""
+    snapshot cache file (:func:`use_snapshot_cache`), with the ``start_key`` of this
+    start and the ``cached`` snapshot start-up already read from it, if any."""
     directory: Path | None = None
     path = outbox_path(demo=demo is not None)
     if demo is not None:
@@ -199,7 +203,7 @@ def open_app_session(
     session = open_session(settings, readonly=readonly, clock=clock, demo=demo, outbox=outbox)
     session.notifier = notifier_for(session.settings, session.engine, demo=demo is not None)
     if cache is not None:
-        use_snapshot_cache(session, cache)
+        use_snapshot_cache(session, cache, start_key=start_key, cached=cached)
     if directory is not None:
         session.on_close(lambda: shutil.rmtree(directory, ignore_errors=True))
     if outbox is not None:
@@ -214,19 +218,41 @@ def cache_identity(settings: Settings) -> str:
     return "|".join([str(settings.incident_io.base_url), settings.user.email or "", *names])
 
 
-def use_snapshot_cache(session: Session, path: Path) -> None:
+def use_snapshot_cache(
+    session: Session,
+    path: Path,
+    *,
+    start_key: str | None = None,
+    cached: snapcache.Cached | None = None,
+) -> None:
     """Draw at once: put the snapshot cached by the last run into the engine's world
     (each part marked as cached until its feed answers), and save the world there now
-    and then and when the session closes."""
+    and then and when the session closes. ``cached`` is the file as start-up read it
+    (read again when None); ``start_key`` lets the next start draw it before its
+    settings are loaded (:mod:`oncall_tui.core.startup`)."""
     identity = cache_identity(session.settings)
-    cached = snapcache.load(path, identity, session.clock())
+    if cached is None:
+        cached = snapcache.load(path, identity, session.clock())
+    elif cached.identity != identity:
+        cached = None
     if cached is not None:
         snapcache.seed(session.engine, cached)
         tail = session.backends.alert_tail
         alerts = session.engine.world.alerts.get("incident.io")
         if tail is not None and alerts:
             tail.seed(alerts, cached.saved_at)
-    saver = snapcache.Saver(session.engine, path, identity)
+    start = None
+    if start_key is not None:
+        settings = session.settings
+        start = start_header(
+            start_key,
+            zone=getattr(settings.display_zone(), "key", None) or "UTC",
+            theme=settings.ui.theme,
+            keymap=dict(settings.ui.keymap or {}),
+            readonly=guard.readonly_mode(False, settings),  # the config's, not the flag's
+            sources=[h.name for h in session.engine.snapshot().health],
+        )
+    saver = snapcache.Saver(session.engine, path, identity, start=start)
     session.snapshot_cache = saver
 
     def save_on_close() -> None:

@@ -9,6 +9,11 @@ and a file that cannot be read or written is ignored: the cache never stops the 
 The format is a pickle read by an unpickler that only builds the product's own domain
 objects, dates and plain containers, so a damaged or planted file cannot run code. It
 names the backends it came from; a cache from another configuration is not shown.
+
+It also keeps how to draw it (:mod:`oncall_tui.core.startup`): the key of the
+configuration it was made with, the display zone, theme, keymap and read-only mode, and
+the sources' names. Start-up draws the first frame from that alone (:func:`peek`,
+:func:`snapshot_of`), before the settings, the backends and their imports are loaded.
 """
 
 from __future__ import annotations
@@ -23,13 +28,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oncall_tui.core.sync import SyncEngine, World
+from oncall_tui.domain import Snapshot, SourceHealth, index_people
+
+if TYPE_CHECKING:  # not imported at start-up: the first frame is drawn without them
+    from oncall_tui.core.sync import SyncEngine, World
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2
 FILE = "snapshot.cache"
 DEMO_FILE = "demo-snapshot.cache"
 MAX_AGE = timedelta(days=7)  # older than this is not worth showing
@@ -71,11 +79,27 @@ class Cached:
     saved_at: datetime
     identity: str
     parts: dict[str, Any]
+    start: dict[str, Any]  # how to draw it before the settings are loaded (may be empty)
 
 
 def load(path: Path, identity: str, now: datetime) -> Cached | None:
     """The cache at ``path`` if it is readable, ours (same ``identity``) and recent
     enough; else None (and a damaged file is left for the next save to replace)."""
+    cached = _read(path, now)
+    return cached if cached is not None and cached.identity == identity else None
+
+
+def peek(path: Path, key: str, now: datetime) -> Cached | None:
+    """The cache at ``path`` if it was made with the configuration whose start key is
+    ``key`` (:func:`oncall_tui.core.startup.start_key`) and is recent enough: what the
+    first frame shows, before the settings are loaded."""
+    cached = _read(path, now)
+    if cached is None or cached.start.get("key") != key:
+        return None
+    return cached
+
+
+def _read(path: Path, now: datetime) -> Cached | None:
     try:
         data = path.read_bytes()
         body = _DomainOnly(io.BytesIO(data)).load()
@@ -90,22 +114,69 @@ def load(path: Path, identity: str, now: datetime) -> Cached | None:
     parts = body.get("parts")
     if not isinstance(saved_at, datetime) or not isinstance(parts, dict):
         return None
-    if body.get("identity") != identity or saved_at.tzinfo is None:
+    identity = body.get("identity")
+    start = body.get("start") or {}
+    if not isinstance(identity, str) or saved_at.tzinfo is None or not isinstance(start, dict):
         return None
     if now - saved_at > MAX_AGE or saved_at > now + timedelta(minutes=5):
         return None
-    return Cached(saved_at=saved_at, identity=identity, parts=parts)
+    return Cached(saved_at=saved_at, identity=identity, parts=parts, start=start)
 
 
-def save(path: Path, world: World, identity: str, now: datetime) -> bool:
+def save(
+    path: Path, world: World, identity: str, now: datetime, start: dict[str, Any] | None = None
+) -> bool:
     """Write what ``world`` knows now. Never raises; False when it could not."""
-    return write(path, body_of(world, identity, now))
+    return write(path, body_of(world, identity, now, start))
 
 
-def body_of(world: World, identity: str, now: datetime) -> dict[str, Any]:
+def body_of(
+    world: World, identity: str, now: datetime, start: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What to write, taken on the thread that owns ``world`` (cheap: tuples of what is
     there); :func:`write` can then run on another thread."""
-    return {"version": VERSION, "saved_at": now, "identity": identity, "parts": parts_of(world)}
+    return {
+        "version": VERSION,
+        "saved_at": now,
+        "identity": identity,
+        "start": dict(start or {}),
+        "parts": parts_of(world),
+    }
+
+
+def cached_words(saved_at: datetime, now: datetime, zone: Any) -> str:
+    """What marks a view drawn from the cache: "from 14:02, refreshing…" (with the day
+    when it is not today)."""
+    from oncall_tui.core import timefmt
+
+    when = timefmt.format_clock(saved_at, zone, with_zone=False)
+    day = timefmt.day_label(saved_at, now, zone)
+    when = when if day == "Today" else f"{day} {when}"
+    return f"from {when}, refreshing…"
+
+
+def snapshot_of(cached: Cached) -> Snapshot:
+    """What the dashboard would show from the cache alone, as the engine's snapshot
+    would have it once seeded (every part marked as from the cache, each source not
+    answered yet): the first frame, drawn before the engine exists."""
+    parts = cached.parts
+    schedules = tuple(parts.get("schedules", ()))
+    shifts = tuple(parts.get("shifts", ()))
+    paths = tuple(parts.get("paths", ()))
+    alerts = tuple(a for feed in dict(parts.get("alerts", {})).values() for a in feed)
+    return Snapshot(
+        at=cached.saved_at,
+        me=parts.get("me"),
+        schedules=schedules,
+        shifts=shifts,
+        pages=tuple(parts.get("pages", ())),
+        alerts=alerts,
+        incidents=tuple(parts.get("incidents", ())),
+        paths=paths,
+        health=tuple(SourceHealth(name=str(n)) for n in cached.start.get("sources", ())),
+        cached_from=cached.saved_at,
+        people=index_people(shifts, paths, schedules),
+    )
 
 
 def write(path: Path, body: dict[str, Any]) -> bool:
@@ -196,10 +267,12 @@ class Saver:
         *,
         every: float = SAVE_EVERY,
         monotonic: Callable[[], float] = time.monotonic,
+        start: dict[str, Any] | None = None,
     ) -> None:
         self.engine = engine
         self.path = path
         self.identity = identity
+        self.start = dict(start or {})  # how the next start draws it (see module doc)
         self.every = every
         self.monotonic = monotonic
         self._last = monotonic()
@@ -214,7 +287,7 @@ class Saver:
         """What to write now (on the engine's thread); pass it to :meth:`write`, which
         may run on another thread."""
         self._last = self.monotonic()
-        return body_of(self.engine.world, self.identity, self.engine.clock())
+        return body_of(self.engine.world, self.identity, self.engine.clock(), self.start)
 
     def write(self, body: dict[str, Any]) -> bool:
         ok = write(self.path, body)

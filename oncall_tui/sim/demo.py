@@ -117,13 +117,10 @@ def build_demo(
     user = UserConfig(email=DEFAULT_ME_EMAIL, timezone=base.user.timezone if base.user else None)
     settings = Settings(
         user=user,
-        # In process, polling costs nothing: poll fast so the demo is lively at once.
+        # The default poll intervals (each poll redraws the dashboard, and idle must cost
+        # nothing), but pages every 5 s, as when paged, so the story's page shows at once.
         incident_io=IncidentIoConfig(
-            base_url=INCIDENT_IO,
-            act_as_user=True,
-            poll=PollConfig(
-                pages=2, pages_when_paged=2, alerts=5, schedules=60, incidents=10, timeline=3
-            ),
+            base_url=INCIDENT_IO, act_as_user=True, poll=PollConfig(pages=5, pages_when_paged=5)
         ),
         grafana={
             "us": GrafanaConfig(url=GRAFANA_US),

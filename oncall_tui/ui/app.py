@@ -18,14 +18,15 @@ from textual.signal import Signal
 from textual.widgets import Footer, Header, Static
 
 from oncall_tui import __version__
-from oncall_tui.config import Settings
-from oncall_tui.core import desktop, guard
+from oncall_tui.core import guard
 from oncall_tui.ui.screens.help import HelpScreen
 from oncall_tui.ui.themes import DEFAULT_THEME, load_themes
 
 if TYPE_CHECKING:
+    from oncall_tui.config import Settings
     from oncall_tui.core.notify import Delivery, Notice, Notifier
     from oncall_tui.core.session import Session
+    from oncall_tui.ui.launch import Opening
 
 S = TypeVar("S", bound=Screen)
 
@@ -71,25 +72,30 @@ class OnCallApp(App[int]):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | None,
         *,
         demo: bool = False,
         readonly: bool = False,
         theme_name: str | None = None,
         main_screen: Callable[[OnCallApp], Any] | None = None,
         session: Session | None = None,
+        opening: Opening | None = None,
     ) -> None:
+        """``opening``: start drawn from the snapshot cache, before the settings and the
+        session exist (``settings`` is then None until :meth:`_open` has them)."""
         from oncall_tui.ui import paste
 
         paste.install()  # a paste is text, never a command (see ui/paste.py)
         super().__init__()
-        self.settings = settings
+        self.settings: Settings = settings  # type: ignore[assignment]  # None while opening
         self.demo = demo
+        self._opening = opening
         # Read-only when asked for here, by the config, or by the session it runs.
         self.readonly = guard.readonly_mode(
             readonly or (session is not None and session.readonly), settings
-        )
-        self._wanted_theme = theme_name or settings.ui.theme
+        ) or (opening is not None and (opening.readonly_flag or opening.readonly_config))
+        ui = settings.ui if settings is not None else None
+        self._wanted_theme = theme_name or (ui.theme if ui else opening.theme)  # type: ignore[union-attr]
         self._main_screen = main_screen
         self.session = session
         if session is not None and main_screen is None:
@@ -109,8 +115,9 @@ class OnCallApp(App[int]):
         self._own_themes = sorted(found.themes)
         self._theme_problems.extend(found.problems)
         self._apply_theme(self._wanted_theme)
-        if settings.ui.keymap:
-            self.set_keymap(dict(settings.ui.keymap))
+        keymap = ui.keymap if ui is not None else opening.keymap  # type: ignore[union-attr]
+        if keymap:
+            self.set_keymap(dict(keymap))
         if demo:
             self.sub_title = f"v{__version__} · demo world"
 
@@ -152,7 +159,9 @@ class OnCallApp(App[int]):
     # -- screens -----------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True, icon="☎")
+        if self._opening is not None or self._main_screen is not None:
+            return  # the first screen covers this one at once: nothing to lay out
+        yield Header(icon="☎")
         yield Static(
             "No data source yet. Run with --demo to explore the simulated world.",
             id="placeholder",
@@ -162,6 +171,44 @@ class OnCallApp(App[int]):
     def on_mount(self) -> None:
         for problem in self._theme_problems:
             self.notify(problem, severity="warning", timeout=8)
+        if self._opening is not None:
+            # The first frame from the cache now; the session once it is drawn.
+            self.push_screen(self._opening.first_frame())
+            self.call_after_refresh(self._open)
+            return
+        self._run_session()
+
+    def _open(self) -> None:
+        """Load the settings and open the session (the heavy imports happen here, after
+        the first frame), then show the dashboard in place of the first frame. Keys
+        typed meanwhile wait in the queue and go to the dashboard. A configuration
+        error ends the app; the caller reports it (:attr:`start_error`)."""
+        assert self._opening is not None
+        from oncall_tui.ui.screens.dashboard_frame import EXIT_AFTER_DATA
+
+        if EXIT_AFTER_DATA:
+            return  # benchmarks: the first frame is what is measured (it exits next)
+        try:
+            session = self._opening.open()
+        except Exception as exc:
+            self.start_error = exc
+            self.exit(2)
+            return
+        from oncall_tui.ui.screens.dashboard import DashboardScreen
+
+        self.session = session
+        self.settings = session.settings
+        flag = self._opening.readonly_flag or session.readonly
+        self.readonly = guard.readonly_mode(flag, session.settings)
+        if session.settings.ui.keymap:
+            self.set_keymap(dict(session.settings.ui.keymap))
+        self._main_screen = None
+        self.switch_screen(DashboardScreen(session))
+        self._run_session()
+
+    start_error: Exception | None = None
+
+    def _run_session(self) -> None:
         outbox = getattr(self.session, "outbox", None)
         if outbox is not None and outbox.repaired:
             self.notify(outbox.repaired, title="Outbox repaired", severity="warning", timeout=30)
@@ -443,6 +490,8 @@ class OnCallApp(App[int]):
         """Open ``url`` (checked http/https) without ever blocking the dashboard: in a
         graphical browser, detached. With none usable here, copy it (OSC 52) and show it
         to select, saying why it was not opened."""
+        from oncall_tui.core import desktop
+
         result = desktop.open_link(url)
         if result.opened:
             self.notify(f"Opened the {what} in your browser: {url}", timeout=6, markup=False)

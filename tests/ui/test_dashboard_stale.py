@@ -84,11 +84,16 @@ async def test_an_outage_makes_incident_io_stale_and_the_first_good_poll_clears_
         assert "↑" in line_text(demo, page) and "?" in line_text(demo, page)  # marked
         status = demo.dashboard.query_one(AlertDetail).status_content().plain
         assert "moves up" in status and "from data as of 10:20, stale" in status
-        # the time left on my shift comes from the schedules, stale too
-        assert "left ? (schedules as of 10:20, stale)" in shift_text(demo)
         # alerts from Grafana kept answering: their rows are not dimmed
         grafana = [r for r in demo.table.rows if r.kind == "alert" and "grafana" in r.source]
         assert grafana and not any(r.key in demo.table.stale for r in grafana)
+        # the time left on my shift comes from the schedules (polled every five minutes),
+        # stale too once they have gone unanswered for two of their intervals
+        demo.advance(480)
+        await demo.settle(pilot)
+        demo.dashboard._redraw_clock()
+        await pilot.pause()
+        assert "left ? (schedules as of 10:20, stale)" in shift_text(demo)
 
         demo.faults("incident-io").clear()
         demo.dashboard.action_refresh()

@@ -79,7 +79,7 @@ def page_me(demo: FrozenDemo, title: str, priority: str = "P1") -> str:
 
 async def page_lands(demo: FrozenDemo, pilot, page_id: str) -> None:
     """Move the clock past the pages feed's interval and wait for the page's row."""
-    demo.advance(3)
+    demo.advance(6)
     await demo.settle(pilot)
     await demo.until(
         pilot, lambda: any(page_id in r.page_ids for r in demo.table.rows), "the page's row"
@@ -161,7 +161,7 @@ async def test_a_page_while_i_am_not_on_call_shows_without_bell(frozen, monkeypa
                 end=now + timedelta(hours=2),
                 user_ref={"id": ana.id},
             )
-        demo.advance(61)  # the schedules feed polls every minute in the demo
+        demo.advance(301)  # the schedules feed polls every five minutes
         await demo.settle(pilot)
         engine = demo.session.engine
         await demo.until(

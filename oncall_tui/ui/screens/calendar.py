@@ -379,7 +379,7 @@ class CalendarScreen(Screen):
     # -- layout ---------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True, icon="☎")
+        yield Header(icon="☎")
         yield Static("", id="cal-title", markup=False)
         with VerticalScroll(id="cal-scroll", can_focus=False):
             yield CalendarGrid(id="cal-grid")

@@ -8,7 +8,6 @@ overlap; a timer asks the engine which feeds are due.
 from __future__ import annotations
 
 import gc
-import os
 import time
 from datetime import datetime, timedelta
 from functools import partial
@@ -17,10 +16,19 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Header, Input, Static
+from textual.widgets import Input, Static
 
-from oncall_tui.core import freshness, graphs, guard, notify, paging, resolved, sent, timefmt, views
+from oncall_tui.core import (
+    freshness,
+    graphs,
+    guard,
+    notify,
+    paging,
+    resolved,
+    sent,
+    snapcache,
+    views,
+)
 from oncall_tui.core.history import HistoryService
 from oncall_tui.core.linking import SourceView, configured_hosts
 from oncall_tui.core.liverows import LiveRows
@@ -31,6 +39,7 @@ from oncall_tui.core.sync import utcnow
 from oncall_tui.domain import Alert, Page, Series, Snapshot
 from oncall_tui.ui.quiet import quiet_words, toggle_quiet
 from oncall_tui.ui.screens.alert_incident import IncidentKeys
+from oncall_tui.ui.screens.dashboard_frame import EXIT_AFTER_DATA, DashboardFrame
 from oncall_tui.ui.screens.incidents import BindingCommands
 from oncall_tui.ui.screens.links import LinkCommands, LinksScreen, configured_links, open_quick_link
 from oncall_tui.ui.screens.metric_chart import ChartScreen
@@ -38,7 +47,6 @@ from oncall_tui.ui.screens.row_actions import RowActions
 from oncall_tui.ui.screens.watching import WatchCommands, WatchKeys
 from oncall_tui.ui.widgets.alert_detail import AlertDetail
 from oncall_tui.ui.widgets.alert_table import AlertTable
-from oncall_tui.ui.widgets.key_footer import KeyFooter
 from oncall_tui.ui.widgets.shift_panel import ShiftPanel
 from oncall_tui.ui.widgets.status_bar import StatusBar
 
@@ -64,10 +72,9 @@ ROW_ACTIONS = frozenset(
 SPARKLINE_TTL = timedelta(seconds=60)
 FIRST_ROWS_WAIT = 5.0  # seconds the first rows wait for every backend's first answer
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (Python's default: 700)
-EXIT_AFTER_DATA = bool(os.environ.get("ONCALL_TUI_EXIT_AFTER_DATA"))
 
 
-class DashboardScreen(RowActions):
+class DashboardScreen(DashboardFrame, RowActions):
     TITLE = "On call"
     # Ctrl+P lists this screen's actions by name too ("ack" finds Ack), as help promises.
     COMMANDS: ClassVar[set] = {BindingCommands, LinkCommands, WatchCommands}
@@ -122,27 +129,6 @@ class DashboardScreen(RowActions):
         ),
     ]
 
-    DEFAULT_CSS = """
-    DashboardScreen #stale-banner {
-        display: none; height: auto; padding: 0 1;
-        background: $stale 30%; color: $foreground; text-style: bold;
-    }
-    DashboardScreen #stale-banner.shown { display: block; }
-    DashboardScreen #body { height: 1fr; }
-    DashboardScreen #left { width: 3fr; min-width: 50; }
-    DashboardScreen AlertTable { height: 1fr; }
-    DashboardScreen AlertDetail { width: 2fr; min-width: 36; border-left: vkey $panel; }
-    DashboardScreen #filter { dock: bottom; display: none; }
-    DashboardScreen #filter.shown { display: block; }
-    DashboardScreen.narrow AlertDetail { display: none; }
-    DashboardScreen.narrow.detail-open AlertDetail { display: block; width: 1fr; }
-    DashboardScreen.narrow.detail-open #left { display: none; }
-    DashboardScreen.short ShiftPanel { max-height: 3; }
-    /* Toasts stack above the status bar, not over it: a source going stale, or the
-       READ-ONLY badge, must stay readable while a notice is up. */
-    DashboardScreen ToastRack { margin-bottom: 2; }
-    """
-
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
@@ -174,23 +160,10 @@ class DashboardScreen(RowActions):
     # -- layout ------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        # Size classes before the first styling: set after mount, each restyles every widget.
-        self._apply_size(*self.app.size, update=False)
-        yield Header(show_clock=True, icon="☎")
-        # "incident.io: no answer since 14:02 (3m) — showing what was known then"
-        yield Static(id="stale-banner", markup=False)
-        yield ShiftPanel(id="shifts")
-        with Horizontal(id="body"):
-            with Vertical(id="left"):
-                yield AlertTable(id="alerts", empty_text="Loading pages and alerts…")
-            yield AlertDetail(id="detail")
-        yield Input(
+        filter_box = Input(
             placeholder="Filter: words in title, source, labels (Esc to close)", id="filter"
         )
-        yield StatusBar(id="status")
-        # Compact, with the rarer keys left to help (?) and the palette; Help and Quit
-        # always show, the other keys as the width allows (shorter labels when narrow).
-        yield KeyFooter(compact=True)
+        yield from self.frame(AlertDetail(id="detail"), below=[filter_box])
 
     def on_mount(self) -> None:
         self.query_one(AlertTable).zone = self.session.settings.display_zone()
@@ -199,11 +172,13 @@ class DashboardScreen(RowActions):
         if self.session.backends.incidentio is None and off:
             self.query_one(ShiftPanel).show_off(off[0][0].upper() + off[0][1:] + ".")
         self.engine.subscribe(self._on_snapshot)
+        # The screen's one clock: ages, countdowns and the status bar move on it, once a
+        # second, and only while this screen is shown (no widget has a timer of its own).
         self._clock_timer = self.set_interval(1.0, self._redraw_clock)
         self.watch_keys.start_checking()
         self._render_snapshot()
         self.query_one(AlertTable).focus()
-        self._apply_size(self.size.width, self.size.height)
+        self.apply_size(self.size.width, self.size.height)
 
     def on_screen_suspend(self) -> None:
         """Another screen is on top: clocks and countdowns stop ticking until this one
@@ -217,20 +192,10 @@ class DashboardScreen(RowActions):
         self._redraw_clock()
 
     def _clocks(self) -> list:
-        timers = [self._clock_timer] if hasattr(self, "_clock_timer") else []
-        for widget_type in (AlertTable, ShiftPanel, StatusBar):
-            for widget in self.query(widget_type):
-                timer = getattr(widget, "clock_timer", None)
-                if timer is not None:
-                    timers.append(timer)
-        return timers
+        return [self._clock_timer] if hasattr(self, "_clock_timer") else []
 
     def on_resize(self, event) -> None:
-        self._apply_size(event.size.width, event.size.height)
-
-    def _apply_size(self, width: int, height: int, *, update: bool = True) -> None:
-        self.set_class(width < 110, "narrow", update=update)
-        self.set_class(height < 30, "short", update=update)
+        self.apply_size(event.size.width, event.size.height)
 
     # -- data --------------------------------------------------------------------
 
@@ -246,7 +211,14 @@ class DashboardScreen(RowActions):
             # Taken here (cheap), written on a thread: the next start draws it at once.
             self.run_worker(partial(saver.write, saver.take()), thread=True, group="snapshot-cache")
         status = self.query_one(StatusBar)
-        status.update_health(self._snapshot.health, utcnow(), **self._status_extras())
+        update = partial(status.update_health, self._snapshot.health, utcnow())
+        self.query_one(ShiftPanel).tick()
+        if self.query_one(AlertTable).tick():
+            # Rows moved: the status line goes in a frame of its own, as one frame over
+            # both would repaint everything between them.
+            self.call_after_refresh(lambda: update(**self._status_extras()))
+        else:
+            update(**self._status_extras())
         self._show_staleness()
         if self._trace.expire(utcnow()) and self._started:  # a trace is over: it goes
             self.query_one(AlertTable).update_rows(self._rows())
@@ -272,10 +244,7 @@ class DashboardScreen(RowActions):
         if snap.cached_from is None:
             return snap.notices
         zone = self.session.settings.display_zone()
-        when = timefmt.format_clock(snap.cached_from, zone, with_zone=False)
-        day = timefmt.day_label(snap.cached_from, utcnow(), zone)
-        when = when if day == "Today" else f"{day} {when}"
-        return (f"from {when}, refreshing…", *snap.notices)
+        return (snapcache.cached_words(snap.cached_from, utcnow(), zone), *snap.notices)
 
     def _rows(self) -> tuple[views.AlertRow, ...]:
         snap = self._snapshot

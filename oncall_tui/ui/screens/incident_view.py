@@ -68,7 +68,7 @@ class IncidentsView(AppScreen):
     # -- layout ----------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True, icon="☎")
+        yield Header(icon="☎")
         table: DataTable = DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
         yield table
         with Vertical(id="incident"):

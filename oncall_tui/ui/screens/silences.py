@@ -107,7 +107,7 @@ class SilencesScreen(AppScreen):
         self.loaded = False
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True, icon="☎")
+        yield Header(icon="☎")
         yield Static("", id="silences-summary", markup=False)
         yield SilenceList(id="silence-list")
         yield Static("", id="silence-detail", markup=False)

@@ -138,6 +138,7 @@ class AlertDetail(ClockedWidget):
         self._stale_since: datetime | None = None
         self._incident: RowIncidents | None = None
         self._source: SourceView | None = None
+        self._shown: dict[str, str] = {}  # what each part shows now, as markup
 
     def set_stale(self, since: datetime | None) -> None:
         """The row's source has had no answer since ``since`` (None: it is fresh). Its
@@ -221,7 +222,7 @@ class AlertDetail(ClockedWidget):
         self._levels = tuple(levels)
         self._incident = incident
         self._source = source
-        if self.is_mounted:
+        if self._composed():
             self.sparkline.zone = self.zone
             if series is KEEP:
                 if not same:
@@ -469,13 +470,26 @@ class AlertDetail(ClockedWidget):
             parts.append((f"{marker}L{n} {targets}{wait}", style))
         return Content.assemble(*parts)
 
+    def _composed(self) -> bool:
+        """Its parts exist (a screen shown in place of another may fill it in before its
+        children are composed; :meth:`on_mount` draws it then)."""
+        return self.is_mounted and bool(self.query("#detail-title"))
+
     def _redraw(self) -> None:
-        if not self.is_mounted:
+        if not self._composed():
             return
         now = self._clock()
-        self.query_one("#detail-title", Static).update(self.title_content())
-        self.query_one("#detail-status", Static).update(self.status_content(now))
+        for part, content in (
+            ("#detail-title", self.title_content()),
+            ("#detail-status", self.status_content(now)),
+            ("#detail-body", self.body_content(now)),
+        ):
+            # The same words again (a poll that changed nothing here): no repaint.
+            if self._shown.get(part) != content.markup:
+                self._shown[part] = content.markup
+                self.query_one(part, Static).update(content)
         card, content = self.query_one("#detail-card", Static), self.card_content(now)
-        card.update(content)
-        card.display = bool(content.plain)
-        self.query_one("#detail-body", Static).update(self.body_content(now))
+        if self._shown.get("#detail-card") != content.markup:
+            self._shown["#detail-card"] = content.markup
+            card.update(content)
+            card.display = bool(content.plain)

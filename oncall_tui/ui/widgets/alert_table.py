@@ -41,6 +41,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from oncall_tui.core import timefmt
 from oncall_tui.core.views import (
@@ -157,8 +158,11 @@ class AlertTable(ScrollView, can_focus=True):
 
     Args:
         clock: returns the current UTC time, for ages and escalation countdowns (tests
-            pass a fixed one). The visible rows are redrawn once a second.
+            pass a fixed one). The visible rows whose time text changed are redrawn by
+            :meth:`tick`, once a second.
         empty_text: what to show when there are no rows.
+        ticks: run a 1-second timer of its own; False when the screen's clock calls
+            :meth:`tick` (one clock for the screen).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -276,6 +280,7 @@ class AlertTable(ScrollView, can_focus=True):
         *,
         clock: Clock | None = None,
         empty_text: str = "Nothing to show.",
+        ticks: bool = True,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -301,19 +306,23 @@ class AlertTable(ScrollView, can_focus=True):
         self._columns_cache: tuple[int, tuple[tuple[Column, int], ...]] | None = None
         self.updates = 0  # row lists taken in (update_rows calls), for tests and benchmarks
         self._taken: Iterable[AlertRow] | None = None  # the last rows given
+        self._ticks = ticks
+        self.clock_timer: Timer | None = None
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.clock_timer = self.set_interval(1.0, self._tick, name="alert-table-clock")
+        if self._ticks:
+            self.clock_timer = self.set_interval(1.0, self.tick, name="alert-table-clock")
 
     def on_resize(self, event: events.Resize) -> None:
         self._ensure_cursor_visible()
 
-    def _tick(self) -> None:
+    def tick(self) -> bool:
         """Ages and countdowns move: repaint only the visible lines whose time text
-        changed this second (most ages read "12m" for a minute), not the whole table."""
+        changed this second (most ages read "12m" for a minute), not the whole table.
+        Whether any line was repainted."""
         if not self._rows:
-            return
+            return False
         now = self._clock()
         top = round(self.scroll_y)
         times: dict[int, tuple[str, str]] = {}
@@ -324,9 +333,10 @@ class AlertTable(ScrollView, can_focus=True):
                 compact_duration((now - row.started_at).total_seconds()),
             )
         shown, self._shown_times = self._shown_times, times
-        for index, text in times.items():
-            if shown.get(index) != text:
-                self._refresh_row(index)
+        moved = [index for index, text in times.items() if shown.get(index) != text]
+        for index in moved:
+            self._refresh_row(index)
+        return bool(moved)
 
     # -- public API ----------------------------------------------------------------
 

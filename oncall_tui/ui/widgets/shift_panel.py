@@ -5,8 +5,10 @@ else is on the schedule's other layers, and who takes over from me and when. Whe
 off call: my next shift ("Off call · next: Support: Payments, Thu 09:00 CET (in 2
 days)"). Below, the escalators and global on-call at a glance.
 
-On a narrow or short terminal it collapses to one or two lines. The countdown ticks once
-a second from a timer inside the widget; the figures come from :mod:`oncall_tui.core.views`
+On a narrow or short terminal it collapses to one or two lines. The countdown moves with
+:meth:`ShiftPanel.tick` (once a second, from the screen's clock, or from a timer of the
+widget's own with ``ticks=True``), and its words are worked out again only when the
+minute turns or the data changes; the figures come from :mod:`oncall_tui.core.views`
 and :mod:`oncall_tui.core.timefmt`, and no API is called.
 """
 
@@ -19,6 +21,7 @@ from typing import Unpack
 from textual import events
 from textual.content import Content
 from textual.reactive import reactive
+from textual.timer import Timer
 
 from oncall_tui.core import timefmt, views
 from oncall_tui.domain import Schedule, Shift, Snapshot, User
@@ -46,6 +49,15 @@ def default_glance_ids(schedules: Sequence[Schedule]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*escalators, *global_]))
 
 
+def _minute_of(now: datetime) -> int:
+    return int(now.timestamp()) // 60
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    """The same data: the same objects, or equal ones."""
+    return all(x is y or x == y for x, y in zip(a, b, strict=True))
+
+
 class ShiftPanel(ClockedWidget):
     """Render my shifts from schedule data.
 
@@ -54,6 +66,8 @@ class ShiftPanel(ClockedWidget):
         zone: IANA zone (or tzinfo) to show times in; None shows UTC.
         compact: force the one/two-line form (True), the full form (False), or decide
             from the terminal size (None).
+        ticks: run a 1-second timer of its own; False when the screen's clock calls
+            :meth:`tick` (one clock for the screen).
     """
 
     DEFAULT_CSS = """
@@ -77,6 +91,7 @@ class ShiftPanel(ClockedWidget):
         *,
         zone: timefmt.ZoneLike = None,
         compact: bool | None = None,
+        ticks: bool = True,
         **options: Unpack[ClockedOptions],
     ) -> None:
         super().__init__(**options)
@@ -89,10 +104,14 @@ class ShiftPanel(ClockedWidget):
         self._last: str | None = None
         self._off_reason: str | None = None
         self._stale_since: datetime | None = None
+        self._minute: int | None = None  # the minute the words were last worked out in
+        self._ticks = ticks
+        self.clock_timer: Timer | None = None
         self.set_reactive(ShiftPanel.compact, compact)
 
     def on_mount(self) -> None:
-        self.clock_timer = self.set_interval(1.0, self._tick, name="shift-panel-clock")
+        if self._ticks:
+            self.clock_timer = self.set_interval(1.0, self.tick, name="shift-panel-clock")
 
     # -- public API ----------------------------------------------------------------
 
@@ -115,10 +134,11 @@ class ShiftPanel(ClockedWidget):
         ``glance_schedule_ids``: schedules summarised on the "at a glance" line, in order
         (usually the escalators and the global on-call schedule).
         """
-        self._schedules = tuple(schedules)
-        self._shifts = tuple(shifts)
-        self._me = me
-        self._glance_ids = tuple(glance_schedule_ids)
+        data = (tuple(schedules), tuple(shifts), me, tuple(glance_schedule_ids))
+        shown = (self._schedules, self._shifts, self._me, self._glance_ids)
+        if self._loaded and _same(data, shown):
+            return  # the same data again (another feed was polled): nothing to redo
+        self._schedules, self._shifts, self._me, self._glance_ids = data
         self._loaded = True
         self._last = None
         self.refresh(layout=True)
@@ -280,14 +300,22 @@ class ShiftPanel(ClockedWidget):
         return Content.assemble(*parts)
 
     def render(self) -> Content:
-        lines = self.lines()
+        now = self._clock()
+        lines = self.lines(now)
         text = Content("\n").join(lines)
         self._last = text.markup
+        self._minute = _minute_of(now)
         return text
 
-    def _tick(self) -> None:
-        # Redraw only when the words changed (minutes tick over, a shift ends).
-        text = Content("\n").join(self.lines()).markup
+    def tick(self) -> None:
+        """The clock moved: redraw when the minute has turned and the words changed
+        (every figure is in whole minutes: "2h 14m left"). Within a minute nothing is
+        worked out again."""
+        now = self._clock()
+        if self._last is None or _minute_of(now) == self._minute:
+            return
+        self._minute = _minute_of(now)
+        text = Content("\n").join(self.lines(now)).markup
         if text != self._last:
             self.refresh(layout=True)
 

@@ -91,6 +91,7 @@ class MetricSparkline(Widget):
         self._trend: Trend | None = None
         self._state = "none"
         self._reason = "no metric for this alert"
+        self._caption: str | None = None  # the caption shown, as markup
 
     def compose(self) -> ComposeResult:
         yield Static(id="spark-chart", markup=False)
@@ -155,4 +156,7 @@ class MetricSparkline(Widget):
         else:
             chart.update("")
             self.add_class("-empty")
-        self.query_one("#spark-caption", Static).update(self.caption())
+        caption = self.caption()
+        if caption.markup != self._caption:  # the same words again: no new layout
+            self._caption = caption.markup
+            self.query_one("#spark-caption", Static).update(caption)

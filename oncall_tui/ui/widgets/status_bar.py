@@ -21,6 +21,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Static
 
 from oncall_tui.domain import SourceHealth
@@ -97,6 +98,8 @@ class StatusBar(ClockedWidget):
     Args:
         clock: returns the current UTC time (tests pass a fixed one).
         stale_after: a source whose last good poll is older than this shows STALE.
+        ticks: run a 1-second timer of its own to move the ages; False when the
+            screen's clock calls :meth:`tick` (one clock for the screen).
     """
 
     DEFAULT_CSS = """
@@ -127,6 +130,7 @@ class StatusBar(ClockedWidget):
         self,
         *,
         stale_after: timedelta = DEFAULT_STALE_AFTER,
+        ticks: bool = True,
         **options: Unpack[ClockedOptions],
     ) -> None:
         super().__init__(**options)
@@ -137,6 +141,8 @@ class StatusBar(ClockedWidget):
         self._filter = ""
         self._notices: tuple[str, ...] = ()
         self._shown: tuple[str, str] | None = None
+        self._ticks = ticks
+        self.clock_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-sources", markup=False)
@@ -144,7 +150,12 @@ class StatusBar(ClockedWidget):
 
     def on_mount(self) -> None:
         self._redraw()
-        self.clock_timer = self.set_interval(1.0, self._redraw, name="status-bar-clock")
+        if self._ticks:
+            self.clock_timer = self.set_interval(1.0, self.tick, name="status-bar-clock")
+
+    def tick(self) -> None:
+        """The clock moved: redraw if an age or a STALE mark changed."""
+        self._redraw()
 
     # -- public API ----------------------------------------------------------------
 
@@ -277,9 +288,13 @@ class StatusBar(ClockedWidget):
         key = (shown[0].markup, shown[1].markup)
         if key == self._shown:
             return
-        self._shown = key
-        self.query_one("#status-sources", Static).update(shown[0])
-        self.query_one("#status-extras", Static).update(shown[1])
+        before, self._shown = self._shown, key
+        # The sources' ages move every second in a part of fixed width: repaint that line
+        # alone. Only new extras (of their own width) lay the screen out again.
+        if before is None or before[0] != key[0]:
+            self.query_one("#status-sources", Static).update(shown[0], layout=False)
+        if before is None or before[1] != key[1]:
+            self.query_one("#status-extras", Static).update(shown[1])
         errors = self.errors_text()
         self.tooltip = errors or None
 
