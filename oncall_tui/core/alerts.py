@@ -218,7 +218,7 @@ def filtered_group_row(
     row = hit[1]
     if row is None or not sieve.keep(row):
         return None
-    return hit
+    return hit[0], row
 
 
 EntriesWithId = Callable[[str], Sequence[_Entry]]

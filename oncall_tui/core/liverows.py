@@ -219,8 +219,8 @@ class LiveRows:
         if fresh or not same:
             self._reset_rows(pages, paths, me)
         else:
-            dirty_pages = set()
-            if pages is not context[0]:
+            dirty_pages: set[str] = set()
+            if context is None or pages is not context[0]:
                 dirty_pages, moved = self._take_pages(pages, paths, me)
                 dirty_ids |= moved
                 # An alert folded into an incident.io alert shows again when its page goes.
@@ -355,13 +355,13 @@ class LiveRows:
             group = self._group.pop(id(entry))
             touched[group.key] = group
         for entry in new:
-            group = self._by_token.get(entry.token)
-            if group is not None:
-                touched[group.key] = group
+            joined = self._by_token.get(entry.token)
+            if joined is not None:
+                touched[joined.key] = joined
             for alias in entry.aliases:
-                group = self._by_alias.get(alias)
-                if group is not None:
-                    touched[group.key] = group
+                joined = self._by_alias.get(alias)
+                if joined is not None:
+                    touched[joined.key] = joined
         lost_ids = {id(e) for e in lost}
         pool = list(new)
         for group in touched.values():
