@@ -115,7 +115,7 @@ def test_notes_pending_while_incident_io_is_down(snap_compare, frozen):
 
 def test_declare_form_from_an_alert(snap_compare, frozen):
     """The declare form opened on an alert: its title as the name, its links in the
-    summary, the severity guidance beside the choice."""
+    summary, a severity chosen from the alert's (and why), the guidance beside it."""
     demo = FrozenDemo(frozen, scenario=False, background_alerts=0)
 
     async def run_before(pilot) -> None:
@@ -128,6 +128,7 @@ def test_declare_form_from_an_alert(snap_compare, frozen):
         await demo.until(pilot, lambda: isinstance(demo.screen, DeclareScreen), "the form")
         form = demo.screen
         await demo.until(pilot, lambda: len(form.query("RadioButton")) == 3, "severities loaded")
+        await demo.until(pilot, form._chosen_severity, "the severity chosen from the alert's")
         demo.app.clear_notifications()
         await pilot.pause()
 
