@@ -431,3 +431,29 @@ async def test_refused_keys_are_dimmed_in_the_footer_with_the_guards_reason():
         assert app.screen.active_bindings["E"].enabled  # export: reading is still allowed
         await pilot.press("s")
         await until(pilot, lambda: any("Read-only mode: Status is off" in m for m in notices(app)))
+
+
+async def test_paging_someone_into_an_incident_shows_there_not_as_an_alert_row():
+    from oncall_tui.ui.widgets.alert_table import AlertTable
+
+    app = make_app(dashboard=True)
+    async with app.run_test(size=SIZE) as pilot:
+        s = await open_incidents(pilot, "INC-242")
+        await pilot.press("p")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ChooseScreen")
+        await choose(pilot, "jonas")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await until(pilot, lambda: "Paged Jonas Becker into INC-242." in notices(app))
+        page = writes(app, "escalation.create")[-1].target_id
+        # In the incident's detail: its timeline shows the page.
+        s.action_refresh()
+        await until(pilot, lambda: any("Page triggered: INC-242" in t for t in timeline_text(app)))
+        # Not a row of the dashboard's pages and alerts.
+        await pilot.press("escape")
+        engine = app.session.engine
+        engine.poll_soon("incident.io pages")
+        await until(pilot, lambda: page in engine.world.pages)
+        await pilot.pause(0.3)
+        rows = app.screen.query_one(AlertTable).rows
+        assert rows and not any(page in r.page_ids for r in rows)
