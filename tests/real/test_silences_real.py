@@ -82,7 +82,10 @@ def world(real_alertmanager, second_alertmanager, tmp_path):
     ids = {
         "by_hand": make_silence(
             a,
-            [m("alertname", f"{name}|Other.*", regex=True), m("env", "staging", equal=False)],
+            [
+                m("alertname", f"{name}|{name}Canary.*", regex=True),
+                m("env", "staging", equal=False),
+            ],
             now,
             now + timedelta(hours=2),
             "Priya (Alertmanager UI)",
@@ -159,7 +162,7 @@ async def test_the_command_lists_every_silence_on_both_alertmanagers(world):
     by_hand = rows[ids["by_hand"]]
     assert by_hand["source"] == "alertmanager:a"
     assert [x["text"] for x in by_hand["matchers"]] == [
-        f'alertname=~"{world["name"]}|Other.*"',
+        f'alertname=~"{world["name"]}|{world["name"]}Canary.*"',
         'env!="staging"',
     ]
     assert by_hand["created_by"] == "Priya (Alertmanager UI)"
@@ -183,7 +186,8 @@ async def test_the_command_lists_every_silence_on_both_alertmanagers(world):
 
     text = cli("silences", "--config", str(world["config"])).stdout
     assert text.splitlines()[0].startswith("alertmanager:a: ")
-    assert f'alertname=~"{world["name"]}|Other.*", env!="staging"' in text
+    name = world["name"]
+    assert f'alertname=~"{name}|{name}Canary.*", env!="staging"' in text
     assert "starts in 2" in text and "[made with oncall-tui]" in text
 
 
