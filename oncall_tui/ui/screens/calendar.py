@@ -27,7 +27,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.geometry import Region, Size
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header, Static
 
@@ -38,6 +37,7 @@ from oncall_tui.core.session import Session
 from oncall_tui.domain import Schedule, Shift, User, but_me, index_people
 from oncall_tui.safety import clean_text, openable_url
 from oncall_tui.ui.screens.availability import AvailabilityRequest, AvailabilityScreen
+from oncall_tui.ui.screens.base import AppScreen
 from oncall_tui.ui.screens.modals import ChooseScreen, ConfirmScreen
 from oncall_tui.ui.text import clean, truncate_cells
 from oncall_tui.ui.widgets.key_footer import KeyFooter
@@ -319,7 +319,7 @@ class CalendarGrid(Widget):
 # ==================================================================== the screen
 
 
-class CalendarScreen(Screen):
+class CalendarScreen(AppScreen):
     TITLE = "Shift calendar"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -602,7 +602,7 @@ class CalendarScreen(Screen):
         try:
             data = await self.overrides.load(after, after + timedelta(days=42), self.schedules)
         except ActionError as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
+            self.fail(str(exc))
             return
         found = calendar.my_next_shift_start(data.shifts, self.me, after)
         if found is None:
@@ -680,7 +680,7 @@ class CalendarScreen(Screen):
             kind, readonly=self.session.readonly, backends=self.session.backends
         )
         if refused is not None:
-            self.app.notify(str(refused), severity="error", timeout=6, markup=False)
+            self.fail(str(refused))
             return
         if not self.schedules or self.me is None:
             self.app.notify("The schedules are still loading; try again in a moment.")
@@ -724,10 +724,10 @@ class CalendarScreen(Screen):
                 zone=self.zone,
             )
         except ActionError as exc:
-            self.app.notify(str(exc), severity="error", timeout=10)
+            self.fail(str(exc))
             return
         if plan.errors:
-            self.app.notify(" ".join(plan.errors), severity="error", timeout=10)
+            self.fail(" ".join(plan.errors))
             return
         summary = availability.confirm_summary(plan, self.zone).split("\n")
         title = summary[0]
@@ -741,7 +741,7 @@ class CalendarScreen(Screen):
         try:
             result = await self.overrides.apply(plan, zone=self.zone)
         except ActionError as exc:
-            self.app.notify(str(exc), severity="error", timeout=10)
+            self.fail(str(exc))
             return
         await self._after_apply(result)
 
@@ -752,9 +752,9 @@ class CalendarScreen(Screen):
         self.session.engine.poll_soon("incident.io")
         if result.complete:
             for message in result.messages:
-                self.app.notify(message + ".", title="Override made", timeout=12)
+                self.app.notify(message + ".", title="Override made", timeout=12, markup=False)
             return
-        self.app.notify(result.summary, severity="error", timeout=20)
+        self.app.notify(result.summary, severity="error", timeout=20, markup=False)
         if result.undo is None or result.undo.empty:
             return
         ok = await self.app.push_screen_wait(
@@ -773,9 +773,9 @@ class CalendarScreen(Screen):
         try:
             outcome = await self.overrides.undo(result.undo)
         except ActionError as exc:
-            self.app.notify(str(exc), severity="error", timeout=15)
+            self.fail(str(exc))
         else:
-            self.app.notify(outcome.message, timeout=8)
+            self.say(outcome.message)
         self.windows.clear()
         self._ensure_window()
         self._redraw()
@@ -788,7 +788,7 @@ class CalendarScreen(Screen):
         try:
             mine = await self.overrides.my_overrides(me=self.me)
         except ActionError as exc:
-            self.app.notify(str(exc), severity="error", timeout=10)
+            self.fail(str(exc))
             return
         if not mine:
             self.app.notify("You have no upcoming overrides.", timeout=4)
@@ -807,7 +807,7 @@ class CalendarScreen(Screen):
             "overrides_remove", readonly=self.session.readonly, backends=self.session.backends
         )
         if refused is not None:
-            self.app.notify(str(refused), severity="error", timeout=6, markup=False)
+            self.fail(str(refused))
             return
         target = by_id[choice]
         ok = await self.app.push_screen_wait(
@@ -823,9 +823,9 @@ class CalendarScreen(Screen):
         try:
             outcome = await self.overrides.remove(target.id, zone=self.zone)
         except ActionError as exc:
-            self.app.notify(str(exc), severity="error", timeout=10)
+            self.fail(str(exc))
             return
-        self.app.notify(outcome.message, timeout=8)
+        self.say(outcome.message)
         self.windows.clear()
         self._ensure_window()
         self._redraw()
