@@ -290,3 +290,37 @@ async def test_a_burst_of_cursor_keys_moves_to_the_end_and_announces_once_per_fr
         announced = [m.row_id for m in of(messages, AlertTable.Highlighted)][before:]
         assert announced[-1] == "r040"
         assert len(announced) < 20, announced
+
+
+async def test_held_cursor_keys_move_the_cursor_and_the_detail_follows_when_they_stop(
+    monkeypatch,
+):
+    """Keys queued while the app was busy arrive a few ms apart: every key moves the
+    cursor (a frame is drawn between them), the detail (Highlighted) follows the first
+    and then the position the keys stopped at, not each row passed on the way."""
+    from types import SimpleNamespace
+
+    from textual import events
+
+    from oncall_tui.ui.widgets import alert_table
+
+    now = [100.0]  # the table's clock: keys 5 ms apart, however busy this machine is
+    monkeypatch.setattr(alert_table, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    async with running(numbered_rows(100)) as (pilot, table, messages):
+        before = len(of(messages, AlertTable.Highlighted))
+        for n in range(1, 31):
+            now[0] += 0.005
+            pilot.app._driver.send_message(events.Key("down", None))
+            for _ in range(100):
+                await pilot.pause(0.005)
+                if table.cursor_row == n:
+                    break
+            assert table.cursor_row == n  # each key moved the cursor at once
+        now[0] += 1.0  # the keys stopped
+        for _ in range(100):
+            await pilot.pause(0.01)
+            announced = [m.row_id for m in of(messages, AlertTable.Highlighted)][before:]
+            if announced and announced[-1] == "r030":
+                break
+        assert announced[0] == "r001" and announced[-1] == "r030"
+        assert len(announced) == 2, announced

@@ -56,6 +56,7 @@ from oncall_tui.ui.text import clean, truncate_cells
 
 Clock = Callable[[], datetime]
 FRAME_EVERY = 0.04  # seconds: in a burst of cursor keys, a frame at least this often
+SETTLE = 0.025  # seconds: keys closer than this are a burst (queued while the app was busy)
 
 __all__ = ["AlertTable", "Column", "layout_columns"]
 
@@ -298,6 +299,8 @@ class AlertTable(ScrollView, can_focus=True):
         self._empty_text = empty_text
         self._last_highlighted: str | None = None
         self._announce_pending = False  # a Highlighted waits for the next frame
+        self._last_cursor_key = 0.0
+        self._settling = False  # a burst: the Highlighted waits for the keys to stop
         self._last_yield = 0.0
         self._shown_times: dict[int, tuple[str, str]] = {}  # what the clock tick drew
         self._line_cache: LRUCache[tuple, Strip] = LRUCache(1024)
@@ -652,11 +655,30 @@ class AlertTable(ScrollView, can_focus=True):
             self._refresh_row(index)
         if not coalesce:
             self._announce_cursor()
-        elif not self._announce_pending:
-            # A cursor key: a burst of them (a held Down) moves the cursor on each key,
-            # but the detail and the bindings follow once per frame, not once per key.
-            self._announce_pending = True
-            self.call_after_refresh(self._announce_cursor)
+        else:
+            # A cursor key. In a burst of them (a held Down) each key moves the cursor,
+            # which is all a frame draws; the detail and the bindings (a layout of the
+            # screen, lookups, a graph fetched) follow the first key, then once the keys
+            # stop, at the position they reached.
+            now = time.perf_counter()
+            burst = now - self._last_cursor_key < SETTLE
+            self._last_cursor_key = now
+            if burst:
+                if not self._settling:
+                    self._settling = True
+                    self.set_timer(SETTLE, self._settle)
+            elif not self._announce_pending:
+                self._announce_pending = True
+                self.call_after_refresh(self._announce_cursor)
+
+    def _settle(self) -> None:
+        """The end of a burst of cursor keys: announce where the cursor is."""
+        quiet = time.perf_counter() - self._last_cursor_key
+        if quiet < SETTLE:
+            self.set_timer(SETTLE - quiet, self._settle)
+            return
+        self._settling = False
+        self._announce_cursor()
 
     def _scroll_to_line(self, y: int) -> None:
         # Through the reactives (not set_scroll) so scrollbars and repaint follow.
