@@ -137,6 +137,7 @@ class DashboardScreen(DashboardFrame, RowActions):
         self.filters = views.AlertFilter()
         self._snapshot: Snapshot = self.engine.snapshot()
         self._live = LiveRows()  # the rows, kept in proportion to what changed
+        self._reasons: dict[tuple, tuple] = {}  # unavailable_reason's answers, this tick
         self._known_pages: frozenset[str] = frozenset()
         self._sparklines: dict[str, tuple[datetime, Series | str]] = {}
         self._hosts: dict[str, str] | None = None  # configured hosts, for core.linking
@@ -221,6 +222,7 @@ class DashboardScreen(DashboardFrame, RowActions):
             detail.keep_end_clear(pad)
 
     def _redraw_clock(self) -> None:
+        self._reasons.clear()  # "ended 3m ago" moves with the clock
         self._make_room_for_toasts()
         saver = self.session.snapshot_cache
         if saver is not None and saver.due():
@@ -277,6 +279,7 @@ class DashboardScreen(DashboardFrame, RowActions):
 
     def _render_snapshot(self) -> None:
         self._dirty = False
+        self._reasons.clear()  # which keys apply may change with the data
         snap = self._snapshot
         now = utcnow()
         zone = self.session.settings.display_zone()
@@ -534,14 +537,29 @@ class DashboardScreen(DashboardFrame, RowActions):
 
     def unavailable_reason(self, action: str) -> str | None:
         """Why ``action`` cannot run now, in words (None when it can). The footer dims
-        such keys; pressing one shows this instead of doing nothing."""
+        such keys; pressing one shows this instead of doing nothing. Textual asks this of
+        every key on every key press and binding refresh: the answers are kept for the
+        row they were given for until the next tick or refresh."""
+        row = self._current() if action in ROW_ACTIONS and self.is_mounted else None
+        # What the key could do depends on the row, read-only mode and what the key's
+        # token may do (capabilities, read again now and then).
+        caps = getattr(self.session.backends, "capabilities", None)
+        key = (action, id(row), id(caps), self.session.readonly)
+        memo = self._reasons
+        hit = memo.get(key)
+        if hit is not None and hit[0] is row and hit[1] is caps:
+            return hit[2]
+        reason = self._unavailable_reason(action, row)
+        memo[key] = (row, caps, reason)
+        return reason
+
+    def _unavailable_reason(self, action: str, row: views.AlertRow | None) -> str | None:
         label = next(
             (b.description for b in self.BINDINGS if isinstance(b, Binding) and b.action == action),
             action,
         )
         target = None
         if action in ROW_ACTIONS:
-            row = self._current() if self.is_mounted else None
             target = (
                 guard.NO_TARGET
                 if row is None
