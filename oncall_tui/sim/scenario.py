@@ -9,7 +9,8 @@ organisation of :mod:`oncall_tui.sim.world` and then:
   report still in triage, and a few alerts that fired and resolved earlier;
 * **the script** (after "now", each wait divided by ``speed``): 1.5 s in, a critical
   ledger-lag alert pages the Payments path, which reaches me at level 1 and climbs to
-  Escalators and then Global on-call if nobody acknowledges; a search latency spike fires
+  Escalators and then Global on-call if nobody acknowledges (the alert route attaches it
+  to the live payments incident); a search latency spike fires
   and comes back down; a disk alert fires and stays; the live incident moves to
   Monitoring with a note; and then, every few minutes, a background alert fires and
   resolves (some of them critical, so they page too).
@@ -33,6 +34,7 @@ from oncall_tui.sim.world import (
     Actor,
     Clock,
     IncidentIoWorld,
+    SimAlert,
     real_clock,
 )
 
@@ -451,6 +453,7 @@ class Scenario:
                 source_url=grafana_rule_link(w.grafana_url, LEDGER_RULE_UID),
             )
             self.ledger_alert_id = alert.id
+            self._attach_to_live_incident(alert)
 
         def spike(at: datetime) -> None:
             links = self._links("search", "query-latency", panel=1)
@@ -525,6 +528,26 @@ class Scenario:
         w.at(self._after(10 * 60), latency_over)
         if self.background_left > 0:
             w.at(self._after(self.rng.uniform(240, 540)), self._background)
+
+    def _attach_to_live_incident(self, alert: SimAlert) -> None:
+        """The Payments alert route attaches the ledger alert to the open payments
+        incident (the rollback's replay is what the consumer is behind on), and its page
+        names that incident, as incident.io's own relations do."""
+        w = self.world
+        inc = w.incidents.get(self.live_incident_id)
+        if inc is None:
+            return
+        w.link_alert(alert.id, inc.id)
+        for page in w.escalations.values():
+            if alert.id in page.alert_ids and inc.id not in page.incident_ids:
+                page.incident_ids.append(inc.id)
+        w._activity(
+            inc,
+            alert.created_at,
+            f"Alert attached: {alert.title}",
+            "Linked by the Payments alert route.",
+            Actor("alert", alert.id, alert.title),
+        )
 
     # Background alerts: (team, title, slug, service). One in five is critical.
     _BACKGROUND = (

@@ -20,7 +20,8 @@ from tests.ui.test_dashboard import loaded, make_app, move_to, notices, until, w
 SIZE = (150, 45)
 CARD_AUTH = "Card authorisation latency p99 above 2s"  # an incident.io alert on INC-242
 API_5XX = "Payments API 5xx rate above 5%"  # a page that names INC-242
-LEDGER = "Payments: ledger consumer lag above 10 minutes"  # the page to me, no incident
+LEDGER = "Payments: ledger consumer lag above 10 minutes"  # the first page to me, INC-242
+CHECKOUT = "Checkout p99 latency is above 500 ms"  # a Grafana alert with no page: no incident
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +44,14 @@ async def show(pilot, title: str, kind: str | None = None) -> None:
     )
 
 
+async def enter_opens_inc_242(pilot) -> None:
+    app = pilot.app
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, IncidentsScreen), "incident screen")
+    await until(pilot, lambda: app.screen.incident is not None)
+    assert app.screen.incident.reference == "INC-242"
+
+
 async def test_the_detail_shows_the_incident_of_an_alert_and_of_a_page():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -60,25 +69,37 @@ async def test_the_detail_shows_the_incident_of_an_alert_and_of_a_page():
         await show(pilot, API_5XX, "page")
         await until(pilot, lambda: "INC-242" in detail_text(app), "the page's incident")
         assert "the page names it" in detail_text(app)
-        # The page to me is part of none.
-        await show(pilot, LEDGER, "page")
+        # A Grafana alert with no incident.io page or alert is part of none.
+        await show(pilot, CHECKOUT)
         await until(pilot, lambda: "not part of an incident" in detail_text(app))
         assert "INC-" not in detail_text(app).split("Links")[0]
+
+
+async def test_the_first_page_to_me_shows_its_incident():
+    """The demo's first page to me: the alert route attached its alert to the live
+    payments incident, and the page names it; the detail shows it and enter opens it."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await show(pilot, LEDGER, "page")
+        await until(pilot, lambda: "INC-242" in detail_text(app), "the page's incident")
+        text = detail_text(app)
+        assert "Card payments failing for some EU customers" in text
+        assert "lead Kofi Mensah" in text and "(active)" in text
+        assert "not part of an incident" not in text
+        await enter_opens_inc_242(pilot)
 
 
 async def test_enter_opens_the_incident_of_the_row():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        await show(pilot, LEDGER, "page")
+        await show(pilot, CHECKOUT)
         await pilot.press("enter")
         await until(pilot, lambda: any("not part of an incident" in m for m in notices(app)))
         assert isinstance(app.screen, DashboardScreen)
         await show(pilot, CARD_AUTH)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, IncidentsScreen), "incident screen")
-        await until(pilot, lambda: app.screen.incident is not None)
-        assert app.screen.incident.reference == "INC-242"
+        await enter_opens_inc_242(pilot)
 
 
 async def test_declare_on_an_alert_of_an_incident_offers_a_note_to_it_first():
@@ -120,9 +141,13 @@ async def test_declare_a_new_one_instead_and_severity_comes_from_the_alert():
         assert "Declare when" in words
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        # The page to me is critical and part of no incident: D opens the form at once.
+        # The page to me is critical and on INC-242: a new incident from it is Critical.
         await show(pilot, LEDGER, "page")
         await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, ChooseScreen), "the offer")
+        labels = [label for _, label, _ in app.screen._options]
+        assert labels == ["Add a note to INC-242", "Declare a new incident"]
+        await pilot.press("down", "enter")
         await until(pilot, lambda: isinstance(app.screen, DeclareScreen), "the declare form")
         form = app.screen
         await until(pilot, lambda: form.lookups is not None and form._chosen_severity())
