@@ -158,3 +158,12 @@ def test_a_row_is_watched_by_its_key_or_by_its_items():
     assert [r.key for r in rows if items.watches(r)] == ["alert:g1", "page:P9"]
     items.remove(items.items["alert:g1"])
     assert not any(items.watches(r) for r in rows)
+
+
+def test_a_list_kept_for_another_configuration_or_demo_run_is_not_read(tmp_path):
+    path = tmp_path / "watched.json"
+    mine = w.WatchList.load(path, "https://api.incident.io|me@example.com")
+    assert mine.add(watched())
+    assert w.WatchList.load(path, "https://api.incident.io|me@example.com").items == mine.items
+    # Another run of the demo world (or another configuration): its items would all look gone.
+    assert w.WatchList.load(path, "demo:another-run").items == {}

@@ -230,16 +230,21 @@ class WatchList:
     path: Path | None
     items: dict[str, Watch] = field(default_factory=dict)
     problem: str = ""  # why the file could not be read or written, if it could not
+    # Which configuration (or which run of the demo world) the list belongs to: a list
+    # written for another one is not read (its items would all look gone).
+    identity: str = ""
     _index: tuple[frozenset[str], frozenset[str], frozenset[str]] | None = None
 
     @classmethod
-    def load(cls, path: Path | None) -> WatchList:
-        found = cls(path)
+    def load(cls, path: Path | None, identity: str = "") -> WatchList:
+        found = cls(path, identity=identity)
         if path is None:
             return found
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            for entry in raw.get("watched", []) if isinstance(raw, dict) else []:
+            if not isinstance(raw, dict) or raw.get("identity", identity) != identity:
+                return found  # another configuration's list (or not a list at all)
+            for entry in raw.get("watched", []):
                 watch = _from_json(entry)
                 if watch is not None:
                     found.items[watch.key] = watch
@@ -254,7 +259,11 @@ class WatchList:
         """Write the list (atomically, mode 0600). Never raises; False when it could not."""
         if self.path is None:
             return True
-        body = {"version": VERSION, "watched": [_to_json(w) for w in self.items.values()]}
+        body = {
+            "version": VERSION,
+            "identity": self.identity,
+            "watched": [_to_json(w) for w in self.items.values()],
+        }
         try:
             write_private(self.path, json.dumps(body, indent=1).encode())
         except Exception as exc:  # a full or read-only disk: the watch lives in memory

@@ -8,6 +8,7 @@ shows the "team without Grafana alerting" case.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +57,9 @@ class Demo:
     grafana: dict[str, GrafanaWorld]
     transports: dict[str, httpx.AsyncBaseTransport]
     tokens: dict[str, str] = field(default_factory=dict)
+    # Which run of the demo world this is: each start builds a new world, so what was
+    # kept for an earlier one (the watch list) does not apply to it.
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 def demo_ui(ui: UiConfig) -> UiConfig:

@@ -15,6 +15,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from oncall_tui.core import views
 from oncall_tui.core.graphs import fetch_metric
 from oncall_tui.core.metric import format_value
+from oncall_tui.core.session import cache_identity
 from oncall_tui.core.sync import utcnow
 from oncall_tui.core.watch import (
     WatchList,
@@ -41,8 +42,16 @@ class WatchKeys:
 
     def __init__(self, screen: DashboardScreen, path=None) -> None:
         self.screen = screen
-        demo = screen.session.demo is not None
-        self.list = WatchList.load(path if path is not None else default_path(demo=demo))
+        session = screen.session
+        demo = session.demo is not None
+        # A demo's list belongs to its run of the world; a real one to its configuration.
+        identity = (
+            f"demo:{getattr(session.demo, 'run_id', '')}"
+            if demo
+            else cache_identity(session.settings)
+        )
+        path = path if path is not None else default_path(demo=demo)
+        self.list = WatchList.load(path, identity)
         self.checks = 0
         self._checking = False
         self._series_at: dict[str, tuple[datetime, Series | None]] = {}
