@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from oncall_tui.backends.http import RetryPolicy
+from oncall_tui.config import PollConfig
 from oncall_tui.core.incidents import IncidentActions
 from oncall_tui.core.outbox import STATE_DELIVERED, Backoff, Outbox
 from oncall_tui.core.sources import Backends, build_backends, build_engine
@@ -154,6 +155,13 @@ class Rig:
 async def make_rig(tmp_path) -> Rig:
     clock = Clock()
     demo = build_demo(clock=clock, background_alerts=30)
+    # These drills were written for the demo's former fast polling; they test faults, not
+    # the demo's cadence (which now follows the default intervals), so they keep it.
+    io = demo.settings.incident_io
+    fast = PollConfig(pages=2, pages_when_paged=2, alerts=5, schedules=60, incidents=10, timeline=3)
+    demo.settings = demo.settings.model_copy(
+        update={"incident_io": io.model_copy(update={"poll": fast})}
+    )
     eu_http = GrafanaFaults()
     eu_wire = Faults(seed=11)
     eu_app = create_grafana_app(demo.grafana["eu"], token=DEMO_TOKEN, faults=eu_http)
