@@ -76,24 +76,3 @@ async def test_detail_scrolls_to_the_escalation(frozen):
         await pilot.press("shift+up")
         await pilot.pause()
         assert pane.scroll_offset.y < pane.max_scroll_y
-
-
-async def test_toasts_never_hide_the_end_of_the_detail(frozen):
-    from textual.widgets._toast import Toast
-
-    demo = FrozenDemo(frozen)
-    async with demo.app.run_test(size=(160, 48), notifications=True) as pilot:
-        await paged(demo, pilot)
-        for n in range(3):
-            demo.app.notify(f"Something happened ({n})", timeout=600)
-        await demo.until(pilot, lambda: len(demo.dashboard.query(Toast)) >= 3, "the toasts")
-        detail = demo.dashboard.query_one(AlertDetail)
-        pane = detail.query_one(VerticalScroll)
-        body = detail.query_one("#detail-body")
-
-        def end_above_the_toasts() -> bool:
-            pane.scroll_end(animate=False, immediate=True)
-            top = min(t.region.y for t in demo.dashboard.query(Toast))
-            return body.region.bottom <= top  # the last line is above every toast
-
-        await demo.until(pilot, end_above_the_toasts, "the end of the detail above the toasts")

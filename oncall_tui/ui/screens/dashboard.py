@@ -150,7 +150,6 @@ class DashboardScreen(DashboardFrame, RowActions):
         self._banner_text = ""
         self._stale_sources: frozenset[str] = frozenset()
         self._gc_frozen = False
-        self._toast_pad = 0  # lines at the end of the detail kept clear of toasts
         self._page_rows = sent.PageRows(session.sent)  # pages I sent are not rows
         self.incident_keys = IncidentKeys(self)
         self.watch_keys = WatchKeys(self)
@@ -207,23 +206,8 @@ class DashboardScreen(DashboardFrame, RowActions):
             self._dirty = True
             self.call_later(self._render_snapshot)
 
-    def _make_room_for_toasts(self) -> None:
-        """Toasts sit over the bottom of the detail pane: while they show, its content
-        ends with as many blank lines as they cover, so its last lines can be scrolled up
-        above them (what is shown unscrolled does not move)."""
-        from textual.widgets._toast import Toast
-
-        detail = self.query_one(AlertDetail)
-        area = detail.scroller.region
-        tops = [t.region.y for t in self.query(Toast) if t.region.x < area.right]
-        pad = max(0, area.bottom - min(tops)) if tops else 0
-        if pad != self._toast_pad:
-            self._toast_pad = pad
-            detail.keep_end_clear(pad)
-
     def _redraw_clock(self) -> None:
         self._reasons.clear()  # "ended 3m ago" moves with the clock
-        self._make_room_for_toasts()
         saver = self.session.snapshot_cache
         if saver is not None and saver.due():
             # Taken here (cheap), written on a thread: the next start draws it at once.

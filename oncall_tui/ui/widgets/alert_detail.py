@@ -170,11 +170,6 @@ class AlertDetail(ClockedWidget):
         """The scrolling container of the detail (the screen scrolls it from the keys)."""
         return self.query_one(VerticalScroll)
 
-    def keep_end_clear(self, lines: int) -> None:
-        """End the content with ``lines`` blank lines (something covers the pane's
-        bottom), so that its last lines can be scrolled above what covers it."""
-        self.query_one("#detail-body").styles.margin = (0, 0, lines, 0)
-
     @property
     def sparkline(self) -> MetricSparkline:
         return self.query_one(MetricSparkline)
