@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from oncall_tui.config import PollConfig
 from oncall_tui.domain import Alert, Link, Page, PageEvent, Shift, User
 
 # People. "Me" is the engineer at the keyboard.
@@ -112,3 +113,18 @@ async def until(
             return
         await pilot.pause(0.05)
     raise AssertionError(f"not reached: {what or 'condition'}")
+
+
+# The demo's former fast polling, for drills that test faults and recovery rather than
+# the demo's cadence (which follows the default intervals).
+FAST_POLL = PollConfig(
+    pages=2, pages_when_paged=2, alerts=5, schedules=60, incidents=10, timeline=3
+)
+
+
+def fast_polling(demo: Any) -> None:
+    """Make a built demo poll as fast as it once did (before its first session)."""
+    io = demo.settings.incident_io
+    demo.settings = demo.settings.model_copy(
+        update={"incident_io": io.model_copy(update={"poll": FAST_POLL})}
+    )

@@ -27,9 +27,9 @@ from typing import Any
 
 import httpx
 import pytest
+from factories import fast_polling
 
 from oncall_tui.backends.http import RetryPolicy
-from oncall_tui.config import PollConfig
 from oncall_tui.core.incidents import IncidentActions
 from oncall_tui.core.outbox import STATE_DELIVERED, Backoff, Outbox
 from oncall_tui.core.sources import Backends, build_backends, build_engine
@@ -155,13 +155,7 @@ class Rig:
 async def make_rig(tmp_path) -> Rig:
     clock = Clock()
     demo = build_demo(clock=clock, background_alerts=30)
-    # These drills were written for the demo's former fast polling; they test faults, not
-    # the demo's cadence (which now follows the default intervals), so they keep it.
-    io = demo.settings.incident_io
-    fast = PollConfig(pages=2, pages_when_paged=2, alerts=5, schedules=60, incidents=10, timeline=3)
-    demo.settings = demo.settings.model_copy(
-        update={"incident_io": io.model_copy(update={"poll": fast})}
-    )
+    fast_polling(demo)  # these drills test faults, not the demo's cadence
     eu_http = GrafanaFaults()
     eu_wire = Faults(seed=11)
     eu_app = create_grafana_app(demo.grafana["eu"], token=DEMO_TOKEN, faults=eu_http)

@@ -45,6 +45,7 @@ until = functools.partial(factories.until, timeout=20.0)
 
 def make_app(clock: ShiftedClock) -> tuple[OnCallApp, GrafanaFaults, object]:
     demo = build_demo(Settings(), background_alerts=50)
+    factories.fast_polling(demo)  # recovery "within one poll interval" is waited for in real time
     eu_faults = GrafanaFaults()
     eu_app = create_grafana_app(demo.grafana["eu"], token=DEMO_TOKEN, faults=eu_faults)
     demo.transports[EU] = httpx.ASGITransport(app=eu_app)

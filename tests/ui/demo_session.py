@@ -31,8 +31,10 @@ import oncall_tui.sim.demo as sim_demo
 from oncall_tui.backends.http import RetryPolicy
 from oncall_tui.config import ActionsConfig, NotificationsConfig, Settings, UiConfig, UserConfig
 from oncall_tui.core import views
+from oncall_tui.core.sync import utcnow
 from oncall_tui.ui.app import OnCallApp
 from oncall_tui.ui.launch import Session, make_session
+from oncall_tui.ui.screens.dashboard import SPARKLINE_TTL
 from oncall_tui.ui.widgets.alert_table import AlertTable
 from oncall_tui.ui.widgets.status_bar import StatusBar
 
@@ -187,7 +189,12 @@ class FrozenDemo:
         alert = screen._graph_alert(row)
         if alert is None:
             return True
-        return alert.key in screen._sparklines and screen.history.cached(alert) is not None
+        # A graph older than its time to live is fetched again when the detail is next
+        # drawn: ask for it now (as drawing would), so a snapshot never catches either one.
+        screen._sparkline_state(alert)
+        cached = screen._sparklines.get(alert.key)
+        fresh = cached is not None and utcnow() - cached[0] < SPARKLINE_TTL
+        return fresh and screen.history.cached(alert) is not None
 
     async def settle(self, pilot) -> None:
         """Wait until every due poll has landed and been drawn, and the highlighted

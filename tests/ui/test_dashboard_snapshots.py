@@ -108,7 +108,9 @@ def test_stale_source(snap_compare, frozen):
         demo.advance(180)
         await demo.settle(pilot)
         bar = demo.dashboard.query_one(StatusBar)
-        assert bar.has_errors and "grafana:eu" in bar.errors_text()
+        # The status line may be drawn a frame after the rows (its own frame).
+        await demo.until(pilot, lambda: bar.has_errors, "the status bar shows the error")
+        assert "grafana:eu" in bar.errors_text()
         shown = bar.sources_content().plain
         assert "grafana:eu STALE 3m" in shown and shown.count("STALE") == 1, shown
         health = {h.name: h for h in demo.session.engine.snapshot().health}
