@@ -201,6 +201,6 @@ def _salvage_rows(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ..
 
 def default_path() -> Path:
     """Where the outbox lives by default: the user's data dir, ``outbox.sqlite3``."""
-    from platformdirs import user_data_dir
+    from oncall_tui.config import default_data_dir  # imported when needed, not at start
 
-    return Path(user_data_dir("oncall-tui")) / "outbox.sqlite3"
+    return default_data_dir() / "outbox.sqlite3"

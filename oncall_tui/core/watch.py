@@ -54,9 +54,9 @@ Format = Callable[[float, str], str]  # a value and its unit in words: "2.3 s"
 
 
 def default_path(*, demo: bool = False) -> Path:
-    from platformdirs import user_data_path
+    from oncall_tui.config import default_data_dir  # imported when needed, not at start
 
-    return user_data_path("oncall-tui") / (DEMO_FILE if demo else FILE)
+    return default_data_dir() / (DEMO_FILE if demo else FILE)
 
 
 @dataclass(frozen=True, slots=True)
