@@ -216,11 +216,11 @@ class LiveRows:
             and paths is context[1]
             and me is context[2]
         )
-        if fresh or not same:
+        if fresh or context is None or not same:
             self._reset_rows(pages, paths, me)
         else:
             dirty_pages: set[str] = set()
-            if context is None or pages is not context[0]:
+            if pages is not context[0]:
                 dirty_pages, moved = self._take_pages(pages, paths, me)
                 dirty_ids |= moved
                 # An alert folded into an incident.io alert shows again when its page goes.
