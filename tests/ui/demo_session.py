@@ -155,6 +155,10 @@ class FrozenDemo:
     def table(self) -> AlertTable:
         return self.dashboard.query_one(AlertTable)
 
+    def watched_rows(self) -> set[str]:
+        """The rows drawn with the ◎."""
+        return {r.key for r in self.table.rows if self.table.is_watched(r)}
+
     def notices(self) -> list[str]:
         return [n.message for n in self.app._notifications]
 

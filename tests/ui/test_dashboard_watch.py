@@ -28,11 +28,6 @@ SIZE = (150, 45)
 _dirs = itertools.count()
 
 
-def watched_rows(demo: FrozenDemo) -> set[str]:
-    """The rows drawn with the ◎."""
-    return {r.key for r in demo.table.rows if demo.table.is_watched(r)}
-
-
 @pytest.fixture
 def frozen():
     with frozen_time() as traveller:
@@ -84,7 +79,7 @@ async def test_w_watches_marks_lists_and_keeps_the_item_then_stops(frozen, monke
         peak = format_value(watched.peak, "")
         said = f"Watching “{CHECKOUT}” — you'll be told when it resolves or passes {peak} again."
         await demo.until(pilot, lambda: said in demo.notices(), "what W says")
-        assert watched_rows(demo) == {watched.key}
+        assert demo.watched_rows() == {watched.key}
         # Kept on disk, private.
         assert stat.S_IMODE(os.stat(watch_file()).st_mode) == 0o600
         assert watched.key in watch_file().read_text()
@@ -103,7 +98,7 @@ async def test_w_watches_marks_lists_and_keeps_the_item_then_stops(frozen, monke
         # W again: stopped.
         await pilot.press("W")
         await demo.until(pilot, lambda: f"Stopped watching “{CHECKOUT}”." in demo.notices(), "")
-        assert watched_rows(demo) == frozenset() and not watches(demo)
+        assert demo.watched_rows() == frozenset() and not watches(demo)
         assert watched.key not in watch_file().read_text()
 
 
@@ -116,7 +111,7 @@ async def test_the_watch_list_outlives_a_restart(frozen, monkeypatch, tmp_path):
     async with again.app.run_test(size=SIZE) as pilot:
         await again.loaded(pilot)
         assert watched.key in watches(again)
-        await again.until(pilot, lambda: watched_rows(again) == {watched.key}, "the ◎ again")
+        await again.until(pilot, lambda: again.watched_rows() == {watched.key}, "the ◎ again")
 
 
 async def test_told_when_it_passes_its_last_peak(frozen, monkeypatch, tmp_path):

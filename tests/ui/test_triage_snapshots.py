@@ -13,11 +13,6 @@ LARGE = (160, 48)
 CARD_AUTH = "Card authorisation latency p99 above 2s"
 
 
-def watched_rows(demo: FrozenDemo) -> set[str]:
-    """The rows drawn with the ◎."""
-    return {r.key for r in demo.table.rows if demo.table.is_watched(r)}
-
-
 @pytest.fixture
 def frozen():
     with frozen_time() as traveller:
@@ -50,7 +45,7 @@ def test_a_watched_alert(snap_compare, frozen):
         row = demo.move_to(lambda r: r.title == "Checkout p99 latency is above 500 ms")
         await demo.settle(pilot)
         await pilot.press("W")
-        await demo.until(pilot, lambda: watched_rows(demo) == {row.key}, "watched")
+        await demo.until(pilot, lambda: demo.watched_rows() == {row.key}, "watched")
         await demo.until(pilot, lambda: any("Watching" in n for n in demo.notices()), "toast")
         demo.redraw_clocks()
 
